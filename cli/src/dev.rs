@@ -1,0 +1,121 @@
+//! `trickle dev`: the router, the queue consumers and the scheduler loop in one process, on the
+//! embedded store. Stands in for API Gateway, SQS, EventBridge, S3 notifications and SES.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::sync::watch;
+use trickle_app::Services;
+use trickle_domain::{Clock, OffsetClock, SystemClock};
+use trickle_embedded::{
+    EmbeddedBlobs, EmbeddedQueue, EmbeddedStore, EmbeddedTable, OutboxMailer, QueueSettings,
+};
+use trickle_http::HttpSettings;
+
+use crate::settings::{self, DevSettings};
+
+/// How often the scheduler loop deletes expired items (DynamoDB's TTL sweeper does it in AWS).
+const SWEEP_EVERY: Duration = Duration::from_secs(600);
+
+pub async fn run(settings: DevSettings) -> anyhow::Result<()> {
+    let data_dir = settings.data_dir.clone();
+    std::fs::create_dir_all(&data_dir)
+        .with_context(|| format!("creating data dir {}", data_dir.display()))?;
+    let (admin_token, generated) =
+        settings::admin_token(settings.admin_token.as_deref(), &data_dir)?;
+
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .with_context(|| format!("listening on {}", settings.listen))?;
+    let address = listener.local_addr()?;
+    let public_url = settings.public_url.clone().unwrap_or_else(|| {
+        let host = if address.ip().is_unspecified() {
+            "127.0.0.1".to_string()
+        } else {
+            address.ip().to_string()
+        };
+        format!("http://{host}:{}", address.port())
+    });
+
+    let store = EmbeddedStore::open(data_dir.join("trickle.db"))?;
+    let table = EmbeddedTable::new(store.clone());
+    let queue = Arc::new(EmbeddedQueue::new(store.clone(), QueueSettings::default()));
+    let clock: Arc<dyn Clock> = match settings.clock_start {
+        Some(start) => Arc::new(OffsetClock::starting_at(start)),
+        None => Arc::new(SystemClock),
+    };
+    let services = Services {
+        table: Arc::new(table.clone()),
+        queue: queue.clone(),
+        blobs: Arc::new(EmbeddedBlobs::open(&data_dir, &public_url, queue.clone())?),
+        mailer: Arc::new(OutboxMailer::open(&data_dir)?),
+        clock: clock.clone(),
+    };
+
+    let (stop, stopped) = watch::channel(false);
+    let sweeper = tokio::spawn(sweep_expired(table, stopped.clone()));
+
+    let app = trickle_http::router(
+        services,
+        HttpSettings {
+            admin_token: admin_token.clone(),
+        },
+    );
+    println!("trickle dev listening on http://{address}");
+    println!("data dir: {}", data_dir.display());
+    if generated {
+        println!(
+            "admin token (kept in {}): {admin_token}",
+            data_dir.join("admin-token").display()
+        );
+    }
+    if let Some(start) = settings.clock_start {
+        println!("clock starts at {start} and runs forward");
+    }
+    tracing::info!(%address, now = %clock.now(), "trickle dev started");
+
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    let _ = stop.send(true);
+    let _ = sweeper.await;
+    tracing::info!("trickle dev stopped");
+    Ok(())
+}
+
+async fn sweep_expired(table: EmbeddedTable, mut stopped: watch::Receiver<bool>) {
+    loop {
+        match table.sweep_expired().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(removed = n, "expired items swept"),
+            Err(error) => tracing::warn!(%error, "expiry sweep failed"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(SWEEP_EVERY) => {}
+            _ = stopped.changed() => return,
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,12 @@
+//! Use-cases of trickle and the narrow ports they run over.
+//!
+//! Adapters (AWS, embedded) implement the ports; the HTTP router and the Lambda functions call
+//! the use-cases. Nothing here knows about an SDK.
+
+pub mod contacts;
+pub mod ports;
+pub mod records;
+pub mod services;
+pub mod worker;
+
+pub use services::Services;

@@ -1,0 +1,13 @@
+//! The ports: what the use-cases need from the outside world, and nothing more.
+
+pub mod blobs;
+pub mod mailer;
+pub mod queue;
+pub mod table;
+
+pub use blobs::{BlobError, BlobMeta, BlobReader, Blobs, ObjectCreated, PresignedUpload};
+pub use mailer::{Email, MailError, Mailer};
+pub use queue::{OutgoingMessage, Queue, QueueError, ReceivedMessage, SendOutcome};
+pub use table::{
+    Condition, Index, Item, Key, Page, Query, SortKeyCondition, Table, TableError, TxOp, Update,
+};

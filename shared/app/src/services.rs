@@ -1,0 +1,16 @@
+use std::sync::Arc;
+
+use trickle_domain::Clock;
+
+use crate::ports::{Blobs, Mailer, Queue, Table};
+
+/// The ports one host (a Lambda function or the local runner) builds once and lends to every
+/// use-case.
+#[derive(Clone)]
+pub struct Services {
+    pub table: Arc<dyn Table>,
+    pub queue: Arc<dyn Queue>,
+    pub blobs: Arc<dyn Blobs>,
+    pub mailer: Arc<dyn Mailer>,
+    pub clock: Arc<dyn Clock>,
+}

@@ -1,0 +1,126 @@
+//! What every Lambda function builds once at cold start: typed settings, the SDK config, the
+//! secrets and the adapters behind the ports.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use trickle_app::Services;
+use trickle_domain::SystemClock;
+
+use crate::clients;
+use crate::{
+    load_sdk_config, load_secrets, AwsEndpoint, DynamoTable, S3Blobs, SesMailer, SqsQueue,
+};
+
+/// Names of the resources, from the environment `template.yaml` sets.
+#[derive(Debug, Clone)]
+pub struct AwsSettings {
+    pub table_name: String,
+    pub bucket: String,
+    pub queue_prefix: String,
+    pub secrets_prefix: String,
+    pub alert_email: Option<String>,
+    pub alert_from: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("environment variable {0} is not set")]
+    Missing(&'static str),
+    #[error("secret {name} is missing under {prefix}")]
+    MissingSecret { name: &'static str, prefix: String },
+    #[error(transparent)]
+    Secrets(#[from] crate::SecretsError),
+}
+
+impl AwsSettings {
+    pub fn from_env() -> Result<Self, SettingsError> {
+        let required = |name: &'static str| {
+            std::env::var(name)
+                .ok()
+                .filter(|v| !v.is_empty())
+                .ok_or(SettingsError::Missing(name))
+        };
+        let optional = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        Ok(Self {
+            table_name: required("TRICKLE_TABLE_NAME")?,
+            bucket: required("TRICKLE_BUCKET")?,
+            queue_prefix: required("TRICKLE_QUEUE_PREFIX")?,
+            secrets_prefix: required("TRICKLE_SECRETS_PREFIX")?,
+            alert_email: optional("TRICKLE_ALERT_EMAIL"),
+            alert_from: optional("TRICKLE_ALERT_FROM"),
+        })
+    }
+}
+
+/// The secrets a function needs, read from SSM once.
+#[derive(Clone)]
+pub struct Secrets(HashMap<String, String>);
+
+impl Secrets {
+    pub fn require(&self, name: &'static str, prefix: &str) -> Result<String, SettingsError> {
+        self.0
+            .get(name)
+            .filter(|v| !v.is_empty())
+            .cloned()
+            .ok_or_else(|| SettingsError::MissingSecret {
+                name,
+                prefix: prefix.to_string(),
+            })
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+}
+
+/// The clients and adapters of one cold start.
+pub struct AwsHost {
+    pub settings: AwsSettings,
+    pub secrets: Secrets,
+    pub services: Services,
+}
+
+impl AwsHost {
+    pub async fn build(settings: AwsSettings) -> Result<Self, SettingsError> {
+        let config = load_sdk_config(&AwsEndpoint {
+            url: None,
+            retries: true,
+        })
+        .await;
+        let secrets =
+            Secrets(load_secrets(&clients::Ssm::new(&config), &settings.secrets_prefix).await?);
+        let table = Arc::new(DynamoTable::new(
+            clients::DynamoDb::new(&config),
+            &settings.table_name,
+        ));
+        let services = Services {
+            table: table.clone(),
+            queue: Arc::new(SqsQueue::new(
+                clients::Sqs::new(&config),
+                &settings.queue_prefix,
+                table,
+            )),
+            blobs: Arc::new(S3Blobs::new(clients::s3(&config), &settings.bucket)),
+            mailer: Arc::new(SesMailer::new(clients::SesV2::new(&config))),
+            clock: Arc::new(SystemClock),
+        };
+        Ok(Self {
+            settings,
+            secrets,
+            services,
+        })
+    }
+}
+
+/// JSON log lines for CloudWatch, with the level taken from `RUST_LOG`.
+pub fn init_telemetry() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .with_current_span(true)
+        .without_time()
+        .init();
+}

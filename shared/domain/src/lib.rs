@@ -1,0 +1,17 @@
+//! The pure domain of trickle: values and rules with no I/O, no AWS types and no async runtime.
+//!
+//! Reading the system clock ([`SystemClock`], [`OffsetClock`]) and generating random ids are
+//! the only impurities, and both sit behind small types so that tests can pin them.
+
+pub mod clock;
+pub mod contact;
+mod country_codes;
+pub mod ids;
+pub mod nanp_zones;
+pub mod phone;
+
+pub use clock::{Clock, FixedClock, OffsetClock, SystemClock};
+pub use contact::{Contact, ContactError, NewContact, RawContact};
+pub use ids::{CampaignId, ContactId, EventId, IdError, ImportId, ListId};
+pub use nanp_zones::{area_code_state, area_code_time_zone};
+pub use phone::{PhoneError, PhoneNumber};

@@ -1,0 +1,99 @@
+//! The one place where errors become HTTP statuses.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use trickle_app::contacts::ContactsError;
+use trickle_app::ports::{BlobError, TableError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{message}")]
+    Conflict {
+        message: String,
+        details: serde_json::Value,
+    },
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    Unavailable(String),
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    fn parts(&self) -> (StatusCode, &'static str) {
+        match self {
+            ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
+            ApiError::Conflict { .. } => (StatusCode::CONFLICT, "conflict"),
+            ApiError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
+            ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.parts();
+        if status.is_server_error() {
+            tracing::error!(error = %self, "request failed");
+        }
+        let mut error = serde_json::json!({ "code": code, "message": self.to_string() });
+        if let ApiError::Conflict { details, .. } = &self {
+            error["details"] = details.clone();
+        }
+        (status, Json(serde_json::json!({ "error": error }))).into_response()
+    }
+}
+
+impl From<TableError> for ApiError {
+    fn from(e: TableError) -> Self {
+        match e {
+            TableError::Invalid(m) => ApiError::Internal(m),
+            TableError::Unavailable(m) => ApiError::Unavailable(m),
+            TableError::TransactionConflict => ApiError::Unavailable(e.to_string()),
+            other => ApiError::Conflict {
+                message: other.to_string(),
+                details: serde_json::Value::Null,
+            },
+        }
+    }
+}
+
+impl From<ContactsError> for ApiError {
+    fn from(e: ContactsError) -> Self {
+        match e {
+            ContactsError::Invalid(e) => ApiError::Invalid(e.to_string()),
+            ContactsError::DuplicatePhone { ref existing, .. } => ApiError::Conflict {
+                details: serde_json::json!({ "existing_contact_id": existing }),
+                message: e.to_string(),
+            },
+            ContactsError::NotFound => ApiError::NotFound(e.to_string()),
+            ContactsError::Corrupt(m) => ApiError::Internal(m),
+            ContactsError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<BlobError> for ApiError {
+    fn from(e: BlobError) -> Self {
+        match e {
+            BlobError::InvalidKey(_) | BlobError::Invalid(_) => ApiError::BadRequest(e.to_string()),
+            BlobError::Forbidden(_) => ApiError::Forbidden(e.to_string()),
+            BlobError::Unsupported => ApiError::NotFound(e.to_string()),
+            BlobError::Unavailable(m) => ApiError::Unavailable(m),
+        }
+    }
+}

@@ -1,0 +1,8 @@
+//! The test harness of trickle: adapters built on isolated state (a temp dir, or uniquely named
+//! resources on the moto emulator), the contract suites every adapter of a port must pass, and
+//! helpers that spawn the app and talk to it over HTTP.
+
+pub mod app;
+pub mod contract;
+pub mod fixtures;
+pub mod moto;
