@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use tokio::sync::watch;
+use trickle_app::worker::{run_consumer, MessageHandler, RetryPolicy};
 use trickle_app::Services;
 use trickle_domain::{Clock, OffsetClock, SystemClock};
 use trickle_embedded::{
@@ -17,6 +18,8 @@ use crate::settings::{self, DevSettings};
 
 /// How often the scheduler loop deletes expired items (DynamoDB's TTL sweeper does it in AWS).
 const SWEEP_EVERY: Duration = Duration::from_secs(600);
+/// How long a message being handled stays hidden from the other consumers.
+const CONSUMER_VISIBILITY: Duration = Duration::from_secs(60);
 
 pub async fn run(settings: DevSettings) -> anyhow::Result<()> {
     let data_dir = settings.data_dir.clone();
@@ -54,7 +57,19 @@ pub async fn run(settings: DevSettings) -> anyhow::Result<()> {
     };
 
     let (stop, stopped) = watch::channel(false);
-    let sweeper = tokio::spawn(sweep_expired(table, stopped.clone()));
+    let mut background = vec![tokio::spawn(sweep_expired(table, stopped.clone()))];
+    // The queue consumers that stand in for the SQS-triggered functions: (queue, handler).
+    let consumers: Vec<(&str, Arc<dyn MessageHandler>)> = vec![];
+    for (name, handler) in consumers {
+        background.push(tokio::spawn(run_consumer(
+            services.queue.clone(),
+            name.to_string(),
+            handler,
+            RetryPolicy::default(),
+            CONSUMER_VISIBILITY,
+            stopped.clone(),
+        )));
+    }
 
     let app = trickle_http::router(
         services,
@@ -79,7 +94,9 @@ pub async fn run(settings: DevSettings) -> anyhow::Result<()> {
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     let _ = stop.send(true);
-    let _ = sweeper.await;
+    for task in background {
+        let _ = task.await;
+    }
     tracing::info!("trickle dev stopped");
     Ok(())
 }

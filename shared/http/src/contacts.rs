@@ -1,13 +1,21 @@
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::Json;
+use axum::routing::get;
+use axum::{Json, Router};
 use serde::Deserialize;
 use trickle_app::contacts;
 use trickle_domain::{Contact, PhoneNumber, RawContact};
 
 use crate::{ApiError, AppState};
 
-pub(crate) async fn create(
+/// `/v1/contacts…` (nested under `/v1` behind the admin token).
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/contacts", get(find_by_phone).post(create))
+        .route("/contacts/{id}", get(get_one))
+}
+
+async fn create(
     State(state): State<AppState>,
     body: Result<Json<RawContact>, axum::extract::rejection::JsonRejection>,
 ) -> Result<(StatusCode, Json<Contact>), ApiError> {
@@ -16,7 +24,7 @@ pub(crate) async fn create(
     Ok((StatusCode::CREATED, Json(contact)))
 }
 
-pub(crate) async fn get(
+async fn get_one(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<Contact>, ApiError> {
@@ -24,11 +32,11 @@ pub(crate) async fn get(
 }
 
 #[derive(Deserialize)]
-pub(crate) struct ByPhone {
+struct ByPhone {
     phone: Option<String>,
 }
 
-pub(crate) async fn find_by_phone(
+async fn find_by_phone(
     State(state): State<AppState>,
     Query(query): Query<ByPhone>,
 ) -> Result<Json<serde_json::Value>, ApiError> {

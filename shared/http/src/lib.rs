@@ -9,16 +9,12 @@ mod openapi;
 
 use std::sync::Arc;
 
-use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, put};
+use axum::routing::get;
 use axum::{middleware, Json, Router};
 use trickle_app::Services;
 
 pub use error::ApiError;
-pub use openapi::OPENAPI_JSON;
-
-/// Largest upload the local runner takes through a pre-signed URL (S3 takes them in AWS).
-pub const MAX_LOCAL_UPLOAD: usize = 1024 * 1024 * 1024;
+pub use openapi::document as openapi_document;
 
 #[derive(Clone)]
 pub struct HttpSettings {
@@ -37,23 +33,19 @@ pub fn router(services: Services, settings: HttpSettings) -> Router {
         services,
         admin_token: Arc::from(settings.admin_token),
     };
-    let admin = Router::new()
-        .route(
-            "/contacts",
-            get(contacts::find_by_phone).post(contacts::create),
-        )
-        .route("/contacts/{id}", get(contacts::get))
-        .route_layer(middleware::from_fn_with_state(
-            state.clone(),
-            auth::require_admin,
-        ));
-    Router::new()
+    // Every resource brings its own routes; `/v1` ones sit behind the admin token.
+    let admin =
+        Router::new()
+            .merge(contacts::routes())
+            .route_layer(middleware::from_fn_with_state(
+                state.clone(),
+                auth::require_admin,
+            ));
+    let public = Router::new()
         .route("/healthz", get(healthz))
-        .route("/openapi.json", get(openapi::document))
-        .route(
-            "/local-blobs/{*key}",
-            put(local_blobs::upload).layer(DefaultBodyLimit::max(MAX_LOCAL_UPLOAD)),
-        )
+        .route("/openapi.json", get(openapi::serve))
+        .merge(local_blobs::routes());
+    public
         .nest("/v1", admin)
         .fallback(|| async { ApiError::NotFound("no such route".into()) })
         .layer(middleware::from_fn(log_request))
