@@ -3,11 +3,13 @@
 pub mod blobs;
 pub mod mailer;
 pub mod queue;
+pub mod sms;
 pub mod table;
 
 pub use blobs::{BlobError, BlobMeta, BlobReader, Blobs, ObjectCreated, PresignedUpload};
 pub use mailer::{Email, MailError, Mailer};
 pub use queue::{OutgoingMessage, Queue, QueueError, ReceivedMessage, SendOutcome};
+pub use sms::{Direction, MessageQuery, OutboundSms, ProviderMessage, SmsError, SmsProvider};
 pub use table::{
     Condition, Index, Item, Key, Page, Query, SortKeyCondition, Table, TableError, TxOp, Update,
 };

@@ -1,0 +1,83 @@
+//! The SMS provider port (OpenPhone over HTTP; its simulator locally and in tests).
+//!
+//! Sending is not idempotent at the provider: a POST that timed out may still have sent. So the
+//! port tells a clear refusal ([`SmsError::Rejected`]) apart from an outcome nobody knows
+//! ([`SmsError::Ambiguous`]), and offers [`SmsProvider::list_messages`] to find out.
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use trickle_domain::PhoneNumber;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboundSms {
+    /// The sending number: an OpenPhone phone-number id (`PN…`) or an E.164 number.
+    pub from: String,
+    pub to: PhoneNumber,
+    pub content: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    Incoming,
+    Outgoing,
+}
+
+/// A message as the provider reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderMessage {
+    /// The provider's message id (`AC…`), the key of idempotency everywhere.
+    pub id: String,
+    pub from: String,
+    pub to: Vec<String>,
+    pub text: String,
+    pub direction: Direction,
+    /// `queued`, `sent`, `delivered`, `undelivered` as the provider says.
+    pub status: String,
+    pub phone_number_id: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Which messages to list: one recipient's thread with one of our numbers, since a moment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageQuery {
+    pub phone_number_id: String,
+    pub participant: PhoneNumber,
+    pub created_after: Option<DateTime<Utc>>,
+    pub created_before: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum SmsError {
+    /// 429: over the provider's request rate. Not a failure: wait and retry.
+    #[error("rate limited by the provider")]
+    RateLimited,
+    /// A clear refusal (4xx other than 429): the message was not sent and will not be by
+    /// retrying. `a2p_unregistered` marks the carrier-registration refusal that must pause
+    /// campaigns and alert.
+    #[error("provider refused ({status} {code}): {message}")]
+    Rejected {
+        status: u16,
+        code: String,
+        message: String,
+        a2p_unregistered: bool,
+    },
+    /// Timeout, connection reset, 5xx: the provider may or may not have acted. Never resend
+    /// blindly: look the message up first.
+    #[error("outcome unknown: {0}")]
+    Ambiguous(String),
+    /// The request did not reach the provider (DNS, connect refused): safe to retry.
+    #[error("provider unreachable: {0}")]
+    Unavailable(String),
+}
+
+#[async_trait]
+pub trait SmsProvider: Send + Sync {
+    async fn send(&self, message: &OutboundSms) -> Result<ProviderMessage, SmsError>;
+
+    /// Every message of the thread in the window, oldest first (the adapter pages through).
+    async fn list_messages(&self, query: &MessageQuery) -> Result<Vec<ProviderMessage>, SmsError>;
+
+    /// Downloads a media or recording URL the provider gave in a webhook.
+    async fn fetch_media(&self, url: &str) -> Result<Bytes, SmsError>;
+}
