@@ -4,6 +4,7 @@
 //! the use-cases. Nothing here knows about an SDK.
 
 pub mod contacts;
+pub mod health;
 pub mod ports;
 pub mod records;
 pub mod services;
