@@ -24,18 +24,7 @@ pub enum ContactsError {
 /// Creates the contact, refusing a phone number that another contact holds.
 pub async fn create(services: &Services, raw: RawContact) -> Result<Contact, ContactsError> {
     let new = NewContact::parse(raw)?;
-    let now = services.clock.now();
-    let contact = Contact {
-        id: ContactId::new(),
-        phone: new.phone,
-        first_name: new.first_name,
-        last_name: new.last_name,
-        email: new.email,
-        attributes: new.attributes,
-        source: new.source,
-        created_at: now,
-        updated_at: now,
-    };
+    let contact = Contact::create(ContactId::new(), new, services.clock.now());
     let guard_key = records::phone_guard(contact.phone.as_str());
     let mut guard = records::to_item(&guard_key, &serde_json::json!({}))
         .map_err(|e| ContactsError::Corrupt(e.to_string()))?;

@@ -188,6 +188,20 @@ impl Expr {
     }
 }
 
+/// Maps a failed single-item write (each write operation has its own error type of this shape).
+macro_rules! write_error {
+    ($error:expr, $key:expr) => {{
+        let service = $error.into_service_error();
+        if service.is_conditional_check_failed_exception() {
+            TableError::condition_failed($key)
+        } else {
+            let code =
+                aws_sdk_dynamodb::error::ProvideErrorMetadata::code(&service).map(str::to_string);
+            classify(code.as_deref(), describe(&service))
+        }
+    }};
+}
+
 fn key_attrs(key: &Key) -> HashMap<String, AttributeValue> {
     HashMap::from([
         (PK.to_string(), AttributeValue::S(key.pk.clone())),
@@ -297,19 +311,8 @@ impl Table for DynamoTable {
             .set_expression_attribute_values(expr.values())
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) => {
-                let service = e.into_service_error();
-                if service.is_conditional_check_failed_exception() {
-                    Err(TableError::condition_failed(&key))
-                } else {
-                    let code = aws_sdk_dynamodb::error::ProvideErrorMetadata::code(&service)
-                        .map(str::to_string);
-                    Err(classify(code.as_deref(), describe(&service)))
-                }
-            }
-        }
+        result.map_err(|e| write_error!(e, &key))?;
+        Ok(())
     }
 
     async fn update(
@@ -335,19 +338,8 @@ impl Table for DynamoTable {
             .return_values(ReturnValue::AllNew)
             .send()
             .await;
-        match result {
-            Ok(out) => Ok(from_attrs(&out.attributes.unwrap_or_default())),
-            Err(e) => {
-                let service = e.into_service_error();
-                if service.is_conditional_check_failed_exception() {
-                    Err(TableError::condition_failed(key))
-                } else {
-                    let code = aws_sdk_dynamodb::error::ProvideErrorMetadata::code(&service)
-                        .map(str::to_string);
-                    Err(classify(code.as_deref(), describe(&service)))
-                }
-            }
-        }
+        let out = result.map_err(|e| write_error!(e, key))?;
+        Ok(from_attrs(&out.attributes.unwrap_or_default()))
     }
 
     async fn delete(&self, key: &Key, condition: Option<Condition>) -> Result<(), TableError> {
@@ -364,19 +356,8 @@ impl Table for DynamoTable {
             .set_expression_attribute_values(expr.values())
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) => {
-                let service = e.into_service_error();
-                if service.is_conditional_check_failed_exception() {
-                    Err(TableError::condition_failed(key))
-                } else {
-                    let code = aws_sdk_dynamodb::error::ProvideErrorMetadata::code(&service)
-                        .map(str::to_string);
-                    Err(classify(code.as_deref(), describe(&service)))
-                }
-            }
-        }
+        result.map_err(|e| write_error!(e, key))?;
+        Ok(())
     }
 
     async fn query(&self, query: Query) -> Result<Page, TableError> {

@@ -10,7 +10,7 @@ use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::Client;
 use bytes::Bytes;
 use trickle_app::ports::blobs::{
-    check_key, BlobError, BlobMeta, BlobReader, Blobs, PresignedUpload, MAX_PRESIGN,
+    check_key, check_presign_expiry, BlobError, BlobMeta, BlobReader, Blobs, PresignedUpload,
 };
 
 use crate::describe;
@@ -124,9 +124,7 @@ impl Blobs for S3Blobs {
         expires_in: Duration,
     ) -> Result<PresignedUpload, BlobError> {
         check_key(key)?;
-        if expires_in > MAX_PRESIGN || expires_in.is_zero() {
-            return Err(BlobError::Invalid("expiry must be up to 7 days".into()));
-        }
+        check_presign_expiry(expires_in)?;
         let config = PresigningConfig::expires_in(expires_in)
             .map_err(|e| BlobError::Invalid(describe(&e)))?;
         let request = self

@@ -12,8 +12,8 @@ use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use trickle_app::ports::blobs::{
-    check_key, BlobError, BlobMeta, BlobReader, Blobs, ObjectCreated, PresignedUpload, MAX_PRESIGN,
-    NOTIFIED_PREFIX, UPLOADS_QUEUE,
+    check_key, check_presign_expiry, BlobError, BlobMeta, BlobReader, Blobs, ObjectCreated,
+    PresignedUpload, NOTIFIED_PREFIX, UPLOADS_QUEUE,
 };
 use trickle_app::ports::{OutgoingMessage, Queue};
 
@@ -203,9 +203,7 @@ impl Blobs for EmbeddedBlobs {
         expires_in: Duration,
     ) -> Result<PresignedUpload, BlobError> {
         check_key(key)?;
-        if expires_in > MAX_PRESIGN || expires_in.is_zero() {
-            return Err(BlobError::Invalid("expiry must be up to 7 days".into()));
-        }
+        check_presign_expiry(expires_in)?;
         let expires_at: DateTime<Utc> =
             Utc::now() + chrono::Duration::from_std(expires_in).expect("at most 7 days");
         let expires = expires_at.timestamp();

@@ -69,6 +69,14 @@ pub fn check_key(key: &str) -> Result<(), BlobError> {
     }
 }
 
+/// Upload URLs live between a second and [`MAX_PRESIGN`] (S3's limit for signed URLs).
+pub fn check_presign_expiry(expires_in: Duration) -> Result<(), BlobError> {
+    if expires_in > MAX_PRESIGN || expires_in.is_zero() {
+        return Err(BlobError::Invalid("expiry must be up to 7 days".into()));
+    }
+    Ok(())
+}
+
 #[async_trait]
 pub trait Blobs: Send + Sync {
     async fn put(&self, key: &str, body: Bytes, content_type: &str) -> Result<(), BlobError>;
