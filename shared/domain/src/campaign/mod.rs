@@ -4,6 +4,7 @@ pub mod encoding;
 pub mod message;
 pub mod quiet_hours;
 pub mod schedule;
+pub mod send;
 mod settings;
 pub mod significance;
 pub mod state;
@@ -14,9 +15,10 @@ pub use encoding::{analyze, Encoding, SegmentInfo};
 pub use message::{compose, DEFAULT_OPT_OUT_FOOTER};
 pub use quiet_hours::{QuietHours, SendWindow};
 pub use schedule::{RawSchedule, Schedule, ScheduleError, Slot};
+pub use send::{SendState, SkipReason};
 pub use settings::{
     Campaign, CampaignError, CampaignPatch, CampaignSettings, RawCampaign, MAX_MESSAGE_CHARS,
-    MAX_PER_RUN,
+    MAX_NAME_CHARS, MAX_PER_RUN,
 };
 pub use significance::{reply_rate_test, ChiSquare};
 pub use state::{CampaignState, IllegalTransition, Transition};

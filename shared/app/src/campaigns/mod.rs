@@ -1,0 +1,47 @@
+//! Campaigns: settings and life cycle, activation checks, previews, and the tick that plans
+//! each scheduled run.
+
+mod activation;
+pub mod audience;
+pub mod keys;
+pub mod lifecycle;
+pub mod planner;
+pub mod preview;
+pub mod review;
+pub mod sends;
+pub mod store;
+
+use trickle_domain::campaign::{CampaignError, CampaignState, IllegalTransition};
+
+use crate::ports::{QueueError, TableError};
+
+pub use lifecycle::{
+    activate, archive, create, duplicate, get, list, patch, pause, resume, CampaignPage,
+};
+pub use planner::{
+    plan_due_campaigns, plan_due_campaigns_with, PlannerSettings, RunOutcome, RunReport, TickReport,
+};
+pub use preview::{preview, Preview, PreviewRequest};
+pub use sends::{SendJob, SendRecord};
+
+#[derive(Debug, thiserror::Error)]
+pub enum CampaignsError {
+    #[error(transparent)]
+    Invalid(#[from] CampaignError),
+    #[error("campaign not found")]
+    NotFound,
+    #[error("contact not found")]
+    ContactNotFound,
+    #[error(transparent)]
+    IllegalTransition(#[from] IllegalTransition),
+    #[error("a {0:?} campaign cannot be edited (only draft or paused ones)")]
+    NotEditable(CampaignState),
+    #[error("the campaign cannot be activated: {}", .0.join("; "))]
+    ActivationRefused(Vec<String>),
+    #[error("stored record is unreadable: {0}")]
+    Corrupt(String),
+    #[error(transparent)]
+    Store(#[from] TableError),
+    #[error(transparent)]
+    Queue(#[from] QueueError),
+}
