@@ -278,41 +278,58 @@ async fn pause_and_resume_continue_from_the_cursor_at_the_next_scheduled_time() 
     assert_eq!(by_slot.keys().next().unwrap(), "2026-01-05");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_ticks_plan_each_contact_once() {
     let world = World::new(utc("2026-01-05T12:00:00Z"));
-    let people = world.contacts(0, 120).await;
+    let people = world.contacts(0, 300).await;
     let list = world
         .list(
             &people.iter().map(|c| c.id.to_string()).collect::<Vec<_>>(),
             "completed",
         )
         .await;
-    let id = campaigns::create(&world.services, raw(&list, 250, None))
+    let id = campaigns::create(&world.services, raw(&list, 150, None))
         .await
         .unwrap()
         .id
         .to_string();
     campaigns::activate(&world.services, &id).await.unwrap();
-    world.clock.set(slot(0));
-    let ticks = (0..4).map(|_| {
-        let services = world.services.clone();
-        let now = world.now();
-        tokio::spawn(async move { campaigns::plan_due_campaigns(&services, now).await.unwrap() })
-    });
-    let mut total = 0;
-    for t in ticks {
-        total += t.await.unwrap().runs.iter().map(|r| r.planned).sum::<u64>();
+    for day in 0..2 {
+        world.clock.set(slot(day));
+        let ticks: Vec<_> = (0..6)
+            .map(|_| {
+                let services = world.services.clone();
+                let now = world.now();
+                tokio::spawn(
+                    async move { campaigns::plan_due_campaigns(&services, now).await.unwrap() },
+                )
+            })
+            .collect();
+        let mut total = 0;
+        for t in ticks {
+            total += t.await.unwrap().runs.iter().map(|r| r.planned).sum::<u64>();
+        }
+        assert_eq!(total, 150, "day {day}");
+        let c = campaigns::get(&world.services, &id).await.unwrap();
+        assert_eq!(c.cursor, 150 * (day as u64 + 1));
+        let run = world
+            .services
+            .table
+            .get(&keys::run(&id, &format!("2026-01-0{}", 5 + day)))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(run["planned"], 150);
     }
-    assert_eq!(total, 120);
-    let planned = sends(&world, &id).await;
-    assert_eq!(planned.len(), 120);
+    let mut positions: Vec<u64> = sends(&world, &id)
+        .await
+        .iter()
+        .map(|s| s.position)
+        .collect();
+    positions.sort();
+    assert_eq!(positions, (0..300).collect::<Vec<_>>());
     let queued = world.drain_sends().await;
-    assert_eq!(
-        queued.len(),
-        120,
-        "the dedup id keeps repeats off the queue"
-    );
+    assert_eq!(queued.len(), 300, "each send queued once");
 }
 
 #[tokio::test]
