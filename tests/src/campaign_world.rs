@@ -177,3 +177,32 @@ impl World {
         }
     }
 }
+
+/// The router over a world's services, on a free loopback port; dropping it stops the server.
+pub struct Served {
+    pub url: String,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl World {
+    pub async fn serve(&self, admin_token: &str) -> Served {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let router = trickle_http::router(
+            self.services.clone(),
+            trickle_http::HttpSettings {
+                admin_token: admin_token.to_string(),
+            },
+        );
+        let task = tokio::spawn(async move {
+            axum::serve(listener, router).await.expect("serve");
+        });
+        Served { url, task }
+    }
+}

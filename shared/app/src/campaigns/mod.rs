@@ -19,7 +19,8 @@ pub use lifecycle::{
     activate, archive, create, duplicate, get, list, patch, pause, resume, CampaignPage,
 };
 pub use planner::{
-    plan_due_campaigns, plan_due_campaigns_with, PlannerSettings, RunOutcome, RunReport, TickReport,
+    complete_if_done, plan_due_campaigns, plan_due_campaigns_with, run_now, PlannerSettings,
+    RunOutcome, RunReport, TickReport,
 };
 pub use preview::{preview, Preview, PreviewRequest};
 pub use sends::{SendJob, SendRecord};
@@ -36,6 +37,8 @@ pub enum CampaignsError {
     IllegalTransition(#[from] IllegalTransition),
     #[error("a {0:?} campaign cannot be edited (only draft or paused ones)")]
     NotEditable(CampaignState),
+    #[error("the campaign is {0:?}, not active")]
+    NotActive(CampaignState),
     #[error("the campaign cannot be activated: {}", .0.join("; "))]
     ActivationRefused(Vec<String>),
     #[error("stored record is unreadable: {0}")]

@@ -195,8 +195,7 @@ pub async fn run_campaign(
                 "campaign_id": id, "slot": slot, "due_at": keys::time_key(due_at),
                 "started_at": keys::time_key(now), "status": "planning", "planned": 0,
             });
-            let mut item = records::to_item(&run_key, &run).map_err(store::corrupt)?;
-            item.remove("value");
+            let item = records::to_item(&run_key, &run).map_err(store::corrupt)?;
             match services.table.put(item, Some(Condition::ItemAbsent)).await {
                 Ok(()) => {}
                 Err(e) if e.is_condition_failure() => {} // a concurrent tick created it
@@ -204,7 +203,7 @@ pub async fn run_campaign(
             }
         }
     }
-    plan_run(services, id, &slot, now, &mut report).await?;
+    plan_run(services, id, &slot, true, now, &mut report).await?;
     if report.outcome == RunOutcome::Interrupted {
         return Ok(report);
     }
@@ -221,11 +220,54 @@ pub async fn run_campaign(
     Ok(report)
 }
 
+/// `POST /v1/campaigns/{id}/run`: plans the next batch of an active campaign now, under every
+/// rule of a scheduled run, as an extra run (`RUN#manual-<time>`) that leaves the schedule alone.
+pub async fn run_now(services: &Services, id: &str) -> Result<RunReport, CampaignsError> {
+    let read = store::load(services, id).await?;
+    if read.campaign.state != CampaignState::Active {
+        return Err(CampaignsError::NotActive(read.campaign.state));
+    }
+    let now = services.clock.now();
+    let slot = format!("manual-{}", keys::time_key(now));
+    let run = json!({
+        "campaign_id": id, "slot": slot, "due_at": keys::time_key(now),
+        "started_at": keys::time_key(now), "status": "planning", "planned": 0,
+    });
+    let item = records::to_item(&keys::run(id, &slot), &run).map_err(store::corrupt)?;
+    services
+        .table
+        .put(item, Some(Condition::ItemAbsent))
+        .await?;
+    let mut report = RunReport {
+        campaign_id: id.to_string(),
+        slot: Some(slot.clone()),
+        outcome: RunOutcome::Planned,
+        planned: 0,
+        skipped: 0,
+        reviewed: 0,
+        completed: false,
+    };
+    plan_run(services, id, &slot, false, now, &mut report).await?;
+    services
+        .table
+        .update(
+            &keys::run(id, &slot),
+            Update::new()
+                .set("status", "done")
+                .set("finished_at", keys::time_key(now)),
+            None,
+        )
+        .await?;
+    report.completed = complete_if_done(services, id).await?;
+    Ok(report)
+}
+
 /// Walks the list from the cursor and plans until the run has N sends or the list ends.
 async fn plan_run(
     services: &Services,
     id: &str,
     slot: &str,
+    scheduled: bool,
     now: DateTime<Utc>,
     report: &mut RunReport,
 ) -> Result<(), CampaignsError> {
@@ -233,7 +275,8 @@ async fn plan_run(
     loop {
         let read = store::load(services, id).await?;
         let campaign = &read.campaign;
-        if campaign.state != CampaignState::Active || campaign.next_slot.as_deref() != Some(slot) {
+        let moved_on = scheduled && campaign.next_slot.as_deref() != Some(slot);
+        if campaign.state != CampaignState::Active || moved_on {
             report.outcome = RunOutcome::Interrupted;
             return Ok(());
         }
@@ -269,7 +312,7 @@ async fn plan_run(
         )
         .await?;
         let planned_here = batch.jobs.len() as u64;
-        match commit_batch(services, &read, slot, &batch).await {
+        match commit_batch(services, &read, slot, scheduled, &batch).await {
             Ok(()) => {
                 races = 0;
                 report.planned += planned_here;
@@ -446,20 +489,24 @@ async fn commit_batch(
     services: &Services,
     read: &Stored,
     slot: &str,
+    scheduled: bool,
     batch: &Batch,
 ) -> Result<(), TableError> {
     let id = read.campaign.id.as_str();
     let mut ops = batch.ops.clone();
+    let mut campaign_unchanged = vec![
+        Condition::equals(store::STATE, CampaignState::Active.as_str()),
+        Condition::equals("cursor", read.campaign.cursor),
+    ];
+    if scheduled {
+        campaign_unchanged.push(Condition::equals("next_slot", slot));
+    }
     ops.push(TxOp::Update {
         key: keys::campaign(id),
         update: Update::new()
             .set("cursor", batch.new_cursor)
             .add(store::VERSION, 1),
-        condition: Some(Condition::All(vec![
-            Condition::equals(store::STATE, CampaignState::Active.as_str()),
-            Condition::equals("cursor", read.campaign.cursor),
-            Condition::equals("next_slot", slot),
-        ])),
+        condition: Some(Condition::All(campaign_unchanged)),
     });
     ops.push(TxOp::Update {
         key: keys::run(id, slot),
