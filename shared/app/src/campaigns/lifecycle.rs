@@ -111,7 +111,11 @@ pub async fn pause(services: &Services, id: &str) -> Result<Campaign, CampaignsE
 
 /// Continues from the cursor at the next scheduled time, never at once.
 pub async fn resume(services: &Services, id: &str) -> Result<Campaign, CampaignsError> {
-    transition(services, id, Transition::Resume).await
+    let campaign = transition(services, id, Transition::Resume).await?;
+    // Sends planned before the pause had their queue messages dropped by the worker.
+    let occasion = format!("resume-{}", super::keys::time_key(campaign.updated_at));
+    super::planner::requeue_all_planned(services, id, &occasion).await?;
+    Ok(campaign)
 }
 
 pub async fn archive(services: &Services, id: &str) -> Result<Campaign, CampaignsError> {

@@ -8,6 +8,7 @@ pub mod lifecycle;
 pub mod planner;
 pub mod preview;
 pub mod review;
+pub mod send_rules;
 pub mod sends;
 pub mod store;
 

@@ -481,6 +481,9 @@ async fn judge(
         provider_id: None,
         sent_at: None,
         error: None,
+        claimed_at: None,
+        lease_until: None,
+        text: None,
     }))
 }
 
@@ -520,15 +523,46 @@ async fn commit_batch(
 }
 
 async fn enqueue(services: &Services, job: &SendJob) -> Result<(), CampaignsError> {
+    enqueue_as(services, job, job.dedup_id()).await
+}
+
+async fn enqueue_as(
+    services: &Services,
+    job: &SendJob,
+    dedup_id: String,
+) -> Result<(), CampaignsError> {
     let body = serde_json::to_string(job).map_err(store::corrupt)?;
     services
         .queue
         .send(
             keys::SENDS_QUEUE,
-            OutgoingMessage::new(body).dedup(job.dedup_id()),
+            OutgoingMessage::new(body).dedup(dedup_id),
         )
         .await?;
     Ok(())
+}
+
+/// After a resume: every send still PLANNED goes back on the queue (the worker dropped their
+/// messages while the campaign was paused). `occasion` keeps the dedup id apart from the
+/// original enqueue's.
+pub async fn requeue_all_planned(
+    services: &Services,
+    id: &str,
+    occasion: &str,
+) -> Result<u64, CampaignsError> {
+    let mut n = 0;
+    for send in sends::all(services, id).await? {
+        if send.state == SendState::Planned {
+            let job = SendJob {
+                campaign_id: send.campaign_id,
+                contact_id: send.contact_id,
+            };
+            let dedup = format!("{}#{occasion}", job.dedup_id());
+            enqueue_as(services, &job, dedup).await?;
+            n += 1;
+        }
+    }
+    Ok(n)
 }
 
 /// Re-enqueues the run's sends still PLANNED (their messages may never have been sent).

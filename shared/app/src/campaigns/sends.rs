@@ -31,6 +31,14 @@ pub struct SendRecord {
     pub sent_at: Option<DateTime<Utc>>,
     #[serde(default)]
     pub error: Option<String>,
+    /// When the current claim was taken, and until when it holds (SENDING).
+    #[serde(default)]
+    pub claimed_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub lease_until: Option<DateTime<Utc>>,
+    /// The exact text sent (or being sent): what a provider lookup must match.
+    #[serde(default)]
+    pub text: Option<String>,
 }
 
 /// The body of a `sends` queue message: which send to work on (the record holds the rest).
