@@ -344,7 +344,7 @@ struct Batch {
 }
 
 enum Verdict {
-    Plan(SendRecord),
+    Plan(Box<SendRecord>),
     Skip(SkipReason, String),
 }
 
@@ -467,7 +467,7 @@ async fn judge(
         campaign.settings.split_percent,
         campaign.settings.message_b.is_some(),
     );
-    Ok(Verdict::Plan(SendRecord {
+    Ok(Verdict::Plan(Box::new(SendRecord {
         campaign_id: campaign_id.to_string(),
         contact_id: member.contact_id.clone(),
         phone,
@@ -484,7 +484,7 @@ async fn judge(
         claimed_at: None,
         lease_until: None,
         text: None,
-    }))
+    })))
 }
 
 /// The batch's sends and review entries, the cursor move and the run's counter: all or nothing.
