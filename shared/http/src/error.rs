@@ -121,6 +121,7 @@ impl From<CampaignsError> for ApiError {
                 conflict(&e, serde_json::json!({ "problems": problems }))
             }
             CampaignsError::Corrupt(m) => ApiError::Internal(m),
+            CampaignsError::Provider(m) => ApiError::Unavailable(m),
             CampaignsError::Store(e) => e.into(),
             // Mapped here rather than by a `From<QueueError>` so other resources stay free to add one.
             CampaignsError::Queue(QueueError::Unavailable(m)) => ApiError::Unavailable(m),

@@ -9,6 +9,7 @@ pub mod planner;
 pub mod preview;
 pub mod review;
 pub mod send_rules;
+pub mod send_worker;
 pub mod sends;
 pub mod store;
 
@@ -48,4 +49,6 @@ pub enum CampaignsError {
     Store(#[from] TableError),
     #[error(transparent)]
     Queue(#[from] QueueError),
+    #[error("SMS provider: {0}")]
+    Provider(String),
 }
