@@ -16,6 +16,7 @@ pub struct World {
     pub services: Services,
     pub clock: Arc<FixedClock>,
     _dir: tempfile::TempDir,
+    _keep: Option<Box<dyn std::any::Any + Send + Sync>>,
 }
 
 /// A member of a seeded list: its contact and position.
@@ -49,7 +50,17 @@ impl World {
             services,
             clock,
             _dir: dir,
+            _keep: None,
         }
+    }
+
+    /// The same world with its table on DynamoDB (the moto emulator; needs `scripts/test`).
+    pub async fn on_dynamo(at: DateTime<Utc>) -> Self {
+        let mut world = World::new(at);
+        let table = crate::fixtures::dynamo_table().await;
+        world.services.table = table.port.clone();
+        world._keep = Some(Box::new(table));
+        world
     }
 
     pub fn now(&self) -> DateTime<Utc> {

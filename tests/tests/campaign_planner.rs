@@ -76,9 +76,32 @@ fn slot(days: i64) -> DateTime<Utc> {
 }
 
 #[tokio::test]
-async fn runs_plan_every_eligible_contact_exactly_once_and_review_the_rest() {
-    let world = World::new(utc("2026-01-05T12:00:00Z"));
-    let people = world.contacts(0, 250).await;
+async fn runs_plan_every_eligible_contact_exactly_once_and_review_the_rest_embedded() {
+    runs_plan_every_eligible_contact_exactly_once_and_review_the_rest(
+        World::new(utc("2026-01-05T12:00:00Z")),
+        250,
+        100,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn runs_plan_every_eligible_contact_exactly_once_and_review_the_rest_dynamo() {
+    runs_plan_every_eligible_contact_exactly_once_and_review_the_rest(
+        World::on_dynamo(utc("2026-01-05T12:00:00Z")).await,
+        60,
+        20,
+    )
+    .await;
+}
+
+/// `size` contacts, `per_run` per run (smaller on DynamoDB: moto is slow).
+async fn runs_plan_every_eligible_contact_exactly_once_and_review_the_rest(
+    world: World,
+    size: u32,
+    per_run: u32,
+) {
+    let people = world.contacts(0, size).await;
     let mut eligible = Vec::new();
     let mut reviewed = Vec::new();
     let other_campaign = "cp_0123456789abcdef0123456789abcdef";
@@ -111,14 +134,17 @@ async fn runs_plan_every_eligible_contact_exactly_once_and_review_the_rest() {
     eligible.push(resubscribed);
     // The list: everyone, one contact twice, and a member whose contact does not exist.
     let mut members: Vec<String> = people.iter().map(|c| c.id.to_string()).collect();
-    members.insert(100, people[0].id.to_string());
-    members.insert(200, "ct_00000000000000000000000000000000".into());
+    members.insert(size as usize * 2 / 5, people[0].id.to_string());
+    members.insert(
+        size as usize * 4 / 5,
+        "ct_00000000000000000000000000000000".into(),
+    );
     let list = world.list(&members, "completed").await;
     let list_size = members.len() as u64;
 
     let campaign = campaigns::create(
         &world.services,
-        raw(&list, 100, Some("Hello {{first_name|friend}}")),
+        raw(&list, per_run, Some("Hello {{first_name|friend}}")),
     )
     .await
     .unwrap();
@@ -130,8 +156,10 @@ async fn runs_plan_every_eligible_contact_exactly_once_and_review_the_rest() {
     world.clock.set(slot(0) - Duration::seconds(1));
     assert_eq!(tick(&world).await, (0, vec![]));
 
-    let mut per_run = Vec::new();
-    for day in 0..10 {
+    let mut per_day = Vec::new();
+    // Enough days to walk the whole list, and two more that find it done.
+    let days = i64::from(size.div_ceil(per_run)) + 2;
+    for day in 0..days {
         world.clock.set(slot(day));
         let (planned, _) = tick(&world).await;
         // A duplicate tick in the same minute, and a late one an hour on, plan nothing.
@@ -139,15 +167,16 @@ async fn runs_plan_every_eligible_contact_exactly_once_and_review_the_rest() {
         assert_eq!(tick(&world).await.0, 0, "duplicate tick on day {day}");
         world.clock.set(slot(day) + Duration::hours(1));
         assert_eq!(tick(&world).await.0, 0, "late tick on day {day}");
-        per_run.push(planned);
+        per_day.push(planned);
     }
     let eligible_ids = ids(&eligible);
     let total = eligible_ids.len() as u64;
     // Full runs of N until the list runs out, then nothing.
-    let expected: Vec<u64> = (0..10)
-        .map(|d| (total.saturating_sub(d * 100)).min(100))
+    let per_run = u64::from(per_run);
+    let expected: Vec<u64> = (0..days as u64)
+        .map(|d| (total.saturating_sub(d * per_run)).min(per_run))
         .collect();
-    assert_eq!(per_run, expected);
+    assert_eq!(per_day, expected);
 
     // Every eligible contact planned exactly once, nobody else.
     let planned = sends(&world, &id).await;
@@ -207,20 +236,34 @@ async fn runs_plan_every_eligible_contact_exactly_once_and_review_the_rest() {
             .await
             .unwrap();
     }
-    world.clock.set(slot(10));
+    world.clock.set(slot(days));
     let report = campaigns::plan_due_campaigns(&world.services, world.now())
         .await
         .unwrap();
     assert!(report.runs[0].completed);
     let c = campaigns::get(&world.services, &id).await.unwrap();
     assert_eq!(c.state, CampaignState::Completed);
-    world.clock.set(slot(11));
+    world.clock.set(slot(days + 1));
     assert_eq!(tick(&world).await, (0, vec![]));
 }
 
 #[tokio::test]
-async fn pause_and_resume_continue_from_the_cursor_at_the_next_scheduled_time() {
-    let world = World::new(utc("2026-01-05T12:00:00Z"));
+async fn pause_and_resume_continue_from_the_cursor_at_the_next_scheduled_time_embedded() {
+    pause_and_resume_continue_from_the_cursor_at_the_next_scheduled_time(World::new(utc(
+        "2026-01-05T12:00:00Z",
+    )))
+    .await;
+}
+
+#[tokio::test]
+async fn pause_and_resume_continue_from_the_cursor_at_the_next_scheduled_time_dynamo() {
+    pause_and_resume_continue_from_the_cursor_at_the_next_scheduled_time(
+        World::on_dynamo(utc("2026-01-05T12:00:00Z")).await,
+    )
+    .await;
+}
+
+async fn pause_and_resume_continue_from_the_cursor_at_the_next_scheduled_time(world: World) {
     let people = world.contacts(0, 35).await;
     let list = world
         .list(
@@ -278,16 +321,28 @@ async fn pause_and_resume_continue_from_the_cursor_at_the_next_scheduled_time() 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_ticks_plan_each_contact_once() {
-    let world = World::new(utc("2026-01-05T12:00:00Z"));
-    let people = world.contacts(0, 300).await;
+async fn concurrent_ticks_plan_each_contact_once_embedded() {
+    concurrent_ticks_plan_each_contact_once(World::new(utc("2026-01-05T12:00:00Z")), 150).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_ticks_plan_each_contact_once_dynamo() {
+    concurrent_ticks_plan_each_contact_once(
+        World::on_dynamo(utc("2026-01-05T12:00:00Z")).await,
+        30,
+    )
+    .await;
+}
+
+async fn concurrent_ticks_plan_each_contact_once(world: World, per_run: u32) {
+    let people = world.contacts(0, 2 * per_run).await;
     let list = world
         .list(
             &people.iter().map(|c| c.id.to_string()).collect::<Vec<_>>(),
             "completed",
         )
         .await;
-    let id = campaigns::create(&world.services, raw(&list, 150, None))
+    let id = campaigns::create(&world.services, raw(&list, per_run, None))
         .await
         .unwrap()
         .id
@@ -308,9 +363,9 @@ async fn concurrent_ticks_plan_each_contact_once() {
         for t in ticks {
             total += t.await.unwrap().runs.iter().map(|r| r.planned).sum::<u64>();
         }
-        assert_eq!(total, 150, "day {day}");
+        assert_eq!(total, u64::from(per_run), "day {day}");
         let c = campaigns::get(&world.services, &id).await.unwrap();
-        assert_eq!(c.cursor, 150 * (day as u64 + 1));
+        assert_eq!(c.cursor, u64::from(per_run) * (day as u64 + 1));
         let run = world
             .services
             .table
@@ -318,7 +373,7 @@ async fn concurrent_ticks_plan_each_contact_once() {
             .await
             .unwrap()
             .unwrap();
-        assert_eq!(run["planned"], 150);
+        assert_eq!(run["planned"], per_run);
     }
     let mut positions: Vec<u64> = sends(&world, &id)
         .await
@@ -326,9 +381,9 @@ async fn concurrent_ticks_plan_each_contact_once() {
         .map(|s| s.position)
         .collect();
     positions.sort();
-    assert_eq!(positions, (0..300).collect::<Vec<_>>());
+    assert_eq!(positions, (0..2 * u64::from(per_run)).collect::<Vec<_>>());
     let queued = world.drain_sends().await;
-    assert_eq!(queued.len(), 300, "each send queued once");
+    assert_eq!(queued.len(), 2 * per_run as usize, "each send queued once");
 }
 
 #[tokio::test]

@@ -99,8 +99,16 @@ async fn planned(world: &World) -> (String, Vec<trickle_domain::Contact>) {
 }
 
 #[tokio::test]
-async fn an_opt_out_or_suppression_after_planning_withholds_the_send() {
-    let world = World::new(utc("2026-01-05T12:00:00Z"));
+async fn an_opt_out_or_suppression_after_planning_withholds_the_send_embedded() {
+    withholds(World::new(utc("2026-01-05T12:00:00Z"))).await;
+}
+
+#[tokio::test]
+async fn an_opt_out_or_suppression_after_planning_withholds_the_send_dynamo() {
+    withholds(World::on_dynamo(utc("2026-01-05T12:00:00Z")).await).await;
+}
+
+async fn withholds(world: World) {
     let (id, people) = planned(&world).await;
     world.opt_out(&people[0]).await;
     world.suppress(&people[1]).await;
