@@ -137,6 +137,35 @@ async fn a_campaign_goes_through_its_life_cycle_and_illegal_moves_are_409() {
         )
         .await;
     assert_eq!(status, StatusCode::OK);
+    // A started campaign keeps its list (the cursor is a position in it).
+    let other = api.world.list(&ids, "completed").await;
+    let (status, _) = api
+        .patch(
+            &format!("/v1/campaigns/{id}"),
+            json!({"list_id": other.to_string()}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    // Edits made while paused are checked again on resume.
+    let (status, _) = api
+        .patch(
+            &format!("/v1/campaigns/{id}"),
+            json!({"business_name": null}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, refused) = api
+        .post(&format!("/v1/campaigns/{id}/resume"), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(refused["error"]["details"]["problems"]
+        .to_string()
+        .contains("business_name"));
+    api.patch(
+        &format!("/v1/campaigns/{id}"),
+        json!({"business_name": "Acme"}),
+    )
+    .await;
 
     // Resumed on Monday 11:00 New York: the next slot is Wednesday 10:00, not now.
     api.world.clock.set(utc("2026-01-05T16:00:00Z"));

@@ -117,6 +117,7 @@ impl From<CampaignsError> for ApiError {
             CampaignsError::NotEditable(state) | CampaignsError::NotActive(state) => {
                 conflict(&e, serde_json::json!({ "state": state }))
             }
+            CampaignsError::AudienceLocked => conflict(&e, serde_json::Value::Null),
             CampaignsError::ActivationRefused(ref problems) => {
                 conflict(&e, serde_json::json!({ "problems": problems }))
             }

@@ -80,6 +80,12 @@ pub async fn patch(
         }
         let mut campaign = read.campaign.clone();
         campaign.settings = campaign.settings.patched(patch.clone())?;
+        // The cursor is a position in one list; a started campaign keeps its audience.
+        if read.campaign.state != CampaignState::Draft
+            && campaign.settings.list_id != read.campaign.settings.list_id
+        {
+            return Err(CampaignsError::AudienceLocked);
+        }
         campaign.updated_at = services.clock.now();
         store::replace(services, &campaign, &read).await?;
         Ok(campaign)
@@ -110,7 +116,14 @@ pub async fn pause(services: &Services, id: &str) -> Result<Campaign, CampaignsE
 }
 
 /// Continues from the cursor at the next scheduled time, never at once.
+/// The settings may have been edited while paused, so the activation checks run again.
 pub async fn resume(services: &Services, id: &str) -> Result<Campaign, CampaignsError> {
+    let read = store::load(services, id).await?;
+    read.campaign.state.apply(Transition::Resume)?;
+    let problems = activation::problems(services, &read.campaign).await?;
+    if !problems.is_empty() {
+        return Err(CampaignsError::ActivationRefused(problems));
+    }
     let campaign = transition(services, id, Transition::Resume).await?;
     // Sends planned before the pause had their queue messages dropped by the worker.
     let occasion = format!("resume-{}", super::keys::time_key(campaign.updated_at));

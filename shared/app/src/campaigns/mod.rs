@@ -41,6 +41,8 @@ pub enum CampaignsError {
     NotEditable(CampaignState),
     #[error("the campaign is {0:?}, not active")]
     NotActive(CampaignState),
+    #[error("the list of a started campaign cannot change (its cursor is a position in that list); duplicate the campaign instead")]
+    AudienceLocked,
     #[error("the campaign cannot be activated: {}", .0.join("; "))]
     ActivationRefused(Vec<String>),
     #[error("stored record is unreadable: {0}")]
