@@ -18,6 +18,8 @@ use crate::settings::{self, DevSettings};
 
 /// How often the scheduler loop deletes expired items (DynamoDB's TTL sweeper does it in AWS).
 const SWEEP_EVERY: Duration = Duration::from_secs(600);
+/// How often the scheduler loop looks for due campaign runs (EventBridge's rate in AWS).
+const TICK_EVERY: Duration = Duration::from_secs(60);
 /// How long a message being handled stays hidden from the other consumers.
 const CONSUMER_VISIBILITY: Duration = Duration::from_secs(60);
 
@@ -57,7 +59,10 @@ pub async fn run(settings: DevSettings) -> anyhow::Result<()> {
     };
 
     let (stop, stopped) = watch::channel(false);
-    let mut background = vec![tokio::spawn(sweep_expired(table, stopped.clone()))];
+    let mut background = vec![
+        tokio::spawn(sweep_expired(table, stopped.clone())),
+        tokio::spawn(campaign_ticks(services.clone(), stopped.clone())),
+    ];
     // The queue consumers that stand in for the SQS-triggered functions: (queue, handler).
     let consumers: Vec<(&str, Arc<dyn MessageHandler>)> = vec![];
     for (name, handler) in consumers {
@@ -110,6 +115,20 @@ async fn sweep_expired(table: EmbeddedTable, mut stopped: watch::Receiver<bool>)
         }
         tokio::select! {
             _ = tokio::time::sleep(SWEEP_EVERY) => {}
+            _ = stopped.changed() => return,
+        }
+    }
+}
+
+/// EventBridge's one-minute tick: plans the due campaign runs.
+async fn campaign_ticks(services: Services, mut stopped: watch::Receiver<bool>) {
+    loop {
+        let now = services.clock.now();
+        if let Err(error) = trickle_app::campaigns::plan_due_campaigns(&services, now).await {
+            tracing::warn!(%error, "campaign tick failed");
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(TICK_EVERY) => {}
             _ = stopped.changed() => return,
         }
     }

@@ -3,6 +3,7 @@
 //! helpers that spawn the app and talk to it over HTTP.
 
 pub mod app;
+pub mod campaign_world;
 pub mod contract;
 pub mod fixtures;
 pub mod moto;

@@ -219,6 +219,10 @@ async fn every_documented_route_exists_and_the_document_is_openapi_3_1() {
         "/openapi.json",
         "/v1/contacts",
         "/v1/contacts/{id}",
+        "/v1/campaigns",
+        "/v1/campaigns/{id}",
+        "/v1/campaigns/preview",
+        "/v1/review",
     ] {
         assert!(paths.contains_key(required), "{required} is not documented");
     }

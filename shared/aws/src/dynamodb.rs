@@ -69,17 +69,17 @@ impl Expr {
         now
     }
 
+    /// A condition expression. Compound results carry no outer parentheses: [`Self::join`]
+    /// adds them, and DynamoDB refuses doubled ones ("redundant parentheses").
     fn condition(&mut self, condition: &Condition) -> String {
         match condition {
             Condition::ItemAbsent => {
                 let (pk, exp, now) = (self.name(PK), self.name(EXPIRES_AT), self.now());
-                format!("(attribute_not_exists({pk}) OR {exp} <= {now})")
+                format!("attribute_not_exists({pk}) OR {exp} <= {now}")
             }
             Condition::ItemExists => {
                 let (pk, exp, now) = (self.name(PK), self.name(EXPIRES_AT), self.now());
-                format!(
-                    "(attribute_exists({pk}) AND (attribute_not_exists({exp}) OR {exp} > {now}))"
-                )
+                format!("attribute_exists({pk}) AND (attribute_not_exists({exp}) OR {exp} > {now})")
             }
             Condition::AttrExists(a) => format!("attribute_exists({})", self.name(a)),
             Condition::AttrAbsent(a) => format!("attribute_not_exists({})", self.name(a)),
@@ -87,7 +87,7 @@ impl Expr {
             Condition::NotEquals(a, v) => {
                 let name = self.name(a);
                 format!(
-                    "(attribute_not_exists({name}) OR {})",
+                    "attribute_not_exists({name}) OR {}",
                     self.compare(a, "<>", v)
                 )
             }

@@ -3,6 +3,7 @@
 //! Reading the system clock ([`SystemClock`], [`OffsetClock`]) and generating random ids are
 //! the only impurities, and both sit behind small types so that tests can pin them.
 
+pub mod campaign;
 pub mod clock;
 pub mod contact;
 mod country_codes;

@@ -3,8 +3,9 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use trickle_app::campaigns::CampaignsError;
 use trickle_app::contacts::ContactsError;
-use trickle_app::ports::{BlobError, TableError};
+use trickle_app::ports::{BlobError, QueueError, TableError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -94,6 +95,38 @@ impl From<BlobError> for ApiError {
             BlobError::Forbidden(_) => ApiError::Forbidden(e.to_string()),
             BlobError::Unsupported => ApiError::NotFound(e.to_string()),
             BlobError::Unavailable(m) => ApiError::Unavailable(m),
+        }
+    }
+}
+
+impl From<CampaignsError> for ApiError {
+    fn from(e: CampaignsError) -> Self {
+        let conflict = |e: &CampaignsError, details| ApiError::Conflict {
+            message: e.to_string(),
+            details,
+        };
+        match e {
+            CampaignsError::Invalid(ref inner) => ApiError::Invalid(inner.to_string()),
+            CampaignsError::NotFound | CampaignsError::ContactNotFound => {
+                ApiError::NotFound(e.to_string())
+            }
+            CampaignsError::IllegalTransition(ref t) => conflict(
+                &e,
+                serde_json::json!({ "state": t.from, "transition": t.transition }),
+            ),
+            CampaignsError::NotEditable(state) | CampaignsError::NotActive(state) => {
+                conflict(&e, serde_json::json!({ "state": state }))
+            }
+            CampaignsError::AudienceLocked => conflict(&e, serde_json::Value::Null),
+            CampaignsError::ActivationRefused(ref problems) => {
+                conflict(&e, serde_json::json!({ "problems": problems }))
+            }
+            CampaignsError::Corrupt(m) => ApiError::Internal(m),
+            CampaignsError::Provider(m) => ApiError::Unavailable(m),
+            CampaignsError::Store(e) => e.into(),
+            // Mapped here rather than by a `From<QueueError>` so other resources stay free to add one.
+            CampaignsError::Queue(QueueError::Unavailable(m)) => ApiError::Unavailable(m),
+            CampaignsError::Queue(e) => ApiError::Internal(e.to_string()),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! in AWS and by the local runner on a TCP port.
 
 mod auth;
+mod campaigns;
 mod contacts;
 mod error;
 mod local_blobs;
@@ -34,13 +35,13 @@ pub fn router(services: Services, settings: HttpSettings) -> Router {
         admin_token: Arc::from(settings.admin_token),
     };
     // Every resource brings its own routes; `/v1` ones sit behind the admin token.
-    let admin =
-        Router::new()
-            .merge(contacts::routes())
-            .route_layer(middleware::from_fn_with_state(
-                state.clone(),
-                auth::require_admin,
-            ));
+    let admin = Router::new()
+        .merge(contacts::routes())
+        .merge(campaigns::routes())
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_admin,
+        ));
     let public = Router::new()
         .route("/healthz", get(healthz))
         .route("/openapi.json", get(openapi::serve))

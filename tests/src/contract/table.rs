@@ -131,6 +131,38 @@ pub async fn conditions_compare_like_dynamodb(f: &F) {
             ]),
             false,
         ),
+        // Compound conditions nest inside others (the send worker's opt-out check).
+        (
+            Condition::Any(vec![
+                Condition::ItemAbsent,
+                Condition::NotEquals("state".into(), json!("PLANNED")),
+            ]),
+            false,
+        ),
+        (
+            Condition::Any(vec![
+                Condition::ItemAbsent,
+                Condition::NotEquals("state".into(), json!("SENT")),
+            ]),
+            true,
+        ),
+        (
+            Condition::All(vec![
+                Condition::ItemExists,
+                Condition::NotEquals("missing".into(), json!(1)),
+            ]),
+            true,
+        ),
+        (
+            Condition::Any(vec![
+                Condition::All(vec![
+                    Condition::ItemExists,
+                    Condition::equals("state", "PLANNED"),
+                ]),
+                Condition::ItemAbsent,
+            ]),
+            true,
+        ),
     ];
     for (i, (condition, holds)) in cases.into_iter().enumerate() {
         let result = t

@@ -1,0 +1,20 @@
+//! Lambda: the EventBridge schedule (every minute) → plan the due campaign runs.
+
+use lambda_runtime::{service_fn, Error, LambdaEvent};
+use trickle_aws::host::{init_telemetry, AwsHost, AwsSettings};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    init_telemetry();
+    let host = AwsHost::build(AwsSettings::from_env()?).await?;
+    let services = host.services;
+    lambda_runtime::run(service_fn(move |_: LambdaEvent<serde_json::Value>| {
+        let services = services.clone();
+        async move {
+            let now = services.clock.now();
+            let report = trickle_app::campaigns::plan_due_campaigns(&services, now).await?;
+            Ok::<_, Error>(serde_json::to_value(report)?)
+        }
+    }))
+    .await
+}

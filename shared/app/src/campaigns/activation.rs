@@ -1,0 +1,85 @@
+//! What must hold before a campaign may start: identification present, the list completed and
+//! non-empty, and every token of every message rendering for every member (or having a
+//! fallback). The schedule was validated when it was set.
+
+use trickle_domain::campaign::Campaign;
+
+use super::{audience, CampaignsError};
+use crate::Services;
+
+/// How many member problems are listed before the rest are only counted.
+const MAX_LISTED: usize = 20;
+
+pub async fn problems(
+    services: &Services,
+    campaign: &Campaign,
+) -> Result<Vec<String>, CampaignsError> {
+    let settings = &campaign.settings;
+    let mut problems = Vec::new();
+    if settings.business_name.is_none() {
+        problems.push(
+            "business_name is required: every message must identify the business".to_string(),
+        );
+    }
+    let list_id = settings.list_id.as_str();
+    let list = match audience::list_info(services, list_id).await? {
+        None => {
+            problems.push(format!("list {list_id} does not exist"));
+            return Ok(problems);
+        }
+        Some(list) => list,
+    };
+    if !list.completed {
+        problems.push(format!("list {list_id} is not completed yet"));
+    }
+    if list.member_count == 0 {
+        problems.push(format!("list {list_id} has no members"));
+    }
+    if !problems.is_empty() {
+        return Ok(problems);
+    }
+    let needs_tokens = settings
+        .templates()
+        .any(|t| !t.required_tokens().is_empty());
+    if !needs_tokens {
+        return Ok(problems);
+    }
+    let mut unrenderable = 0usize;
+    let mut from = 0u64;
+    loop {
+        let members = audience::members_from(services, list_id, from, 1000).await?;
+        let Some(last) = members.last() else { break };
+        from = last.position + 1;
+        for member in &members {
+            // A member whose contact is gone is skipped at send time as invalid.
+            let Some(contact) = audience::contact(services, &member.contact_id).await? else {
+                continue;
+            };
+            for (variant, template) in [
+                ("A", Some(&settings.message_a)),
+                ("B", settings.message_b.as_ref()),
+            ] {
+                let Some(template) = template else { continue };
+                let unresolved = template.render(&contact).unresolved;
+                if !unresolved.is_empty() {
+                    unrenderable += 1;
+                    if unrenderable <= MAX_LISTED {
+                        problems.push(format!(
+                            "message {variant}: contact {} (list position {}) has no value for {} and no fallback is given",
+                            member.contact_id,
+                            member.position,
+                            unresolved.join(", ")
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    if unrenderable > MAX_LISTED {
+        problems.push(format!(
+            "… and {} more members with missing values",
+            unrenderable - MAX_LISTED
+        ));
+    }
+    Ok(problems)
+}

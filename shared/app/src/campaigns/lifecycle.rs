@@ -1,0 +1,200 @@
+//! Creating, reading, editing and moving campaigns through their life cycle. Every state change
+//! is one conditional write on the state (and version) that was read.
+
+use serde::Serialize;
+use trickle_domain::campaign::{
+    Campaign, CampaignPatch, CampaignSettings, CampaignState, RawCampaign, Transition,
+};
+use trickle_domain::CampaignId;
+
+use super::store;
+use super::{activation, keys, CampaignsError};
+use crate::ports::table::{Index, Query};
+use crate::Services;
+
+/// Attempts at a transition when a concurrent write (a run moving the cursor) got in first.
+const ATTEMPTS: usize = 5;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CampaignPage {
+    pub items: Vec<Campaign>,
+    pub next: Option<String>,
+}
+
+pub async fn create(services: &Services, raw: RawCampaign) -> Result<Campaign, CampaignsError> {
+    let settings = CampaignSettings::parse(raw)?;
+    let now = services.clock.now();
+    let campaign = Campaign {
+        id: CampaignId::new(),
+        settings,
+        state: CampaignState::Draft,
+        cursor: 0,
+        next_run_at: None,
+        next_slot: None,
+        created_at: now,
+        updated_at: now,
+    };
+    store::insert(services, &campaign).await?;
+    Ok(campaign)
+}
+
+pub async fn get(services: &Services, id: &str) -> Result<Campaign, CampaignsError> {
+    Ok(store::load(services, id).await?.campaign)
+}
+
+/// Newest first.
+pub async fn list(
+    services: &Services,
+    limit: u32,
+    after: Option<String>,
+) -> Result<CampaignPage, CampaignsError> {
+    let page = services
+        .table
+        .query(
+            Query::on_index(Index::Gsi1, keys::ALL_CAMPAIGNS)
+                .backward()
+                .limit(limit.clamp(1, 200))
+                .after(after),
+        )
+        .await?;
+    let items = page
+        .items
+        .into_iter()
+        .map(|i| store::from_item(i).map(|s| s.campaign))
+        .collect::<Result<_, _>>()?;
+    Ok(CampaignPage {
+        items,
+        next: page.next,
+    })
+}
+
+pub async fn patch(
+    services: &Services,
+    id: &str,
+    patch: CampaignPatch,
+) -> Result<Campaign, CampaignsError> {
+    retry_on_race(|| async {
+        let read = store::load(services, id).await?;
+        if !read.campaign.state.is_editable() {
+            return Err(CampaignsError::NotEditable(read.campaign.state));
+        }
+        let mut campaign = read.campaign.clone();
+        campaign.settings = campaign.settings.patched(patch.clone())?;
+        // The cursor is a position in one list; a started campaign keeps its audience.
+        if read.campaign.state != CampaignState::Draft
+            && campaign.settings.list_id != read.campaign.settings.list_id
+        {
+            return Err(CampaignsError::AudienceLocked);
+        }
+        campaign.updated_at = services.clock.now();
+        store::replace(services, &campaign, &read).await?;
+        Ok(campaign)
+    })
+    .await
+}
+
+/// Validates the campaign against its list and starts it at the next scheduled slot.
+pub async fn activate(services: &Services, id: &str) -> Result<Campaign, CampaignsError> {
+    let read = store::load(services, id).await?;
+    read.campaign.state.apply(Transition::Activate)?;
+    let problems = activation::problems(services, &read.campaign).await?;
+    if !problems.is_empty() {
+        return Err(CampaignsError::ActivationRefused(problems));
+    }
+    let now = services.clock.now();
+    let mut campaign = read.campaign.clone();
+    campaign.state = CampaignState::Active;
+    campaign.cursor = 0;
+    schedule_next(&mut campaign, now);
+    campaign.updated_at = now;
+    store::replace(services, &campaign, &read).await?;
+    Ok(campaign)
+}
+
+pub async fn pause(services: &Services, id: &str) -> Result<Campaign, CampaignsError> {
+    transition(services, id, Transition::Pause).await
+}
+
+/// Continues from the cursor at the next scheduled time, never at once.
+/// The settings may have been edited while paused, so the activation checks run again.
+pub async fn resume(services: &Services, id: &str) -> Result<Campaign, CampaignsError> {
+    let read = store::load(services, id).await?;
+    read.campaign.state.apply(Transition::Resume)?;
+    let problems = activation::problems(services, &read.campaign).await?;
+    if !problems.is_empty() {
+        return Err(CampaignsError::ActivationRefused(problems));
+    }
+    let campaign = transition(services, id, Transition::Resume).await?;
+    // Sends planned before the pause had their queue messages dropped by the worker.
+    let occasion = format!("resume-{}", super::keys::time_key(campaign.updated_at));
+    super::planner::requeue_all_planned(services, id, &occasion).await?;
+    Ok(campaign)
+}
+
+pub async fn archive(services: &Services, id: &str) -> Result<Campaign, CampaignsError> {
+    transition(services, id, Transition::Archive).await
+}
+
+/// A new draft with the same settings.
+pub async fn duplicate(services: &Services, id: &str) -> Result<Campaign, CampaignsError> {
+    let source = get(services, id).await?;
+    let mut raw = source.settings.to_raw();
+    raw.name = copy_name(&raw.name);
+    create(services, raw).await
+}
+
+fn copy_name(name: &str) -> String {
+    let copy = format!("{name} (copy)");
+    if copy.chars().count() <= trickle_domain::campaign::MAX_NAME_CHARS {
+        copy
+    } else {
+        name.to_string()
+    }
+}
+
+pub async fn transition(
+    services: &Services,
+    id: &str,
+    transition: Transition,
+) -> Result<Campaign, CampaignsError> {
+    retry_on_race(|| async {
+        let read = store::load(services, id).await?;
+        let next = read.campaign.state.apply(transition)?;
+        let now = services.clock.now();
+        let mut campaign = read.campaign.clone();
+        campaign.state = next;
+        if next == CampaignState::Active {
+            schedule_next(&mut campaign, now);
+        } else {
+            campaign.next_run_at = None;
+            campaign.next_slot = None;
+        }
+        campaign.updated_at = now;
+        store::replace(services, &campaign, &read).await?;
+        Ok(campaign)
+    })
+    .await
+}
+
+fn schedule_next(campaign: &mut Campaign, after: chrono::DateTime<chrono::Utc>) {
+    let slot = campaign.settings.schedule.next_run_after(after);
+    campaign.next_slot = Some(slot.id());
+    campaign.next_run_at = Some(slot.at);
+}
+
+/// Runs `attempt` again when its conditional write lost to a concurrent one; every attempt
+/// re-reads, so legality is checked against the latest state.
+async fn retry_on_race<F, Fut>(mut attempt: F) -> Result<Campaign, CampaignsError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<Campaign, CampaignsError>>,
+{
+    let mut last = None;
+    for _ in 0..ATTEMPTS {
+        match attempt().await {
+            Err(CampaignsError::Store(e)) if e.is_condition_failure() => last = Some(e),
+            other => return other,
+        }
+    }
+    Err(CampaignsError::Store(last.expect("at least one attempt")))
+}

@@ -1,0 +1,56 @@
+//! Campaigns: settings and life cycle, activation checks, previews, and the tick that plans
+//! each scheduled run.
+
+mod activation;
+pub mod audience;
+pub mod keys;
+pub mod lifecycle;
+pub mod planner;
+pub mod preview;
+pub mod review;
+pub mod send_rules;
+pub mod send_worker;
+pub mod sends;
+pub mod store;
+
+use trickle_domain::campaign::{CampaignError, CampaignState, IllegalTransition};
+
+use crate::ports::{QueueError, TableError};
+
+pub use lifecycle::{
+    activate, archive, create, duplicate, get, list, patch, pause, resume, CampaignPage,
+};
+pub use planner::{
+    complete_if_done, plan_due_campaigns, plan_due_campaigns_with, run_now, PlannerSettings,
+    RunOutcome, RunReport, TickReport,
+};
+pub use preview::{preview, Preview, PreviewRequest};
+pub use sends::{SendJob, SendRecord};
+
+#[derive(Debug, thiserror::Error)]
+pub enum CampaignsError {
+    #[error(transparent)]
+    Invalid(#[from] CampaignError),
+    #[error("campaign not found")]
+    NotFound,
+    #[error("contact not found")]
+    ContactNotFound,
+    #[error(transparent)]
+    IllegalTransition(#[from] IllegalTransition),
+    #[error("a {0:?} campaign cannot be edited (only draft or paused ones)")]
+    NotEditable(CampaignState),
+    #[error("the campaign is {0:?}, not active")]
+    NotActive(CampaignState),
+    #[error("the list of a started campaign cannot change (its cursor is a position in that list); duplicate the campaign instead")]
+    AudienceLocked,
+    #[error("the campaign cannot be activated: {}", .0.join("; "))]
+    ActivationRefused(Vec<String>),
+    #[error("stored record is unreadable: {0}")]
+    Corrupt(String),
+    #[error(transparent)]
+    Store(#[from] TableError),
+    #[error(transparent)]
+    Queue(#[from] QueueError),
+    #[error("SMS provider: {0}")]
+    Provider(String),
+}

@@ -1,0 +1,678 @@
+//! The tick: finds active campaigns whose run is due (an index query on gsi2) and plans each
+//! run — up to N sends from the persistent cursor.
+//!
+//! Idempotence: a run is keyed by campaign and slot (`RUN#<slot>`); each batch of planned sends
+//! (conditional puts) commits in one transaction with the conditional cursor move and the run's
+//! counter, so a duplicate, late or concurrent tick can never plan a contact twice or skip one.
+//! A send is enqueued after its batch commits; a run that a crash left half-way is finished by
+//! the next tick, which first re-enqueues the run's sends still PLANNED (the queue's dedup id and
+//! the worker's claim make a repeat harmless).
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Duration, Utc};
+use serde::Serialize;
+use serde_json::{json, Value};
+use trickle_domain::campaign::{variant_for, Campaign, CampaignState, SendState, SkipReason};
+
+use super::audience::{self, Member};
+use super::sends::{SendJob, SendRecord};
+use super::store::{self, Stored};
+use super::{keys, sends, CampaignsError};
+use crate::ports::queue::OutgoingMessage;
+use crate::ports::table::{Condition, Index, Query, SortKeyCondition, TableError, TxOp, Update};
+use crate::records;
+use crate::Services;
+
+/// Members considered per transaction: each adds at most one write, plus the cursor and the run.
+const BATCH: u32 = 98;
+/// Consecutive lost races after which a run gives up until the next tick.
+const MAX_RACES: usize = 8;
+
+#[derive(Debug, Clone)]
+pub struct PlannerSettings {
+    /// A slot missed by more than this is skipped (and logged), not fired late.
+    pub grace: Duration,
+}
+
+impl Default for PlannerSettings {
+    fn default() -> Self {
+        Self {
+            grace: Duration::hours(2),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunOutcome {
+    /// The run planned (possibly zero) sends and the next run is scheduled.
+    Planned,
+    /// The run had been done already (a duplicate tick).
+    AlreadyDone,
+    /// The slot was missed by more than the grace; the next one is scheduled.
+    SkippedLate,
+    /// The campaign was paused or changed while the run went on; it stopped at the cursor.
+    Interrupted,
+    /// Not due after all (the index lags, or another tick moved it on).
+    NotDue,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    pub campaign_id: String,
+    pub slot: Option<String>,
+    pub outcome: RunOutcome,
+    pub planned: u64,
+    pub skipped: u64,
+    pub reviewed: u64,
+    pub completed: bool,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct TickReport {
+    pub runs: Vec<RunReport>,
+}
+
+pub async fn plan_due_campaigns(
+    services: &Services,
+    now: DateTime<Utc>,
+) -> Result<TickReport, CampaignsError> {
+    plan_due_campaigns_with(services, now, &PlannerSettings::default()).await
+}
+
+pub async fn plan_due_campaigns_with(
+    services: &Services,
+    now: DateTime<Utc>,
+    settings: &PlannerSettings,
+) -> Result<TickReport, CampaignsError> {
+    let mut report = TickReport::default();
+    for id in due_campaign_ids(services, now).await? {
+        let run = run_campaign(services, &id, now, settings).await;
+        match run {
+            Ok(run) => {
+                tracing::info!(campaign = %id, slot = ?run.slot, outcome = ?run.outcome, planned = run.planned,
+                    skipped = run.skipped, reviewed = run.reviewed, completed = run.completed, "campaign run");
+                report.runs.push(run);
+            }
+            // One campaign's trouble must not hold up the others; the next tick retries it.
+            Err(e) => tracing::error!(campaign = %id, error = %e, "campaign run failed"),
+        }
+    }
+    Ok(report)
+}
+
+/// Active campaigns whose next run time is at or before `now`.
+async fn due_campaign_ids(
+    services: &Services,
+    now: DateTime<Utc>,
+) -> Result<Vec<String>, CampaignsError> {
+    let mut ids = Vec::new();
+    let mut after = None;
+    loop {
+        let page = services
+            .table
+            .query(
+                Query::on_index(Index::Gsi2, keys::DUE_ACTIVE)
+                    .sk(SortKeyCondition::LessOrEqual(format!(
+                        "{}#~",
+                        keys::time_key(now)
+                    )))
+                    .limit(100)
+                    .after(after),
+            )
+            .await?;
+        for item in &page.items {
+            if let Some((_, id)) = item
+                .get(Index::Gsi2.sk_attr())
+                .and_then(Value::as_str)
+                .and_then(|sk| sk.rsplit_once('#'))
+            {
+                ids.push(id.to_string());
+            }
+        }
+        match page.next {
+            Some(next) => after = Some(next),
+            None => return Ok(ids),
+        }
+    }
+}
+
+/// Plans the due run of one campaign.
+pub async fn run_campaign(
+    services: &Services,
+    id: &str,
+    now: DateTime<Utc>,
+    settings: &PlannerSettings,
+) -> Result<RunReport, CampaignsError> {
+    let read = store::load(services, id).await?;
+    let mut report = RunReport {
+        campaign_id: id.to_string(),
+        slot: read.campaign.next_slot.clone(),
+        outcome: RunOutcome::NotDue,
+        planned: 0,
+        skipped: 0,
+        reviewed: 0,
+        completed: false,
+    };
+    let c = &read.campaign;
+    let (CampaignState::Active, Some(due_at), Some(slot)) =
+        (c.state, c.next_run_at, c.next_slot.clone())
+    else {
+        return Ok(report);
+    };
+    if due_at > now {
+        return Ok(report);
+    }
+    let run_key = keys::run(id, &slot);
+    let existing = services.table.get(&run_key).await?;
+    let status = existing
+        .as_ref()
+        .and_then(|r| r.get("status"))
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    if status.as_deref() == Some("planning") {
+        // A run a crash (or a concurrent tick) left half-way: its committed sends may not be queued.
+        requeue_planned(services, id, &slot).await?;
+    }
+    if now - due_at > settings.grace {
+        tracing::warn!(campaign = %id, %slot, due_at = %due_at, "slot missed by more than the grace: skipped, not fired late");
+        finish_run(services, &read, &slot, due_at, now, "skipped").await?;
+        report.outcome = RunOutcome::SkippedLate;
+        return Ok(report);
+    }
+    match status.as_deref() {
+        Some("done") | Some("skipped") => {
+            // The run finished but the campaign still points at it: only a crash between the
+            // two writes can do that; move the schedule on.
+            finish_run(services, &read, &slot, due_at, now, "done").await?;
+            report.outcome = RunOutcome::AlreadyDone;
+            return Ok(report);
+        }
+        Some(_) => {}
+        None => {
+            let run = json!({
+                "campaign_id": id, "slot": slot, "due_at": keys::time_key(due_at),
+                "started_at": keys::time_key(now), "status": "planning", "planned": 0,
+            });
+            let item = records::to_item(&run_key, &run).map_err(store::corrupt)?;
+            match services.table.put(item, Some(Condition::ItemAbsent)).await {
+                Ok(()) => {}
+                Err(e) if e.is_condition_failure() => {} // a concurrent tick created it
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    plan_run(services, id, &slot, true, now, &mut report).await?;
+    if report.outcome == RunOutcome::Interrupted {
+        return Ok(report);
+    }
+    let read = store::load(services, id).await?;
+    if read.campaign.state != CampaignState::Active
+        || read.campaign.next_slot.as_deref() != Some(&slot)
+    {
+        report.outcome = RunOutcome::AlreadyDone;
+        return Ok(report);
+    }
+    finish_run(services, &read, &slot, due_at, now, "done").await?;
+    report.outcome = RunOutcome::Planned;
+    report.completed = complete_if_done(services, id).await?;
+    Ok(report)
+}
+
+/// `POST /v1/campaigns/{id}/run`: plans the next batch of an active campaign now, under every
+/// rule of a scheduled run, as an extra run (`RUN#manual-<time>`) that leaves the schedule alone.
+pub async fn run_now(services: &Services, id: &str) -> Result<RunReport, CampaignsError> {
+    let read = store::load(services, id).await?;
+    if read.campaign.state != CampaignState::Active {
+        return Err(CampaignsError::NotActive(read.campaign.state));
+    }
+    let now = services.clock.now();
+    let slot = format!("manual-{}", keys::time_key(now));
+    let run = json!({
+        "campaign_id": id, "slot": slot, "due_at": keys::time_key(now),
+        "started_at": keys::time_key(now), "status": "planning", "planned": 0,
+    });
+    let item = records::to_item(&keys::run(id, &slot), &run).map_err(store::corrupt)?;
+    services
+        .table
+        .put(item, Some(Condition::ItemAbsent))
+        .await?;
+    let mut report = RunReport {
+        campaign_id: id.to_string(),
+        slot: Some(slot.clone()),
+        outcome: RunOutcome::Planned,
+        planned: 0,
+        skipped: 0,
+        reviewed: 0,
+        completed: false,
+    };
+    plan_run(services, id, &slot, false, now, &mut report).await?;
+    services
+        .table
+        .update(
+            &keys::run(id, &slot),
+            Update::new()
+                .set("status", "done")
+                .set("finished_at", keys::time_key(now)),
+            None,
+        )
+        .await?;
+    report.completed = complete_if_done(services, id).await?;
+    Ok(report)
+}
+
+/// Walks the list from the cursor and plans until the run has N sends or the list ends.
+async fn plan_run(
+    services: &Services,
+    id: &str,
+    slot: &str,
+    scheduled: bool,
+    now: DateTime<Utc>,
+    report: &mut RunReport,
+) -> Result<(), CampaignsError> {
+    let mut races = 0;
+    loop {
+        let read = store::load(services, id).await?;
+        let campaign = &read.campaign;
+        let moved_on = scheduled && campaign.next_slot.as_deref() != Some(slot);
+        if campaign.state != CampaignState::Active || moved_on {
+            report.outcome = RunOutcome::Interrupted;
+            return Ok(());
+        }
+        let run = services
+            .table
+            .get(&keys::run(id, slot))
+            .await?
+            .unwrap_or_default();
+        if run.get("status").and_then(Value::as_str) != Some("planning") {
+            return Ok(());
+        }
+        let already = run.get("planned").and_then(Value::as_u64).unwrap_or(0);
+        let per_run = u64::from(campaign.settings.per_run);
+        if already >= per_run {
+            return Ok(());
+        }
+        let list_id = campaign.settings.list_id.as_str();
+        let list_size = audience::list_info(services, list_id)
+            .await?
+            .map_or(0, |l| l.member_count);
+        let members = audience::members_from(services, list_id, campaign.cursor, BATCH).await?;
+        if members.is_empty() {
+            return Ok(()); // the end of the list
+        }
+        let batch = plan_batch(
+            services,
+            campaign,
+            slot,
+            list_size,
+            per_run - already,
+            &members,
+            now,
+        )
+        .await?;
+        let planned_here = batch.jobs.len() as u64;
+        match commit_batch(services, &read, slot, scheduled, &batch).await {
+            Ok(()) => {
+                races = 0;
+                report.planned += planned_here;
+                report.skipped += batch.skipped;
+                report.reviewed += batch.reviewed;
+                for job in &batch.jobs {
+                    enqueue(services, job).await?;
+                }
+            }
+            Err(TableError::TransactionCancelled { .. } | TableError::TransactionConflict) => {
+                races += 1;
+                if races >= MAX_RACES {
+                    tracing::warn!(campaign = %id, %slot, "run keeps losing races; the next tick continues it");
+                    report.outcome = RunOutcome::Interrupted;
+                    return Ok(());
+                }
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+struct Batch {
+    ops: Vec<TxOp>,
+    jobs: Vec<SendJob>,
+    new_cursor: u64,
+    skipped: u64,
+    reviewed: u64,
+}
+
+enum Verdict {
+    Plan(Box<SendRecord>),
+    Skip(SkipReason, String),
+}
+
+async fn plan_batch(
+    services: &Services,
+    campaign: &Campaign,
+    slot: &str,
+    list_size: u64,
+    remaining: u64,
+    members: &[Member],
+    now: DateTime<Utc>,
+) -> Result<Batch, CampaignsError> {
+    let mut batch = Batch {
+        ops: Vec::new(),
+        jobs: Vec::new(),
+        new_cursor: campaign.cursor,
+        skipped: 0,
+        reviewed: 0,
+    };
+    let mut seen = HashSet::new();
+    for member in members {
+        if batch.jobs.len() as u64 >= remaining {
+            break;
+        }
+        batch.new_cursor = member.position + 1;
+        if !seen.insert(member.contact_id.clone()) {
+            batch.skipped += 1;
+            continue;
+        }
+        match judge(services, campaign, slot, list_size, member, now).await? {
+            Verdict::Plan(send) => {
+                let key = keys::send(campaign.id.as_str(), &send.contact_id);
+                let item = records::to_item(&key, &send).map_err(store::corrupt)?;
+                batch.ops.push(TxOp::Put {
+                    item,
+                    condition: Some(Condition::ItemAbsent),
+                });
+                batch.jobs.push(SendJob {
+                    campaign_id: send.campaign_id,
+                    contact_id: send.contact_id,
+                });
+            }
+            Verdict::Skip(reason, phone) => {
+                batch.skipped += 1;
+                tracing::debug!(campaign = %campaign.id, contact = %member.contact_id, ?reason, "skipped");
+                if reason.needs_review() {
+                    batch.reviewed += 1;
+                    let entry = super::review::ReviewEntry {
+                        contact_id: member.contact_id.clone(),
+                        phone,
+                        campaign_id: campaign.id.to_string(),
+                        reason,
+                        added_at: now,
+                    };
+                    let item = records::to_item(&keys::review(now, &member.contact_id), &entry)
+                        .map_err(store::corrupt)?;
+                    batch.ops.push(TxOp::Put {
+                        item,
+                        condition: None,
+                    });
+                }
+            }
+        }
+    }
+    Ok(batch)
+}
+
+/// Whether one member gets a send, and if not, why.
+async fn judge(
+    services: &Services,
+    campaign: &Campaign,
+    slot: &str,
+    list_size: u64,
+    member: &Member,
+    now: DateTime<Utc>,
+) -> Result<Verdict, CampaignsError> {
+    let campaign_id = campaign.id.as_str();
+    let Some(contact) = audience::contact(services, &member.contact_id).await? else {
+        return Ok(Verdict::Skip(
+            SkipReason::Invalid,
+            member.phone.clone().unwrap_or_default(),
+        ));
+    };
+    let phone = contact.phone.to_string();
+    if services
+        .table
+        .get(&keys::send(campaign_id, &member.contact_id))
+        .await?
+        .is_some()
+    {
+        return Ok(Verdict::Skip(SkipReason::AlreadyPlanned, phone));
+    }
+    if audience::is_opted_out(services, &contact.phone).await? {
+        return Ok(Verdict::Skip(SkipReason::OptedOut, phone));
+    }
+    if audience::is_suppressed(services, &contact.phone).await? {
+        return Ok(Verdict::Skip(SkipReason::Suppressed, phone));
+    }
+    let foreign: Vec<_> = audience::activities(services, &member.contact_id)
+        .await?
+        .into_iter()
+        .filter(|a| a.campaign_id.as_deref() != Some(campaign_id))
+        .collect();
+    if !foreign.is_empty() {
+        let latest = foreign.iter().filter_map(|a| a.at).max();
+        let recent = match (campaign.settings.min_days_since_contact, latest) {
+            (Some(days), Some(at)) => now - at < Duration::days(i64::from(days)),
+            _ => false,
+        };
+        let reason = if recent {
+            SkipReason::RecentContact
+        } else {
+            SkipReason::PreviousCommunication
+        };
+        return Ok(Verdict::Skip(reason, phone));
+    }
+    let variant = variant_for(
+        member.position,
+        list_size,
+        campaign.settings.split_percent,
+        campaign.settings.message_b.is_some(),
+    );
+    Ok(Verdict::Plan(Box::new(SendRecord {
+        campaign_id: campaign_id.to_string(),
+        contact_id: member.contact_id.clone(),
+        phone,
+        position: member.position,
+        variant,
+        state: SendState::Planned,
+        slot: slot.to_string(),
+        planned_at: now,
+        updated_at: now,
+        attempts: 0,
+        provider_id: None,
+        sent_at: None,
+        error: None,
+        claimed_at: None,
+        lease_until: None,
+        text: None,
+    })))
+}
+
+/// The batch's sends and review entries, the cursor move and the run's counter: all or nothing.
+async fn commit_batch(
+    services: &Services,
+    read: &Stored,
+    slot: &str,
+    scheduled: bool,
+    batch: &Batch,
+) -> Result<(), TableError> {
+    let id = read.campaign.id.as_str();
+    let mut ops = batch.ops.clone();
+    let mut campaign_unchanged = vec![
+        Condition::equals(store::STATE, CampaignState::Active.as_str()),
+        Condition::equals("cursor", read.campaign.cursor),
+    ];
+    if scheduled {
+        campaign_unchanged.push(Condition::equals("next_slot", slot));
+    }
+    ops.push(TxOp::Update {
+        key: keys::campaign(id),
+        update: Update::new()
+            .set("cursor", batch.new_cursor)
+            .add(store::VERSION, 1),
+        condition: Some(Condition::All(campaign_unchanged)),
+    });
+    ops.push(TxOp::Update {
+        key: keys::run(id, slot),
+        update: Update::new()
+            .add("planned", batch.jobs.len() as i64)
+            .add("skipped", batch.skipped as i64)
+            .add("reviewed", batch.reviewed as i64),
+        condition: Some(Condition::equals("status", "planning")),
+    });
+    services.table.transact(ops).await
+}
+
+async fn enqueue(services: &Services, job: &SendJob) -> Result<(), CampaignsError> {
+    enqueue_as(services, job, job.dedup_id()).await
+}
+
+async fn enqueue_as(
+    services: &Services,
+    job: &SendJob,
+    dedup_id: String,
+) -> Result<(), CampaignsError> {
+    let body = serde_json::to_string(job).map_err(store::corrupt)?;
+    services
+        .queue
+        .send(
+            keys::SENDS_QUEUE,
+            OutgoingMessage::new(body).dedup(dedup_id),
+        )
+        .await?;
+    Ok(())
+}
+
+/// After a resume: every send still PLANNED goes back on the queue (the worker dropped their
+/// messages while the campaign was paused). `occasion` keeps the dedup id apart from the
+/// original enqueue's.
+pub async fn requeue_all_planned(
+    services: &Services,
+    id: &str,
+    occasion: &str,
+) -> Result<u64, CampaignsError> {
+    let mut n = 0;
+    for send in sends::all(services, id).await? {
+        if send.state == SendState::Planned {
+            let job = SendJob {
+                campaign_id: send.campaign_id,
+                contact_id: send.contact_id,
+            };
+            let dedup = format!("{}#{occasion}", job.dedup_id());
+            enqueue_as(services, &job, dedup).await?;
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
+/// Re-enqueues the run's sends still PLANNED (their messages may never have been sent).
+async fn requeue_planned(services: &Services, id: &str, slot: &str) -> Result<(), CampaignsError> {
+    for send in sends::all(services, id).await? {
+        if send.slot == slot && send.state == SendState::Planned {
+            enqueue(
+                services,
+                &SendJob {
+                    campaign_id: send.campaign_id,
+                    contact_id: send.contact_id,
+                },
+            )
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Marks the run `status` and moves the campaign to its next slot, in one transaction.
+async fn finish_run(
+    services: &Services,
+    read: &Stored,
+    slot: &str,
+    due_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+    status: &str,
+) -> Result<(), CampaignsError> {
+    let id = read.campaign.id.as_str();
+    let next = read
+        .campaign
+        .settings
+        .schedule
+        .next_run_after(due_at.max(now));
+    let ops = vec![
+        TxOp::Update {
+            key: keys::run(id, slot),
+            update: Update::new()
+                .set("status", status)
+                .set("finished_at", keys::time_key(now))
+                .set("campaign_id", id)
+                .set("slot", slot),
+            condition: None,
+        },
+        TxOp::Update {
+            key: keys::campaign(id),
+            update: Update::new()
+                .set("next_run_at", keys::time_key(next.at))
+                .set("next_slot", next.id())
+                .set(Index::Gsi2.sk_attr(), keys::due_sort_key(next.at, id))
+                .add(store::VERSION, 1),
+            condition: Some(Condition::All(vec![
+                Condition::equals(store::STATE, CampaignState::Active.as_str()),
+                Condition::equals("next_slot", slot),
+            ])),
+        },
+    ];
+    match services.table.transact(ops).await {
+        Ok(()) => Ok(()),
+        // Another tick finished it, or the campaign was paused meanwhile: nothing to move.
+        Err(e) if e.is_condition_failure() => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Completes an active campaign whose cursor reached the end of its list and whose sends are all
+/// final. Returns whether it did.
+pub async fn complete_if_done(services: &Services, id: &str) -> Result<bool, CampaignsError> {
+    let read = store::load(services, id).await?;
+    let c = &read.campaign;
+    if c.state != CampaignState::Active {
+        return Ok(false);
+    }
+    let list = audience::list_info(services, c.settings.list_id.as_str()).await?;
+    let at_end = audience::members_from(services, c.settings.list_id.as_str(), c.cursor, 1)
+        .await?
+        .is_empty();
+    if !at_end || list.is_none() {
+        return Ok(false);
+    }
+    if sends::all(services, id)
+        .await?
+        .iter()
+        .any(|s| !s.state.is_final())
+    {
+        return Ok(false);
+    }
+    let now = services.clock.now();
+    let update = Update::new()
+        .set(store::STATE, CampaignState::Completed.as_str())
+        .set(
+            "updated_at",
+            serde_json::to_value(now).map_err(store::corrupt)?,
+        )
+        .remove("next_run_at")
+        .remove("next_slot")
+        .remove(Index::Gsi2.pk_attr())
+        .remove(Index::Gsi2.sk_attr())
+        .add(store::VERSION, 1);
+    match services
+        .table
+        .update(
+            &keys::campaign(id),
+            update,
+            Some(store::unchanged_since(&read)),
+        )
+        .await
+    {
+        Ok(_) => Ok(true),
+        Err(e) if e.is_condition_failure() => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}

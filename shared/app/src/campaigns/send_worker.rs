@@ -1,0 +1,400 @@
+//! The send worker: one `sends` queue message → at most one provider call, recorded.
+//!
+//! Every arrow of the send state machine is one conditional write; the claim (PLANNED →
+//! SENDING with a lease) also checks, in the same transaction, that the campaign is active and
+//! the contact neither opted out nor suppressed at that moment. A send that may have reached the
+//! provider (timeout, 5xx, a crash after the call, an expired lease) is only ever resolved by a
+//! provider lookup — never resent blindly. The decisions themselves are in [`super::send_rules`].
+
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use trickle_domain::campaign::{compose, Campaign, CampaignState, QuietHours, SendState, Variant};
+use trickle_domain::PhoneNumber;
+
+use super::send_rules::{self, AfterSend, NextStep, Resolution, SendSettings};
+use super::sends::{SendJob, SendRecord};
+use super::{audience, keys, lifecycle, store, CampaignsError};
+use crate::ports::mailer::Email;
+use crate::ports::queue::{OutgoingMessage, ReceivedMessage};
+use crate::ports::sms::{MessageQuery, OutboundSms, SmsProvider};
+use crate::ports::table::{Condition, Index, TableError, TxOp, Update};
+use crate::records;
+use crate::worker::{HandlerError, MessageHandler};
+use crate::Services;
+
+/// Where alerts (an A2P refusal pausing a campaign) go.
+#[derive(Debug, Clone)]
+pub struct AlertSettings {
+    pub from: String,
+    pub to: Vec<String>,
+}
+
+pub struct SendWorker {
+    pub services: Services,
+    pub sms: Arc<dyn SmsProvider>,
+    pub settings: SendSettings,
+    pub alerts: AlertSettings,
+}
+
+/// What handling one message did (for logs and tests).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    Dropped(&'static str),
+    Waiting(StdDuration),
+    Sent {
+        provider_id: String,
+    },
+    Replanned(String),
+    Failed(String),
+    Unknown(String),
+    /// Opted out or suppressed after planning: FAILED without a provider call.
+    Withheld(&'static str),
+}
+
+#[async_trait]
+impl MessageHandler for SendWorker {
+    async fn handle(&self, message: &ReceivedMessage) -> Result<(), HandlerError> {
+        let job: SendJob = serde_json::from_str(&message.body)
+            .map_err(|e| HandlerError::Permanent(format!("not a send job: {e}")))?;
+        let step = self
+            .process(&job)
+            .await
+            .map_err(|e| HandlerError::Transient(e.to_string()))?;
+        tracing::info!(campaign = %job.campaign_id, contact = %job.contact_id, ?step, "send handled");
+        Ok(())
+    }
+}
+
+impl SendWorker {
+    pub async fn process(&self, job: &SendJob) -> Result<Step, CampaignsError> {
+        let services = &self.services;
+        let now = services.clock.now();
+        let Some(item) = services
+            .table
+            .get(&keys::send(&job.campaign_id, &job.contact_id))
+            .await?
+        else {
+            return Ok(Step::Dropped("no such send"));
+        };
+        let send: SendRecord = records::from_item(item).map_err(store::corrupt)?;
+        let campaign = match store::load(services, &job.campaign_id).await {
+            Ok(read) => read.campaign,
+            Err(CampaignsError::NotFound) => return Ok(Step::Dropped("no such campaign")),
+            Err(e) => return Err(e),
+        };
+        let phone = PhoneNumber::parse(&send.phone).map_err(store::corrupt)?;
+        let quiet = QuietHours::for_recipient(&phone).check(now);
+        match send_rules::next_step(&send, campaign.state, quiet, now) {
+            NextStep::Drop(why) => Ok(Step::Dropped(why)),
+            NextStep::Wait(delay) => {
+                self.requeue(job, delay, now).await?;
+                Ok(Step::Waiting(delay))
+            }
+            NextStep::Resolve => self.resolve(job, &send, &campaign, &phone, now).await,
+            NextStep::Claim => {
+                self.claim_and_send(job, &send, &campaign, &phone, now)
+                    .await
+            }
+        }
+    }
+
+    async fn claim_and_send(
+        &self,
+        job: &SendJob,
+        send: &SendRecord,
+        campaign: &Campaign,
+        phone: &PhoneNumber,
+        now: DateTime<Utc>,
+    ) -> Result<Step, CampaignsError> {
+        let services = &self.services;
+        let Some(contact) = audience::contact(services, &send.contact_id).await? else {
+            self.settle(
+                send,
+                send.attempts,
+                SendState::Planned,
+                SendState::Failed,
+                |u| u.set("error", "the contact no longer exists"),
+            )
+            .await?;
+            return Ok(Step::Withheld("contact missing"));
+        };
+        let settings = &campaign.settings;
+        let template = match (send.variant, &settings.message_b) {
+            (Variant::B, Some(b)) => b,
+            _ => &settings.message_a,
+        };
+        let rendered = template.render(&contact).text;
+        // Every campaign send is a first message: contacts with any history are never planned.
+        let text = compose(
+            &rendered,
+            settings.business_name.as_deref().unwrap_or(""),
+            &settings.opt_out_footer,
+            true,
+        );
+        let attempt = send.attempts + 1;
+        let lease_until = now + self.settings.lease;
+        let claim = vec![
+            TxOp::Update {
+                key: keys::send(&send.campaign_id, &send.contact_id),
+                update: Update::new()
+                    .set("state", SendState::Sending.as_str())
+                    .set("claimed_at", keys::time_key(now))
+                    .set("lease_until", keys::time_key(lease_until))
+                    .set("updated_at", keys::time_key(now))
+                    .set("text", text.clone())
+                    .set("attempts", attempt),
+                condition: Some(Condition::All(vec![
+                    Condition::equals("state", SendState::Planned.as_str()),
+                    Condition::equals("attempts", send.attempts),
+                ])),
+            },
+            TxOp::Check {
+                key: keys::campaign(&send.campaign_id),
+                condition: Condition::equals(store::STATE, CampaignState::Active.as_str()),
+            },
+            TxOp::Check {
+                key: keys::opt_out(phone.as_str()),
+                condition: Condition::Any(vec![
+                    Condition::ItemAbsent,
+                    Condition::NotEquals("status".into(), Value::from("opted_out")),
+                ]),
+            },
+            TxOp::Check {
+                key: keys::suppression(phone.as_str()),
+                condition: Condition::ItemAbsent,
+            },
+        ];
+        match services.table.transact(claim).await {
+            Ok(()) => {}
+            Err(TableError::TransactionCancelled { failed }) => {
+                if failed.contains(&0) {
+                    return Ok(Step::Dropped("claimed or settled elsewhere"));
+                }
+                if failed.contains(&1) {
+                    return Ok(Step::Dropped("campaign not active"));
+                }
+                let why = if failed.contains(&2) {
+                    "opted out"
+                } else {
+                    "suppressed"
+                };
+                self.settle(
+                    send,
+                    send.attempts,
+                    SendState::Planned,
+                    SendState::Failed,
+                    |u| u.set("error", why),
+                )
+                .await?;
+                return Ok(Step::Withheld(why));
+            }
+            Err(e) => return Err(e.into()),
+        }
+        let outbound = OutboundSms {
+            from: settings.sender.to_string(),
+            to: phone.clone(),
+            content: text,
+        };
+        let result = self.sms.send(&outbound).await;
+        let claimed = SendRecord {
+            attempts: attempt,
+            state: SendState::Sending,
+            ..send.clone()
+        };
+        match send_rules::after_send(&result, attempt, &self.settings) {
+            AfterSend::Sent { provider_id } => {
+                self.mark_sent(&claimed, &provider_id, now).await?;
+                Ok(Step::Sent { provider_id })
+            }
+            AfterSend::Replan { delay, reason } => {
+                self.settle(
+                    &claimed,
+                    attempt,
+                    SendState::Sending,
+                    SendState::Planned,
+                    |u| u.set("error", reason.clone()).remove("lease_until"),
+                )
+                .await?;
+                self.requeue(job, delay, now).await?;
+                Ok(Step::Replanned(reason))
+            }
+            AfterSend::Failed {
+                reason,
+                pause_campaign,
+            } => {
+                self.settle(
+                    &claimed,
+                    attempt,
+                    SendState::Sending,
+                    SendState::Failed,
+                    |u| u.set("error", reason.clone()).remove("lease_until"),
+                )
+                .await?;
+                if pause_campaign {
+                    self.pause_and_alert(campaign, &reason).await?;
+                }
+                Ok(Step::Failed(reason))
+            }
+            AfterSend::Unknown { reason } => {
+                self.settle(
+                    &claimed,
+                    attempt,
+                    SendState::Sending,
+                    SendState::Unknown,
+                    |u| u.set("error", reason.clone()),
+                )
+                .await?;
+                let settled_at = now + self.settings.settle;
+                self.requeue(job, send_rules::delay_until(now, settled_at), now)
+                    .await?;
+                Ok(Step::Unknown(reason))
+            }
+        }
+    }
+
+    /// UNKNOWN or an expired SENDING: the provider's messages decide.
+    async fn resolve(
+        &self,
+        job: &SendJob,
+        send: &SendRecord,
+        campaign: &Campaign,
+        phone: &PhoneNumber,
+        now: DateTime<Utc>,
+    ) -> Result<Step, CampaignsError> {
+        let claimed_at = send.claimed_at.unwrap_or(send.updated_at);
+        let text = send.text.clone().unwrap_or_default();
+        let query = MessageQuery {
+            phone_number_id: campaign.settings.sender.to_string(),
+            participant: phone.clone(),
+            created_after: Some(claimed_at - chrono::Duration::minutes(1)),
+            created_before: None,
+        };
+        let messages = self
+            .sms
+            .list_messages(&query)
+            .await
+            .map_err(|e| CampaignsError::Provider(format!("lookup failed: {e}")))?;
+        match send_rules::resolve(&messages, &text, claimed_at, now, &self.settings) {
+            Resolution::Sent { provider_id } => {
+                self.mark_sent(send, &provider_id, now).await?;
+                Ok(Step::Sent { provider_id })
+            }
+            Resolution::Replan => {
+                self.settle(send, send.attempts, send.state, SendState::Planned, |u| {
+                    u.set("error", "not found at the provider after the settle delay")
+                        .remove("lease_until")
+                })
+                .await?;
+                self.requeue(job, StdDuration::from_secs(1), now).await?;
+                Ok(Step::Replanned("absent at the provider".into()))
+            }
+            Resolution::LookAgain(delay) => {
+                self.requeue(job, delay, now).await?;
+                Ok(Step::Waiting(delay))
+            }
+        }
+    }
+
+    async fn mark_sent(
+        &self,
+        send: &SendRecord,
+        provider_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), CampaignsError> {
+        self.settle(send, send.attempts, send.state, SendState::Sent, |u| {
+            u.set("provider_id", provider_id)
+                .set("sent_at", keys::time_key(now))
+                .set(Index::Gsi3.pk_attr(), format!("SENDMSG#{provider_id}"))
+                .set(Index::Gsi3.sk_attr(), "SEND")
+                .remove("lease_until")
+                .remove("error")
+        })
+        .await
+    }
+
+    /// One arrow of the state machine, conditional on the state and attempt that were read.
+    /// Losing the condition means another worker already moved the send: nothing to do.
+    async fn settle(
+        &self,
+        send: &SendRecord,
+        attempt: u32,
+        from: SendState,
+        to: SendState,
+        extra: impl FnOnce(Update) -> Update,
+    ) -> Result<(), CampaignsError> {
+        let now = self.services.clock.now();
+        let update = extra(
+            Update::new()
+                .set("state", to.as_str())
+                .set("updated_at", keys::time_key(now)),
+        );
+        let condition = Condition::All(vec![
+            Condition::equals("state", from.as_str()),
+            Condition::equals("attempts", attempt),
+        ]);
+        match self
+            .services
+            .table
+            .update(
+                &keys::send(&send.campaign_id, &send.contact_id),
+                update,
+                Some(condition),
+            )
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if e.is_condition_failure() => {
+                tracing::info!(campaign = %send.campaign_id, contact = %send.contact_id, ?from, ?to, "send moved elsewhere meanwhile");
+                Ok(())
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn requeue(
+        &self,
+        job: &SendJob,
+        delay: StdDuration,
+        now: DateTime<Utc>,
+    ) -> Result<(), CampaignsError> {
+        let body = serde_json::to_string(job).map_err(store::corrupt)?;
+        let dedup = format!("{}#retry-{}", job.dedup_id(), keys::time_key(now));
+        self.services
+            .queue
+            .send(
+                keys::SENDS_QUEUE,
+                OutgoingMessage::new(body).delayed(delay).dedup(dedup),
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn pause_and_alert(
+        &self,
+        campaign: &Campaign,
+        reason: &str,
+    ) -> Result<(), CampaignsError> {
+        let id = campaign.id.as_str();
+        match lifecycle::pause(&self.services, id).await {
+            Ok(_) | Err(CampaignsError::IllegalTransition(_)) => {}
+            Err(e) => return Err(e),
+        }
+        let email = Email {
+            from: self.alerts.from.clone(),
+            to: self.alerts.to.clone(),
+            subject: format!("Campaign paused: {}", campaign.settings.name),
+            text: format!(
+                "The provider refused a message of campaign {} ({id}) because the sending number is not registered for A2P messaging:\n\n{reason}\n\nThe campaign is paused; queued sends are held. Resume it once the registration is approved.",
+                campaign.settings.name
+            ),
+        };
+        if let Err(e) = self.services.mailer.send(&email).await {
+            tracing::error!(campaign = %id, error = %e, "could not send the pause alert");
+        }
+        Ok(())
+    }
+}

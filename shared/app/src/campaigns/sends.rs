@@ -1,0 +1,106 @@
+//! The send record (`CAMPAIGN#<id>`/`SEND#<contact id>`) and the queue message that carries it
+//! to the send worker.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use trickle_domain::campaign::{SendState, Variant};
+
+use super::{keys, store, CampaignsError};
+use crate::ports::table::{Query, SortKeyCondition};
+use crate::records;
+use crate::Services;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SendRecord {
+    pub campaign_id: String,
+    pub contact_id: String,
+    pub phone: String,
+    /// The member's position in the list (decides the variant).
+    pub position: u64,
+    pub variant: Variant,
+    pub state: SendState,
+    /// The run that planned it.
+    pub slot: String,
+    pub planned_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    #[serde(default)]
+    pub attempts: u32,
+    #[serde(default)]
+    pub provider_id: Option<String>,
+    #[serde(default)]
+    pub sent_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub error: Option<String>,
+    /// When the current claim was taken, and until when it holds (SENDING).
+    #[serde(default)]
+    pub claimed_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub lease_until: Option<DateTime<Utc>>,
+    /// The exact text sent (or being sent): what a provider lookup must match.
+    #[serde(default)]
+    pub text: Option<String>,
+}
+
+/// The body of a `sends` queue message: which send to work on (the record holds the rest).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SendJob {
+    pub campaign_id: String,
+    pub contact_id: String,
+}
+
+impl SendJob {
+    /// Deduplicates repeated enqueues of one send.
+    pub fn dedup_id(&self) -> String {
+        format!("{}#{}", self.campaign_id, self.contact_id)
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SendPage {
+    pub items: Vec<SendRecord>,
+    pub next: Option<String>,
+}
+
+/// A campaign's sends in contact-id order, paged.
+pub async fn list(
+    services: &Services,
+    campaign_id: &str,
+    limit: u32,
+    after: Option<String>,
+) -> Result<SendPage, CampaignsError> {
+    let page = services
+        .table
+        .query(
+            Query::partition(keys::campaign_pk(campaign_id))
+                .sk(SortKeyCondition::BeginsWith(keys::SEND_PREFIX.into()))
+                .limit(limit)
+                .after(after),
+        )
+        .await?;
+    let items = page
+        .items
+        .into_iter()
+        .map(|i| records::from_item(i).map_err(store::corrupt))
+        .collect::<Result<_, _>>()?;
+    Ok(SendPage {
+        items,
+        next: page.next,
+    })
+}
+
+/// Every send of a campaign.
+pub async fn all(
+    services: &Services,
+    campaign_id: &str,
+) -> Result<Vec<SendRecord>, CampaignsError> {
+    let mut out = Vec::new();
+    let mut after = None;
+    loop {
+        let page = list(services, campaign_id, 1000, after).await?;
+        out.extend(page.items);
+        match page.next {
+            Some(next) => after = Some(next),
+            None => return Ok(out),
+        }
+    }
+}

@@ -1,0 +1,158 @@
+//! `/v1/campaigns…` and `/v1/review` (nested under `/v1` behind the admin token).
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use trickle_app::campaigns::{
+    self, review, sends, CampaignPage, Preview, PreviewRequest, RunReport,
+};
+use trickle_domain::campaign::{Campaign, CampaignPatch, RawCampaign};
+
+use crate::{ApiError, AppState};
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/campaigns", get(list).post(create))
+        .route("/campaigns/preview", post(preview))
+        .route("/campaigns/{id}", get(get_one).patch(patch))
+        .route("/campaigns/{id}/activate", post(activate))
+        .route("/campaigns/{id}/pause", post(pause))
+        .route("/campaigns/{id}/resume", post(resume))
+        .route("/campaigns/{id}/archive", post(archive))
+        .route("/campaigns/{id}/duplicate", post(duplicate))
+        .route("/campaigns/{id}/run", post(run))
+        .route("/campaigns/{id}/sends", get(list_sends))
+        .route("/review", get(list_review))
+}
+
+fn body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
+    body.map(|Json(b)| b)
+        .map_err(|e| ApiError::BadRequest(e.body_text()))
+}
+
+#[derive(Deserialize)]
+struct Paging {
+    limit: Option<u32>,
+    after: Option<String>,
+}
+
+impl Paging {
+    fn limit(&self) -> u32 {
+        self.limit.unwrap_or(50).clamp(1, 1000)
+    }
+}
+
+async fn create(
+    State(state): State<AppState>,
+    raw: Result<Json<RawCampaign>, JsonRejection>,
+) -> Result<(StatusCode, Json<Campaign>), ApiError> {
+    let campaign = campaigns::create(&state.services, body(raw)?).await?;
+    Ok((StatusCode::CREATED, Json(campaign)))
+}
+
+async fn list(
+    State(state): State<AppState>,
+    Query(paging): Query<Paging>,
+) -> Result<Json<CampaignPage>, ApiError> {
+    let limit = paging.limit();
+    Ok(Json(
+        campaigns::list(&state.services, limit, paging.after).await?,
+    ))
+}
+
+async fn get_one(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Campaign>, ApiError> {
+    Ok(Json(campaigns::get(&state.services, &id).await?))
+}
+
+async fn patch(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    patch: Result<Json<CampaignPatch>, JsonRejection>,
+) -> Result<Json<Campaign>, ApiError> {
+    Ok(Json(
+        campaigns::patch(&state.services, &id, body(patch)?).await?,
+    ))
+}
+
+async fn activate(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Campaign>, ApiError> {
+    Ok(Json(campaigns::activate(&state.services, &id).await?))
+}
+
+async fn pause(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Campaign>, ApiError> {
+    Ok(Json(campaigns::pause(&state.services, &id).await?))
+}
+
+async fn resume(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Campaign>, ApiError> {
+    Ok(Json(campaigns::resume(&state.services, &id).await?))
+}
+
+async fn archive(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Campaign>, ApiError> {
+    Ok(Json(campaigns::archive(&state.services, &id).await?))
+}
+
+async fn duplicate(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Json<Campaign>), ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(campaigns::duplicate(&state.services, &id).await?),
+    ))
+}
+
+async fn run(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<RunReport>, ApiError> {
+    Ok(Json(campaigns::run_now(&state.services, &id).await?))
+}
+
+async fn preview(
+    State(state): State<AppState>,
+    request: Result<Json<PreviewRequest>, JsonRejection>,
+) -> Result<Json<Preview>, ApiError> {
+    Ok(Json(
+        campaigns::preview(&state.services, body(request)?).await?,
+    ))
+}
+
+async fn list_sends(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(paging): Query<Paging>,
+) -> Result<Json<sends::SendPage>, ApiError> {
+    // A campaign that does not exist is a 404, not an empty page.
+    campaigns::get(&state.services, &id).await?;
+    let limit = paging.limit();
+    Ok(Json(
+        sends::list(&state.services, &id, limit, paging.after).await?,
+    ))
+}
+
+async fn list_review(
+    State(state): State<AppState>,
+    Query(paging): Query<Paging>,
+) -> Result<Json<review::ReviewPage>, ApiError> {
+    let limit = paging.limit();
+    Ok(Json(
+        review::list(&state.services, limit, paging.after).await?,
+    ))
+}

@@ -1,0 +1,223 @@
+//! The send worker's guards that must hold *before* any provider call: the claim transaction's
+//! checks (campaign active, contact not opted out or suppressed at that moment) and quiet hours.
+//! The provider here refuses to be called at all — every path tested must end without a call.
+//! Paths that do call the provider (202, 429, 5xx, timeouts, a crash after the 202) are tested
+//! end-to-end against the OpenPhone simulator over HTTP once it lands (issue 3).
+
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use trickle_app::campaigns::send_rules::SendSettings;
+use trickle_app::campaigns::send_worker::{AlertSettings, SendWorker, Step};
+use trickle_app::campaigns::{self, keys, SendJob, SendRecord};
+use trickle_app::ports::sms::{MessageQuery, OutboundSms, ProviderMessage, SmsError, SmsProvider};
+use trickle_app::records;
+use trickle_domain::campaign::{RawCampaign, RawSchedule, SendState};
+use trickle_domain::ListId;
+use trickle_tests::campaign_world::{utc, World};
+
+/// A provider that must never be reached.
+struct NeverCalled;
+
+#[async_trait]
+impl SmsProvider for NeverCalled {
+    async fn send(&self, message: &OutboundSms) -> Result<ProviderMessage, SmsError> {
+        panic!("the provider was called for {}", message.to)
+    }
+    async fn list_messages(&self, _: &MessageQuery) -> Result<Vec<ProviderMessage>, SmsError> {
+        panic!("the provider was asked for messages")
+    }
+    async fn fetch_media(&self, _: &str) -> Result<Bytes, SmsError> {
+        panic!("the provider was asked for media")
+    }
+}
+
+fn raw(list: &ListId) -> RawCampaign {
+    RawCampaign {
+        name: "Guards".into(),
+        message_a: "Hi {{first_name|there}}".into(),
+        list_id: list.to_string(),
+        schedule: Some(RawSchedule {
+            days: vec!["mon".into(), "tue".into(), "wed".into()],
+            send_time: "10:00".into(),
+            time_zone: "America/New_York".into(),
+        }),
+        per_run: 10,
+        sender: "+12125550100".into(),
+        business_name: Some("Acme".into()),
+        ..RawCampaign::default()
+    }
+}
+
+fn worker(world: &World) -> SendWorker {
+    SendWorker {
+        services: world.services.clone(),
+        sms: Arc::new(NeverCalled),
+        settings: SendSettings::default(),
+        alerts: AlertSettings {
+            from: "alerts@trickle.local".into(),
+            to: vec!["ops@trickle.local".into()],
+        },
+    }
+}
+
+async fn send_state(world: &World, campaign: &str, contact: &str) -> SendRecord {
+    let item = world
+        .services
+        .table
+        .get(&keys::send(campaign, contact))
+        .await
+        .unwrap()
+        .unwrap();
+    records::from_item(item).unwrap()
+}
+
+/// Four planned sends (New York numbers) of an active campaign, planned Monday 10:00 ET.
+async fn planned(world: &World) -> (String, Vec<trickle_domain::Contact>) {
+    let people = world.contacts(0, 4).await;
+    let list = world
+        .list(
+            &people.iter().map(|c| c.id.to_string()).collect::<Vec<_>>(),
+            "completed",
+        )
+        .await;
+    let id = campaigns::create(&world.services, raw(&list))
+        .await
+        .unwrap()
+        .id
+        .to_string();
+    campaigns::activate(&world.services, &id).await.unwrap();
+    world.clock.set(utc("2026-01-05T15:00:00Z"));
+    let report = campaigns::plan_due_campaigns(&world.services, world.now())
+        .await
+        .unwrap();
+    assert_eq!(report.runs[0].planned, 4);
+    world.drain_sends().await;
+    (id, people)
+}
+
+#[tokio::test]
+async fn an_opt_out_or_suppression_after_planning_withholds_the_send_embedded() {
+    withholds(World::new(utc("2026-01-05T12:00:00Z"))).await;
+}
+
+#[tokio::test]
+async fn an_opt_out_or_suppression_after_planning_withholds_the_send_dynamo() {
+    withholds(World::on_dynamo(utc("2026-01-05T12:00:00Z")).await).await;
+}
+
+async fn withholds(world: World) {
+    let (id, people) = planned(&world).await;
+    world.opt_out(&people[0]).await;
+    world.suppress(&people[1]).await;
+    let w = worker(&world);
+    let step = w
+        .process(&SendJob {
+            campaign_id: id.clone(),
+            contact_id: people[0].id.to_string(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(step, Step::Withheld("opted out"));
+    let step = w
+        .process(&SendJob {
+            campaign_id: id.clone(),
+            contact_id: people[1].id.to_string(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(step, Step::Withheld("suppressed"));
+    for (p, why) in [(&people[0], "opted out"), (&people[1], "suppressed")] {
+        let s = send_state(&world, &id, p.id.as_str()).await;
+        assert_eq!(
+            (s.state, s.error.as_deref()),
+            (SendState::Failed, Some(why))
+        );
+    }
+    // A second delivery of the same message finds the send final.
+    let again = w
+        .process(&SendJob {
+            campaign_id: id.clone(),
+            contact_id: people[0].id.to_string(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(again, Step::Dropped("already final"));
+}
+
+#[tokio::test]
+async fn a_paused_campaign_holds_its_sends_and_resume_queues_them_again() {
+    let world = World::new(utc("2026-01-05T12:00:00Z"));
+    let (id, people) = planned(&world).await;
+    campaigns::pause(&world.services, &id).await.unwrap();
+    let w = worker(&world);
+    for p in &people {
+        let step = w
+            .process(&SendJob {
+                campaign_id: id.clone(),
+                contact_id: p.id.to_string(),
+            })
+            .await
+            .unwrap();
+        assert_eq!(step, Step::Dropped("campaign not active"));
+        assert_eq!(
+            send_state(&world, &id, p.id.as_str()).await.state,
+            SendState::Planned
+        );
+    }
+    campaigns::resume(&world.services, &id).await.unwrap();
+    let mut requeued: Vec<String> = world
+        .drain_sends()
+        .await
+        .iter()
+        .map(|m| m["contact_id"].as_str().unwrap().to_string())
+        .collect();
+    requeued.sort();
+    let mut expected: Vec<String> = people.iter().map(|p| p.id.to_string()).collect();
+    expected.sort();
+    assert_eq!(requeued, expected);
+}
+
+#[tokio::test]
+async fn outside_quiet_hours_a_send_waits_on_the_queue_and_stays_planned() {
+    let world = World::new(utc("2026-01-05T12:00:00Z"));
+    let (id, people) = planned(&world).await;
+    // 03:00 in New York, five hours before the window opens: the queue's 15 minutes at most.
+    world.clock.set(utc("2026-01-06T08:00:00Z"));
+    let w = worker(&world);
+    let job = SendJob {
+        campaign_id: id.clone(),
+        contact_id: people[0].id.to_string(),
+    };
+    assert_eq!(
+        w.process(&job).await.unwrap(),
+        Step::Waiting(StdDuration::from_secs(900))
+    );
+    // 07:58: two minutes to go.
+    world.clock.set(utc("2026-01-06T12:58:00Z"));
+    assert_eq!(
+        w.process(&job).await.unwrap(),
+        Step::Waiting(StdDuration::from_secs(120))
+    );
+    assert_eq!(
+        send_state(&world, &id, people[0].id.as_str()).await.state,
+        SendState::Planned
+    );
+    // Both re-queued messages are delayed (not yet visible), and counted.
+    assert!(world.drain_sends().await.is_empty());
+    assert_eq!(
+        world.services.queue.depth(keys::SENDS_QUEUE).await.unwrap(),
+        2
+    );
+    // A send that is not there (or not ours) is dropped.
+    let ghost = SendJob {
+        campaign_id: id,
+        contact_id: "ct_0123456789abcdef0123456789abcdef".into(),
+    };
+    assert_eq!(
+        w.process(&ghost).await.unwrap(),
+        Step::Dropped("no such send")
+    );
+}
