@@ -6,6 +6,7 @@
 pub mod clock;
 pub mod contact;
 mod country_codes;
+pub mod csv_import;
 pub mod ids;
 pub mod nanp_zones;
 pub mod phone;
