@@ -3,6 +3,7 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use trickle_app::audience::AudienceError;
 use trickle_app::contacts::ContactsError;
 use trickle_app::ports::{BlobError, TableError};
 
@@ -94,6 +95,24 @@ impl From<BlobError> for ApiError {
             BlobError::Forbidden(_) => ApiError::Forbidden(e.to_string()),
             BlobError::Unsupported => ApiError::NotFound(e.to_string()),
             BlobError::Unavailable(m) => ApiError::Unavailable(m),
+        }
+    }
+}
+
+impl From<AudienceError> for ApiError {
+    fn from(e: AudienceError) -> Self {
+        match e {
+            AudienceError::NotFound(_) => ApiError::NotFound(e.to_string()),
+            AudienceError::Invalid(m) => ApiError::Invalid(m),
+            AudienceError::Conflict(m) => ApiError::Conflict {
+                message: m,
+                details: serde_json::Value::Null,
+            },
+            AudienceError::Store(e) => e.into(),
+            AudienceError::Blob(e) => e.into(),
+            AudienceError::Queue(e) => ApiError::Unavailable(e.to_string()),
+            AudienceError::Mail(e) => ApiError::Unavailable(e.to_string()),
+            AudienceError::Corrupt(m) | AudienceError::Read(m) => ApiError::Internal(m),
         }
     }
 }
