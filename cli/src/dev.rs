@@ -136,7 +136,11 @@ async fn validator(
         .numverify_base_url
         .clone()
         .unwrap_or_else(|| trickle_providers::numverify::DEFAULT_BASE_URL.to_string());
-    match settings.numverify_key.as_deref().filter(|k| !k.trim().is_empty()) {
+    match settings
+        .numverify_key
+        .as_deref()
+        .filter(|k| !k.trim().is_empty())
+    {
         Some(key) => Ok((Arc::new(NumVerifyClient::new(&base_url, key.trim())), None)),
         None => {
             let sandbox = NumVerifySimulator::start(NumVerifySettings::default())

@@ -126,7 +126,9 @@ fn numverify_validator(secrets: &Secrets) -> Arc<dyn trickle_app::ports::PhoneVa
         .filter(|u| !u.is_empty())
         .unwrap_or_else(|| trickle_providers::numverify::DEFAULT_BASE_URL.to_string());
     match key {
-        Some(key) => Arc::new(trickle_providers::numverify::NumVerifyClient::new(&base_url, &key)),
+        Some(key) => Arc::new(trickle_providers::numverify::NumVerifyClient::new(
+            &base_url, &key,
+        )),
         None => Arc::new(trickle_app::ports::validator::NotConfigured),
     }
 }

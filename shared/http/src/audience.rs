@@ -30,8 +30,7 @@ async fn create_import(
     body: Result<Json<imports::NewImport>, axum::extract::rejection::JsonRejection>,
 ) -> Result<(StatusCode, Json<imports::ImportCreated>), ApiError> {
     let Json(request) = body.map_err(|e| ApiError::BadRequest(e.body_text()))?;
-    let created =
-        imports::create(&state.services, &AudienceSettings::default(), request).await?;
+    let created = imports::create(&state.services, &AudienceSettings::default(), request).await?;
     Ok((StatusCode::CREATED, Json(created)))
 }
 
@@ -95,7 +94,9 @@ async fn get_list(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let list = lists::get_list(&state.services, &id).await?;
-    Ok(Json(serde_json::to_value(list).map_err(|e| ApiError::Internal(e.to_string()))?))
+    Ok(Json(
+        serde_json::to_value(list).map_err(|e| ApiError::Internal(e.to_string()))?,
+    ))
 }
 
 async fn list_members(

@@ -35,14 +35,13 @@ pub fn router(services: Services, settings: HttpSettings) -> Router {
         admin_token: Arc::from(settings.admin_token),
     };
     // Every resource brings its own routes; `/v1` ones sit behind the admin token.
-    let admin =
-        Router::new()
-            .merge(contacts::routes())
-            .merge(audience::routes())
-            .route_layer(middleware::from_fn_with_state(
-                state.clone(),
-                auth::require_admin,
-            ));
+    let admin = Router::new()
+        .merge(contacts::routes())
+        .merge(audience::routes())
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_admin,
+        ));
     let public = Router::new()
         .route("/healthz", get(healthz))
         .route("/openapi.json", get(openapi::serve))

@@ -43,12 +43,13 @@ impl PhoneValidator for NumVerifyClient {
             .query(&[("access_key", self.access_key.as_str()), ("number", digits)])
             .send()
             .await
-            .map_err(|e| ValidatorError::Transient(without_key(&e.to_string(), &self.access_key)))?;
+            .map_err(|e| {
+                ValidatorError::Transient(without_key(&e.to_string(), &self.access_key))
+            })?;
         let status = response.status();
-        let body = response
-            .text()
-            .await
-            .map_err(|e| ValidatorError::Transient(without_key(&e.to_string(), &self.access_key)))?;
+        let body = response.text().await.map_err(|e| {
+            ValidatorError::Transient(without_key(&e.to_string(), &self.access_key))
+        })?;
         match serde_json::from_str::<Value>(&body) {
             Ok(json) => interpret(&json).unwrap_or_else(|| {
                 Err(ValidatorError::Transient(format!(

@@ -45,7 +45,10 @@ async fn quota_bad_key_and_outages_are_told_apart() {
     .unwrap();
     let bad = NumVerifyClient::new(&sim.base_url, "wrong");
     let err = bad.check(&phone("+12125550134")).await.unwrap_err();
-    assert!(matches!(err, ValidatorError::AccountRefused { code: 101, .. }), "{err}");
+    assert!(
+        matches!(err, ValidatorError::AccountRefused { code: 101, .. }),
+        "{err}"
+    );
     assert!(err.pauses());
 
     let client = NumVerifyClient::new(&sim.base_url, "k");

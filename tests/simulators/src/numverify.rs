@@ -117,7 +117,11 @@ impl NumVerifySimulator {
 
 /// The answer the simulator gives for `digits` (documented above).
 pub fn answer_for(digits: &str) -> serde_json::Value {
-    let last = digits.chars().last().and_then(|c| c.to_digit(10)).unwrap_or(8);
+    let last = digits
+        .chars()
+        .last()
+        .and_then(|c| c.to_digit(10))
+        .unwrap_or(8);
     let line_type = match last {
         0..=4 => "mobile",
         5 | 6 => "landline",
@@ -178,7 +182,11 @@ async fn validate(
         .map(|n| n.chars().filter(char::is_ascii_digit).collect())
         .unwrap_or_default();
     if digits.is_empty() {
-        return error(210, "no_phone_number_provided", "Please specify a phone number.");
+        return error(
+            210,
+            "no_phone_number_provided",
+            "Please specify a phone number.",
+        );
     }
     if s.settings.quota.is_some_and(|q| s.answered_total >= q) {
         return error(

@@ -7,9 +7,7 @@ use trickle_domain::csv_import::ColumnRole;
 use trickle_domain::{ImportId, ListId};
 
 use super::keys;
-use super::model::{
-    ImportKind, ImportRecord, ImportStatus, ListRecord, ListStatus,
-};
+use super::model::{ImportKind, ImportRecord, ImportStatus, ListRecord, ListStatus};
 use super::pipeline::{send_step, Step};
 use super::{AudienceError, AudienceSettings};
 use crate::ports::blobs::BlobReader;
@@ -260,9 +258,21 @@ pub async fn resume(services: &Services, id: &str) -> Result<ImportRecord, Audie
                 e.into()
             }
         })?;
-    send_step(services, Step::Requeue, id, &format!("resume-{}", now_ms(services))).await?;
+    send_step(
+        services,
+        Step::Requeue,
+        id,
+        &format!("resume-{}", now_ms(services)),
+    )
+    .await?;
     if !import.parse_done {
-        send_step(services, Step::Parse, id, &format!("resume-parse-{}", now_ms(services))).await?;
+        send_step(
+            services,
+            Step::Parse,
+            id,
+            &format!("resume-parse-{}", now_ms(services)),
+        )
+        .await?;
     }
     Ok(records::from_item(updated)?)
 }

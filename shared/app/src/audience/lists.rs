@@ -77,8 +77,14 @@ pub async fn members(
 }
 
 /// The suppression entry of a number, if an uploaded do-not-contact list holds it.
-pub async fn suppression(services: &Services, phone: &PhoneNumber) -> Result<Option<Value>, AudienceError> {
-    let found = services.table.get(&keys::suppression(phone.as_str())).await?;
+pub async fn suppression(
+    services: &Services,
+    phone: &PhoneNumber,
+) -> Result<Option<Value>, AudienceError> {
+    let found = services
+        .table
+        .get(&keys::suppression(phone.as_str()))
+        .await?;
     Ok(found.map(|item| {
         let record: serde_json::Map<String, Value> = records::from_item(item).unwrap_or_default();
         Value::Object(record)
@@ -86,7 +92,10 @@ pub async fn suppression(services: &Services, phone: &PhoneNumber) -> Result<Opt
 }
 
 /// True when campaigns must not text `phone`.
-pub async fn is_suppressed(services: &Services, phone: &PhoneNumber) -> Result<bool, AudienceError> {
+pub async fn is_suppressed(
+    services: &Services,
+    phone: &PhoneNumber,
+) -> Result<bool, AudienceError> {
     Ok(services
         .table
         .get(&keys::suppression(phone.as_str()))

@@ -125,7 +125,8 @@ impl ImportRecord {
         let skipped = self.skipped_by_reason();
         let total: u64 = skipped.values().sum();
         let mut reasons: Vec<(RejectReason, u64)> = skipped.into_iter().collect();
-        reasons.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        let rank = |r: &RejectReason| RejectReason::ALL.iter().position(|x| x == r);
+        reasons.sort_by(|a, b| b.1.cmp(&a.1).then(rank(&a.0).cmp(&rank(&b.0))));
         let reasons = reasons
             .iter()
             .map(|(r, n)| format!("{} {}", thousands(*n), r.words()))
@@ -180,7 +181,7 @@ pub fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);

@@ -11,8 +11,8 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncReadExt;
 use trickle_domain::csv_import::{
-    rows_from, Candidate, FileFormat, ParseCounts, ParsedRow, RejectReason, RowPosition,
-    RowReader, SNIFF_BYTES,
+    rows_from, Candidate, FileFormat, ParseCounts, ParsedRow, RejectReason, RowPosition, RowReader,
+    SNIFF_BYTES,
 };
 use trickle_domain::{ImportId, PhoneNumber};
 
@@ -105,7 +105,10 @@ impl MessageHandler for ImportWorker {
 
 /// The import an uploaded object starts: the one created through the API for that key, or a
 /// new one (named after the file) for a file dropped straight into `imports/`.
-pub async fn object_created(services: &Services, event: &ObjectCreated) -> Result<(), AudienceError> {
+pub async fn object_created(
+    services: &Services,
+    event: &ObjectCreated,
+) -> Result<(), AudienceError> {
     let Some(name) = event
         .key
         .strip_prefix(NOTIFIED_PREFIX)
@@ -116,10 +119,22 @@ pub async fn object_created(services: &Services, event: &ObjectCreated) -> Resul
     let stem = name.strip_suffix(".csv").unwrap_or(name);
     let version = event.version.clone().or_else(|| event.etag.clone());
     let id = match ImportId::parse(stem) {
-        Ok(id) if services.table.get(&keys::import(id.as_str())).await?.is_some() => id,
+        Ok(id)
+            if services
+                .table
+                .get(&keys::import(id.as_str()))
+                .await?
+                .is_some() =>
+        {
+            id
+        }
         _ => {
             // Same object and version → same import id, so a redelivery cannot import twice.
-            let digest = Sha256::digest(format!("{}\n{}", event.key, version.as_deref().unwrap_or("")));
+            let digest = Sha256::digest(format!(
+                "{}\n{}",
+                event.key,
+                version.as_deref().unwrap_or("")
+            ));
             let mut bytes = [0u8; 16];
             bytes.copy_from_slice(&digest[..16]);
             let id = ImportId::from_uuid(uuid::Builder::from_random_bytes(bytes).into_uuid());
@@ -145,7 +160,10 @@ pub async fn object_created(services: &Services, event: &ObjectCreated) -> Resul
                 .set("status", ImportStatus::Uploaded.as_str())
                 .set("object_version", serde_json::to_value(&version)?)
                 .set("updated_at", serde_json::to_value(services.clock.now())?),
-            Some(Condition::equals("status", ImportStatus::AwaitingUpload.as_str())),
+            Some(Condition::equals(
+                "status",
+                ImportStatus::AwaitingUpload.as_str(),
+            )),
         )
         .await;
     match claimed {
@@ -181,7 +199,10 @@ async fn fail(services: &Services, id: &str, error: &str) -> Result<(), Audience
     Ok(())
 }
 
-async fn detect_format(services: &Services, import: &ImportRecord) -> Result<Option<FileFormat>, AudienceError> {
+async fn detect_format(
+    services: &Services,
+    import: &ImportRecord,
+) -> Result<Option<FileFormat>, AudienceError> {
     let Some(mut reader) = services.blobs.open(&import.object_key).await? else {
         fail(services, &import.id, "the uploaded file is missing").await?;
         return Ok(None);
@@ -249,7 +270,11 @@ async fn read_chunk(
                 break;
             }
         }
-        Ok(Chunk { rows: out, end, eof })
+        Ok(Chunk {
+            rows: out,
+            end,
+            eof,
+        })
     })
     .await
     .map_err(|e| AudienceError::Read(e.to_string()))?
@@ -316,7 +341,14 @@ pub async fn parse_chunk(
         offset: import.parse_offset,
         line: import.parse_line,
     };
-    let chunk = read_chunk(services, &import.object_key, &format, from, settings.parse_chunk_rows).await?;
+    let chunk = read_chunk(
+        services,
+        &import.object_key,
+        &format,
+        from,
+        settings.parse_chunk_rows,
+    )
+    .await?;
 
     // First sighting inside this chunk, then across the file through the guard items.
     let mut seen_here: HashSet<PhoneNumber> = HashSet::new();
@@ -334,11 +366,16 @@ pub async fn parse_chunk(
             .iter()
             .flat_map(|&i| guard_ops(&import, &chunk.rows[i], format.delimiter, services))
             .collect::<Result<Vec<_>, AudienceError>>()?;
-        match services.table.transact(ops.into_iter().flatten().collect()).await {
+        match services
+            .table
+            .transact(ops.into_iter().flatten().collect())
+            .await
+        {
             Ok(()) => group.iter().for_each(|&i| fresh[i] = true),
             Err(e) if e.is_condition_failure() => {
                 for &i in group {
-                    fresh[i] = guard_one(services, &import, &chunk.rows[i], format.delimiter).await?;
+                    fresh[i] =
+                        guard_one(services, &import, &chunk.rows[i], format.delimiter).await?;
                 }
             }
             Err(e) => return Err(e.into()),
@@ -535,7 +572,11 @@ pub async fn requeue(services: &Services, id: &str) -> Result<(), AudienceError>
             .items
             .iter()
             .filter(|item| !item.contains_key(VERDICT))
-            .filter_map(|item| item.get("phone").and_then(Value::as_str).map(str::to_string))
+            .filter_map(|item| {
+                item.get("phone")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+            })
             .collect();
         for batch in pending.chunks(NUMBERS_PER_BATCH) {
             validation::send_batch(services, id, batch).await?;
@@ -556,14 +597,20 @@ pub async fn finish_chunk(
     id: &str,
 ) -> Result<(), AudienceError> {
     let import = imports::load(services, id).await?;
-    if import.status != ImportStatus::Validating || !import.parse_done || import.validated < import.distinct {
+    if import.status != ImportStatus::Validating
+        || !import.parse_done
+        || import.validated < import.distinct
+    {
         return Ok(());
     }
     let start = import.finish_after.clone();
     let sk = if start.is_empty() {
         SortKeyCondition::BeginsWith(keys::CANDIDATE_PREFIX.into())
     } else {
-        SortKeyCondition::Between(format!("{start}\u{1}"), format!("{}\u{10FFFF}", keys::CANDIDATE_PREFIX))
+        SortKeyCondition::Between(
+            format!("{start}\u{1}"),
+            format!("{}\u{10FFFF}", keys::CANDIDATE_PREFIX),
+        )
     };
     let page = services
         .table
@@ -579,7 +626,11 @@ pub async fn finish_chunk(
     let mut skipped: Vec<(RejectReason, i64)> = Vec::new();
     let mut last_sk = start.clone();
     for item in &page.items {
-        last_sk = item.get("sk").and_then(Value::as_str).unwrap_or_default().to_string();
+        last_sk = item
+            .get("sk")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
         let row: CandidateItem = records::from_item(item.clone())?;
         let verdict = services
             .table
@@ -590,7 +641,10 @@ pub async fn finish_chunk(
             Some(validation::MOBILE) => None,
             Some(other) => Some(serde_json::from_value::<RejectReason>(Value::from(other))?),
             None => {
-                return Err(AudienceError::Conflict(format!("{} has no verdict yet", row.phone)));
+                return Err(AudienceError::Conflict(format!(
+                    "{} has no verdict yet",
+                    row.phone
+                )));
             }
         };
         if let Some(reason) = rejection {
@@ -602,7 +656,10 @@ pub async fn finish_chunk(
             };
             services
                 .table
-                .put(records::to_item(&keys::reject(id, row.line), &reject)?, None)
+                .put(
+                    records::to_item(&keys::reject(id, row.line), &reject)?,
+                    None,
+                )
                 .await?;
             match skipped.iter_mut().find(|(r, _)| *r == reason) {
                 Some((_, n)) => *n += 1,
@@ -618,7 +675,10 @@ pub async fn finish_chunk(
         };
         services
             .table
-            .put(records::to_item(&keys::member(&import.list_id, position), &member)?, None)
+            .put(
+                records::to_item(&keys::member(&import.list_id, position), &member)?,
+                None,
+            )
             .await?;
         position += 1;
         added += 1;
@@ -788,5 +848,3 @@ pub(crate) fn paused_condition() -> Condition {
         Condition::equals("status", ImportStatus::Validating.as_str()),
     ])
 }
-
-

@@ -36,7 +36,11 @@ pub struct NumberBatch {
     pub numbers: Vec<String>,
 }
 
-pub async fn send_batch(services: &Services, import_id: &str, numbers: &[String]) -> Result<(), AudienceError> {
+pub async fn send_batch(
+    services: &Services,
+    import_id: &str,
+    numbers: &[String],
+) -> Result<(), AudienceError> {
     let body = serde_json::to_string(&NumberBatch {
         import_id: import_id.to_string(),
         numbers: numbers.to_vec(),
@@ -95,7 +99,10 @@ impl ValidationWorker {
         let batch: NumberBatch = serde_json::from_str(body)
             .map_err(|e| AudienceError::Invalid(format!("not a validation batch: {e}")))?;
         let import = imports::load(&self.services, &batch.import_id).await?;
-        if !matches!(import.status, ImportStatus::Parsing | ImportStatus::Validating) {
+        if !matches!(
+            import.status,
+            ImportStatus::Parsing | ImportStatus::Validating
+        ) {
             // Paused: the resume sends every number without a verdict again.
             return Ok(());
         }
@@ -154,21 +161,32 @@ impl ValidationWorker {
     }
 
     async fn cached(&self, phone: &PhoneNumber) -> Result<Option<NumberCheck>, AudienceError> {
-        let item = self.services.table.get(&keys::number_check(phone.as_str())).await?;
+        let item = self
+            .services
+            .table
+            .get(&keys::number_check(phone.as_str()))
+            .await?;
         Ok(item.and_then(|i| records::from_item(i).ok()))
     }
 
     async fn cache(&self, phone: &PhoneNumber, check: &NumberCheck) -> Result<(), AudienceError> {
         let now = self.services.clock.now();
         let mut item = records::to_item(&keys::number_check(phone.as_str()), check)?;
-        item.insert(EXPIRES_AT.into(), Value::from((now + CACHE_FOR).timestamp()));
+        item.insert(
+            EXPIRES_AT.into(),
+            Value::from((now + CACHE_FOR).timestamp()),
+        );
         item.insert("checked_at".into(), serde_json::to_value(now)?);
         self.services.table.put(item, None).await?;
         Ok(())
     }
 
     /// Pauses the import (once: only the worker that makes the change sends the alert).
-    async fn pause(&self, import: &ImportRecord, error: &ValidatorError) -> Result<(), AudienceError> {
+    async fn pause(
+        &self,
+        import: &ImportRecord,
+        error: &ValidatorError,
+    ) -> Result<(), AudienceError> {
         let reason = match error {
             ValidatorError::QuotaReached(_) => {
                 "the NumVerify monthly quota is used up; upgrade the plan or wait for the next month, then resume".to_string()
@@ -183,7 +201,10 @@ impl ValidationWorker {
                 Update::new()
                     .set("status", ImportStatus::Paused.as_str())
                     .set("paused_reason", reason.clone())
-                    .set("updated_at", serde_json::to_value(self.services.clock.now())?),
+                    .set(
+                        "updated_at",
+                        serde_json::to_value(self.services.clock.now())?,
+                    ),
                 Some(paused_condition()),
             )
             .await;
