@@ -29,7 +29,7 @@ use crate::worker::{HandlerError, MessageHandler};
 use crate::Services;
 
 /// Numbers per validation message.
-pub const NUMBERS_PER_BATCH: usize = 100;
+pub const NUMBERS_PER_BATCH: usize = 25;
 /// Rows per table transaction while parsing (two writes each).
 const ROWS_PER_TRANSACTION: usize = 50;
 
