@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::columns::{ColumnMapping, ColumnRole};
-use crate::contact::{ContactError, NewContact, RawContact, MAX_ATTRIBUTES};
+use crate::contact::{check_email, NewContact, RawContact, MAX_ATTRIBUTES};
 use crate::phone::PhoneNumber;
 
 /// Why a row does not end up in the list; `as_str` is the reason written in the rejects file
@@ -194,19 +194,17 @@ pub fn candidate_from_row(
         attributes.remove(&last);
     }
     raw.phone = phone.as_str().to_string();
-    raw.attributes = Some(attributes);
-    let checked = match NewContact::parse(raw.clone()) {
-        Err(ContactError::InvalidEmail(bad)) => {
-            // An unusable email does not cost the contact: keep it for the operator to see.
-            let mut raw = raw;
-            raw.email = None;
-            if let Some(a) = raw.attributes.as_mut() {
-                a.insert("email_unusable".into(), bad);
+    if let Some(email) = raw.email.take() {
+        // An unusable email does not cost the contact: keep it for the operator to see.
+        match check_email(email.trim()) {
+            Ok(()) => raw.email = Some(email),
+            Err(_) => {
+                attributes.insert("email_unusable".into(), email);
             }
-            NewContact::parse(raw)
         }
-        other => other,
-    };
+    }
+    raw.attributes = Some(attributes);
+    let checked = NewContact::parse(raw);
     match checked {
         Ok(new) => Ok(Candidate {
             phone: new.phone,
