@@ -112,6 +112,7 @@ impl From<AudienceError> for ApiError {
             AudienceError::Blob(e) => e.into(),
             AudienceError::Queue(e) => ApiError::Unavailable(e.to_string()),
             AudienceError::Mail(e) => ApiError::Unavailable(e.to_string()),
+            AudienceError::Provider(m) => ApiError::Unavailable(m),
             AudienceError::Corrupt(m) | AudienceError::Read(m) => ApiError::Internal(m),
         }
     }

@@ -42,6 +42,9 @@ pub enum AudienceError {
     Mail(#[from] MailError),
     #[error("reading the file failed: {0}")]
     Read(String),
+    /// The validation service failed in a way worth retrying.
+    #[error("{0}")]
+    Provider(String),
 }
 
 impl From<ContactsError> for AudienceError {
@@ -67,7 +70,7 @@ impl AudienceError {
             AudienceError::Blob(e) => matches!(e, BlobError::Unavailable(_)),
             AudienceError::Queue(e) => matches!(e, QueueError::Unavailable(_)),
             AudienceError::Mail(e) => matches!(e, MailError::Unavailable(_)),
-            AudienceError::Read(_) => true,
+            AudienceError::Read(_) | AudienceError::Provider(_) => true,
             _ => false,
         }
     }

@@ -127,7 +127,7 @@ impl ValidationWorker {
                             self.pause(&import, &error).await?;
                             return Ok(());
                         }
-                        Err(error) => return Err(AudienceError::Read(error.to_string())),
+                        Err(error) => return Err(AudienceError::Provider(error.to_string())),
                     }
                 }
             };
