@@ -42,6 +42,11 @@ impl Drop for Dev {
 impl Dev {
     /// Small chunks, so that even these files are parsed and finished in several steps.
     async fn start(quota: Option<u64>) -> Dev {
+        Dev::start_with(quota, 1).await
+    }
+
+    /// `workers` consumers per queue, as several Lambda instances would run.
+    async fn start_with(quota: Option<u64>, workers: usize) -> Dev {
         let dir = tempfile::tempdir().unwrap();
         let sim = NumVerifySimulator::start(NumVerifySettings {
             access_key: Some("nv-key".into()),
@@ -82,14 +87,16 @@ impl Dev {
         ];
         let mut tasks = Vec::new();
         for (name, handler) in consumers {
-            tasks.push(tokio::spawn(run_consumer(
-                services.queue.clone(),
-                name.to_string(),
-                handler,
-                policy,
-                Duration::from_secs(30),
-                stopped.clone(),
-            )));
+            for _ in 0..workers {
+                tasks.push(tokio::spawn(run_consumer(
+                    services.queue.clone(),
+                    name.to_string(),
+                    handler.clone(),
+                    policy,
+                    Duration::from_secs(30),
+                    stopped.clone(),
+                )));
+            }
         }
         let router = trickle_http::router(
             services.clone(),
@@ -522,4 +529,48 @@ async fn messy_and_latin1_files_resume_across_chunks_with_exact_row_numbers() {
     let (_, contact) = dev.get(&format!("/v1/contacts/{first}")).await;
     assert_eq!(contact["first_name"], "José");
     assert_eq!(contact["attributes"]["apellido"], "Núñez");
+}
+
+#[tokio::test]
+async fn concurrent_imports_of_the_same_numbers_create_each_contact_once() {
+    let dev = Dev::start_with(None, 3).await;
+    let numbers: Vec<String> = (0..12)
+        .map(|i| format!("212555{:04}", 200 + i * 10 + (i % 5)))
+        .collect();
+    let file = |name: &str| {
+        let mut csv = String::from("name,mobile\n");
+        for n in &numbers {
+            csv.push_str(&format!("{name},{n}\n"));
+        }
+        csv
+    };
+    let (a, b, c) = tokio::join!(
+        dev.upload("A", "contacts", file("Ann")),
+        dev.upload("B", "contacts", file("Bob")),
+        dev.upload("C", "contacts", file("Cy")),
+    );
+    let mut member_sets = Vec::new();
+    for id in [a, b, c] {
+        let (done, _) = dev.wait_for(&id, &["completed", "failed", "paused"]).await;
+        assert_eq!(done["status"], "completed", "{done}");
+        assert_eq!(done["added"], 12);
+        let members = dev.members(done["list_id"].as_str().unwrap()).await;
+        member_sets.push(
+            members
+                .iter()
+                .map(|m| m["contact_id"].as_str().unwrap().to_string())
+                .collect::<Vec<_>>(),
+        );
+    }
+    assert_eq!(member_sets[0], member_sets[1]);
+    assert_eq!(member_sets[1], member_sets[2]);
+    for n in &numbers {
+        let (_, found) = dev.get(&format!("/v1/contacts?phone={n}")).await;
+        assert_eq!(found["items"].as_array().unwrap().len(), 1, "{n}");
+        assert_eq!(
+            dev.sim.lookups_of(&format!("1{n}")),
+            1,
+            "{n} looked up once"
+        );
+    }
 }

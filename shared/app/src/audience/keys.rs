@@ -54,6 +54,12 @@ pub fn number_check(e164: &str) -> Key {
     Key::new(format!("NUMVERIFY#{e164}"), "RESULT")
 }
 
+/// A short lease on looking a number up, so concurrent imports of one number call NumVerify
+/// once (the others retry and find the cached answer).
+pub fn number_check_claim(e164: &str) -> Key {
+    Key::new(format!("NUMVERIFY#{e164}"), "CLAIM")
+}
+
 pub fn suppression(e164: &str) -> Key {
     Key::new(format!("SUPPRESS#{e164}"), "SUPPRESS")
 }

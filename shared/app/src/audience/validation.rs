@@ -25,6 +25,8 @@ use crate::Services;
 
 /// How long a NumVerify answer is reused.
 pub const CACHE_FOR: chrono::Duration = chrono::Duration::days(30);
+/// How long one worker may hold the lookup of a number before another may try.
+const CLAIM_FOR: chrono::Duration = chrono::Duration::seconds(60);
 /// The attribute of an import's number item holding its verdict.
 pub const VERDICT: &str = "verdict";
 /// The verdict of a number that may enter the list.
@@ -117,12 +119,29 @@ impl ValidationWorker {
             let check = match self.cached(&phone).await? {
                 Some(check) => check,
                 None => {
-                    self.limiter.wait().await;
-                    match self.services.validator.check(&phone).await {
-                        Ok(check) => {
-                            self.cache(&phone, &check).await?;
-                            check
+                    if !self.claim(&phone).await? {
+                        return Err(AudienceError::Provider(format!(
+                            "{phone} is being looked up for another import; retrying for its answer"
+                        )));
+                    }
+                    // Another worker may have answered between our cache read and the claim.
+                    let answer = match self.cached(&phone).await? {
+                        Some(check) => Ok(check),
+                        None => {
+                            self.limiter.wait().await;
+                            let fresh = self.services.validator.check(&phone).await;
+                            if let Ok(check) = &fresh {
+                                self.cache(&phone, check).await?;
+                            }
+                            fresh
                         }
+                    };
+                    self.services
+                        .table
+                        .delete(&keys::number_check_claim(phone.as_str()), None)
+                        .await?;
+                    match answer {
+                        Ok(check) => check,
                         Err(error) if error.pauses() => {
                             self.pause(&import, &error).await?;
                             return Ok(());
@@ -167,6 +186,32 @@ impl ValidationWorker {
             .get(&keys::number_check(phone.as_str()))
             .await?;
         Ok(item.and_then(|i| records::from_item(i).ok()))
+    }
+
+    /// Takes the lookup lease of a number; false when another worker holds it.
+    async fn claim(&self, phone: &PhoneNumber) -> Result<bool, AudienceError> {
+        let now = self.services.clock.now();
+        let mut item = records::to_item(
+            &keys::number_check_claim(phone.as_str()),
+            &serde_json::json!({ "claimed_at": now }),
+        )?;
+        item.insert(
+            EXPIRES_AT.into(),
+            Value::from((now + CLAIM_FOR).timestamp()),
+        );
+        match self
+            .services
+            .table
+            .put(item, Some(Condition::ItemAbsent))
+            .await
+        {
+            Ok(()) => Ok(true),
+            Err(e) if e.is_condition_failure() => {
+                // The holder may have cached the answer between our cache read and now.
+                Ok(false)
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 
     async fn cache(&self, phone: &PhoneNumber, check: &NumberCheck) -> Result<(), AudienceError> {
