@@ -24,7 +24,7 @@ impl Default for AudienceSettings {
             alert_from: "alerts@trickle.local".into(),
             validations_per_second: 5.0,
             parse_chunk_rows: 20_000,
-            finish_chunk_rows: 500,
+            finish_chunk_rows: 200,
             upload_expiry: Duration::from_secs(3600),
         }
     }
