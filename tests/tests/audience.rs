@@ -11,7 +11,7 @@ use trickle_app::audience::pipeline::ImportWorker;
 use trickle_app::audience::validation::ValidationWorker;
 use trickle_app::audience::{AudienceSettings, VALIDATE_QUEUE};
 use trickle_app::ports::blobs::{ObjectCreated, UPLOADS_QUEUE};
-use trickle_app::ports::OutgoingMessage;
+use trickle_app::ports::{OutgoingMessage, Table};
 use trickle_app::worker::{run_consumer, MessageHandler, RetryPolicy};
 use trickle_app::Services;
 use trickle_http::HttpSettings;
@@ -47,6 +47,11 @@ impl Dev {
 
     /// `workers` consumers per queue, as several Lambda instances would run.
     async fn start_with(quota: Option<u64>, workers: usize) -> Dev {
+        Dev::start_on(quota, workers, None).await
+    }
+
+    /// With `table` in place of the embedded one (DynamoDB on moto).
+    async fn start_on(quota: Option<u64>, workers: usize, table: Option<Arc<dyn Table>>) -> Dev {
         let dir = tempfile::tempdir().unwrap();
         let sim = NumVerifySimulator::start(NumVerifySettings {
             access_key: Some("nv-key".into()),
@@ -57,11 +62,14 @@ impl Dev {
         .unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
-        let services = trickle_tests::fixtures::embedded_services_with(
+        let mut services = trickle_tests::fixtures::embedded_services_with(
             dir.path(),
             &url,
             Arc::new(NumVerifyClient::new(&sim.base_url, "nv-key")),
         );
+        if let Some(table) = table {
+            services.table = table;
+        }
         let settings = AudienceSettings {
             alert_email: Some("ops@example.com".into()),
             validations_per_second: 500.0,
@@ -244,7 +252,18 @@ Hal,Poe,212.555.0102 x12,\n";
 
 #[tokio::test]
 async fn import_pauses_on_quota_resumes_and_a_second_import_reuses_contacts_and_cache() {
-    let dev = Dev::start(Some(3)).await;
+    pause_resume_and_reuse(Dev::start(Some(3)).await).await;
+}
+
+/// The same story with the records in DynamoDB (moto): its conditions, transactions, queries
+/// and expiry behave as the embedded store's.
+#[tokio::test]
+async fn the_same_import_story_on_dynamodb() {
+    let table = trickle_tests::fixtures::dynamo_table().await;
+    pause_resume_and_reuse(Dev::start_on(Some(3), 1, Some(table.port.clone())).await).await;
+}
+
+async fn pause_resume_and_reuse(dev: Dev) {
     let id = dev.upload("Spring buyers", "contacts", FIRST_FILE).await;
 
     // The list is invisible while the import runs.
