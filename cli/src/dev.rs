@@ -6,6 +6,11 @@ use std::time::Duration;
 
 use anyhow::Context;
 use tokio::sync::watch;
+use trickle_app::audience::pipeline::ImportWorker;
+use trickle_app::audience::validation::ValidationWorker;
+use trickle_app::audience::{AudienceSettings, VALIDATE_QUEUE};
+use trickle_app::ports::blobs::UPLOADS_QUEUE;
+use trickle_app::ports::PhoneValidator;
 use trickle_app::worker::{run_consumer, MessageHandler, RetryPolicy};
 use trickle_app::Services;
 use trickle_domain::{Clock, OffsetClock, SystemClock};
@@ -13,6 +18,8 @@ use trickle_embedded::{
     EmbeddedBlobs, EmbeddedQueue, EmbeddedStore, EmbeddedTable, OutboxMailer, QueueSettings,
 };
 use trickle_http::HttpSettings;
+use trickle_providers::numverify::NumVerifyClient;
+use trickle_simulators::numverify::{NumVerifySettings, NumVerifySimulator};
 
 use crate::settings::{self, DevSettings};
 
@@ -50,13 +57,16 @@ pub async fn run(settings: DevSettings) -> anyhow::Result<()> {
         Some(start) => Arc::new(OffsetClock::starting_at(start)),
         None => Arc::new(SystemClock),
     };
+    let (validator, numverify_sandbox) = validator(&settings).await?;
     let services = Services {
         table: Arc::new(table.clone()),
         queue: queue.clone(),
         blobs: Arc::new(EmbeddedBlobs::open(&data_dir, &public_url, queue.clone())?),
         mailer: Arc::new(OutboxMailer::open(&data_dir)?),
         clock: clock.clone(),
+        validator,
     };
+    let audience = AudienceSettings::from_env();
 
     let (stop, stopped) = watch::channel(false);
     let mut background = vec![
@@ -64,7 +74,16 @@ pub async fn run(settings: DevSettings) -> anyhow::Result<()> {
         tokio::spawn(campaign_ticks(services.clone(), stopped.clone())),
     ];
     // The queue consumers that stand in for the SQS-triggered functions: (queue, handler).
-    let consumers: Vec<(&str, Arc<dyn MessageHandler>)> = vec![];
+    let consumers: Vec<(&str, Arc<dyn MessageHandler>)> = vec![
+        (
+            UPLOADS_QUEUE,
+            Arc::new(ImportWorker::new(services.clone(), audience.clone())),
+        ),
+        (
+            VALIDATE_QUEUE,
+            Arc::new(ValidationWorker::new(services.clone(), audience.clone())),
+        ),
+    ];
     for (name, handler) in consumers {
         background.push(tokio::spawn(run_consumer(
             services.queue.clone(),
@@ -90,6 +109,13 @@ pub async fn run(settings: DevSettings) -> anyhow::Result<()> {
             data_dir.join("admin-token").display()
         );
     }
+    if let Some(sandbox) = &numverify_sandbox {
+        println!(
+            "sandbox mode: phone numbers are validated by the NumVerify simulator at {} \
+             (set TRICKLE_NUMVERIFY_KEY to use NumVerify)",
+            sandbox.base_url
+        );
+    }
     if let Some(start) = settings.clock_start {
         println!("clock starts at {start} and runs forward");
     }
@@ -102,8 +128,33 @@ pub async fn run(settings: DevSettings) -> anyhow::Result<()> {
     for task in background {
         let _ = task.await;
     }
+    drop(numverify_sandbox);
     tracing::info!("trickle dev stopped");
     Ok(())
+}
+
+/// NumVerify with the configured key, or the in-process simulator (sandbox mode) without one.
+async fn validator(
+    settings: &DevSettings,
+) -> anyhow::Result<(Arc<dyn PhoneValidator>, Option<NumVerifySimulator>)> {
+    let base_url = settings
+        .numverify_base_url
+        .clone()
+        .unwrap_or_else(|| trickle_providers::numverify::DEFAULT_BASE_URL.to_string());
+    match settings
+        .numverify_key
+        .as_deref()
+        .filter(|k| !k.trim().is_empty())
+    {
+        Some(key) => Ok((Arc::new(NumVerifyClient::new(&base_url, key.trim())), None)),
+        None => {
+            let sandbox = NumVerifySimulator::start(NumVerifySettings::default())
+                .await
+                .context("starting the NumVerify simulator")?;
+            let client = NumVerifyClient::new(&sandbox.base_url, "sandbox");
+            Ok((Arc::new(client), Some(sandbox)))
+        }
+    }
 }
 
 async fn sweep_expired(table: EmbeddedTable, mut stopped: watch::Receiver<bool>) {

@@ -1,6 +1,7 @@
 //! `trickle`: the local runner and, later, the operator's commands over the admin API.
 
 mod dev;
+mod import;
 mod settings;
 mod telemetry;
 
@@ -21,6 +22,8 @@ struct Cli {
 enum Command {
     /// Run the whole system in one process on embedded defaults (no AWS account needed).
     Dev(settings::DevSettings),
+    /// Import a CSV file as a list (or a do-not-contact list) through the admin API.
+    Import(import::ImportArgs),
 }
 
 #[tokio::main]
@@ -29,5 +32,6 @@ async fn main() -> anyhow::Result<()> {
     telemetry::init();
     match cli.command {
         Command::Dev(settings) => dev::run(settings).await,
+        Command::Import(args) => import::run(args).await,
     }
 }

@@ -22,6 +22,13 @@ pub struct DevSettings {
     /// Base URL printed in pre-signed upload URLs (defaults to the listen address).
     #[arg(long, env = "TRICKLE_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// NumVerify access key; without one, numbers are validated by the built-in simulator
+    /// (sandbox mode).
+    #[arg(long, env = "TRICKLE_NUMVERIFY_KEY", hide_env_values = true)]
+    pub numverify_key: Option<String>,
+    /// NumVerify base URL (the free plan needs plain HTTP).
+    #[arg(long, env = "TRICKLE_NUMVERIFY_BASE_URL")]
+    pub numverify_base_url: Option<String>,
 }
 
 fn parse_instant(text: &str) -> Result<DateTime<Utc>, String> {

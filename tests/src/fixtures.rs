@@ -92,6 +92,19 @@ pub async fn embedded_mailer() -> Fixture<dyn Mailer> {
 
 /// The embedded services of a local runner rooted at `dir`.
 pub fn embedded_services(dir: &std::path::Path, public_url: &str) -> Services {
+    embedded_services_with(
+        dir,
+        public_url,
+        Arc::new(trickle_app::ports::validator::NotConfigured),
+    )
+}
+
+/// Embedded services with the given phone validator (e.g. a NumVerify client on the simulator).
+pub fn embedded_services_with(
+    dir: &std::path::Path,
+    public_url: &str,
+    validator: Arc<dyn trickle_app::ports::PhoneValidator>,
+) -> Services {
     let store = EmbeddedStore::open(dir.join("trickle.db")).expect("store");
     let queue = Arc::new(EmbeddedQueue::new(store.clone(), QueueSettings::default()));
     Services {
@@ -100,6 +113,7 @@ pub fn embedded_services(dir: &std::path::Path, public_url: &str) -> Services {
         blobs: Arc::new(EmbeddedBlobs::open(dir, public_url, queue).expect("blobs")),
         mailer: Arc::new(OutboxMailer::open(dir).expect("outbox")),
         clock: Arc::new(SystemClock),
+        validator,
     }
 }
 

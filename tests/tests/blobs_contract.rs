@@ -11,6 +11,7 @@ macro_rules! blobs_contract {
             $make,
             [
                 put_get_and_stream_give_the_same_bytes,
+                open_from_starts_at_the_offset,
                 list_returns_exactly_the_prefix_in_key_order,
                 bad_keys_are_refused,
                 a_presigned_upload_stores_the_body,

@@ -23,7 +23,12 @@ pub enum ContactsError {
 
 /// Creates the contact, refusing a phone number that another contact holds.
 pub async fn create(services: &Services, raw: RawContact) -> Result<Contact, ContactsError> {
-    let new = NewContact::parse(raw)?;
+    create_new(services, NewContact::parse(raw)?).await
+}
+
+/// Creates an already validated contact (e.g. one read from an import), with the same
+/// phone-uniqueness transaction.
+pub async fn create_new(services: &Services, new: NewContact) -> Result<Contact, ContactsError> {
     let contact = Contact::create(ContactId::new(), new, services.clock.now());
     let guard_key = records::phone_guard(contact.phone.as_str());
     let mut guard = records::to_item(&guard_key, &serde_json::json!({}))
@@ -82,7 +87,8 @@ pub async fn find_by_phone(
     }
 }
 
-async fn holder_of(
+/// The id of the contact holding `phone`, from the phone guard (one strongly consistent read).
+pub async fn holder_of(
     services: &Services,
     phone: &PhoneNumber,
 ) -> Result<Option<String>, ContactsError> {

@@ -3,6 +3,7 @@
 //! Adapters (AWS, embedded) implement the ports; the HTTP router and the Lambda functions call
 //! the use-cases. Nothing here knows about an SDK.
 
+pub mod audience;
 pub mod campaigns;
 pub mod contacts;
 pub mod health;

@@ -2,7 +2,7 @@ use std::sync::Arc;
 
 use trickle_domain::Clock;
 
-use crate::ports::{Blobs, Mailer, Queue, Table};
+use crate::ports::{Blobs, Mailer, PhoneValidator, Queue, Table};
 
 /// The ports one host (a Lambda function or the local runner) builds once and lends to every
 /// use-case.
@@ -13,4 +13,6 @@ pub struct Services {
     pub blobs: Arc<dyn Blobs>,
     pub mailer: Arc<dyn Mailer>,
     pub clock: Arc<dyn Clock>,
+    /// Phone validation (NumVerify); every imported number goes through it.
+    pub validator: Arc<dyn PhoneValidator>,
 }

@@ -104,12 +104,32 @@ impl AwsHost {
             blobs: Arc::new(S3Blobs::new(clients::s3(&config), &settings.bucket)),
             mailer: Arc::new(SesMailer::new(clients::SesV2::new(&config))),
             clock: Arc::new(SystemClock),
+            validator: numverify_validator(&secrets),
         };
         Ok(Self {
             settings,
             secrets,
             services,
         })
+    }
+}
+
+/// NumVerify with the key from `TRICKLE_NUMVERIFY_KEY` or the `numverify-key` secret, at
+/// `TRICKLE_NUMVERIFY_BASE_URL`; without a key every import pauses with a clear reason.
+fn numverify_validator(secrets: &Secrets) -> Arc<dyn trickle_app::ports::PhoneValidator> {
+    let key = std::env::var("TRICKLE_NUMVERIFY_KEY")
+        .ok()
+        .filter(|k| !k.is_empty())
+        .or_else(|| secrets.get("numverify-key").map(str::to_string));
+    let base_url = std::env::var("TRICKLE_NUMVERIFY_BASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| trickle_providers::numverify::DEFAULT_BASE_URL.to_string());
+    match key {
+        Some(key) => Arc::new(trickle_providers::numverify::NumVerifyClient::new(
+            &base_url, &key,
+        )),
+        None => Arc::new(trickle_app::ports::validator::NotConfigured),
     }
 }
 

@@ -96,6 +96,33 @@ impl Blobs for S3Blobs {
         }
     }
 
+    async fn open_from(&self, key: &str, offset: u64) -> Result<Option<BlobReader>, BlobError> {
+        check_key(key)?;
+        if offset == 0 {
+            return self.open(key).await;
+        }
+        // A ranged GET: resuming a long import does not download what it already read.
+        match self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .range(format!("bytes={offset}-"))
+            .send()
+            .await
+        {
+            Ok(out) => Ok(Some(Box::new(out.body.into_async_read()))),
+            Err(e) => {
+                let service = e.into_service_error();
+                if service.is_no_such_key() {
+                    Ok(None)
+                } else {
+                    Err(unavailable(service))
+                }
+            }
+        }
+    }
+
     async fn list(&self, prefix: &str) -> Result<Vec<BlobMeta>, BlobError> {
         let mut found = Vec::new();
         let mut pages = self

@@ -156,7 +156,7 @@ fn optional_text(
 
 // Deliberately loose: a stricter check rejects real addresses, and deliverability is the
 // mail system's call.
-fn check_email(email: &str) -> Result<(), ContactError> {
+pub fn check_email(email: &str) -> Result<(), ContactError> {
     let valid = match email.split_once('@') {
         Some((local, domain)) => {
             !local.is_empty()
@@ -180,8 +180,14 @@ fn attributes(raw: BTreeMap<String, String>) -> Result<BTreeMap<String, String>,
         if key.is_empty() {
             return Err(ContactError::EmptyAttributeKey);
         }
-        let field = format!("attribute {key:?}");
-        let value = text(&value, &field, MAX_ATTRIBUTE_VALUE_CHARS)?;
+        // The field name is only spelled out on the error path: imports check millions.
+        let value = text(&value, "attribute", MAX_ATTRIBUTE_VALUE_CHARS).or_else(|_| {
+            text(
+                &value,
+                &format!("attribute {key:?}"),
+                MAX_ATTRIBUTE_VALUE_CHARS,
+            )
+        })?;
         if value.is_empty() {
             continue;
         }

@@ -7,6 +7,7 @@ pub mod campaign;
 pub mod clock;
 pub mod contact;
 mod country_codes;
+pub mod csv_import;
 pub mod health;
 pub mod ids;
 pub mod nanp_zones;

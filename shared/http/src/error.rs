@@ -3,6 +3,7 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use trickle_app::audience::AudienceError;
 use trickle_app::campaigns::CampaignsError;
 use trickle_app::contacts::ContactsError;
 use trickle_app::ports::{BlobError, QueueError, TableError};
@@ -127,6 +128,25 @@ impl From<CampaignsError> for ApiError {
             // Mapped here rather than by a `From<QueueError>` so other resources stay free to add one.
             CampaignsError::Queue(QueueError::Unavailable(m)) => ApiError::Unavailable(m),
             CampaignsError::Queue(e) => ApiError::Internal(e.to_string()),
+        }
+    }
+}
+
+impl From<AudienceError> for ApiError {
+    fn from(e: AudienceError) -> Self {
+        match e {
+            AudienceError::NotFound(_) => ApiError::NotFound(e.to_string()),
+            AudienceError::Invalid(m) => ApiError::Invalid(m),
+            AudienceError::Conflict(m) => ApiError::Conflict {
+                message: m,
+                details: serde_json::Value::Null,
+            },
+            AudienceError::Store(e) => e.into(),
+            AudienceError::Blob(e) => e.into(),
+            AudienceError::Queue(e) => ApiError::Unavailable(e.to_string()),
+            AudienceError::Mail(e) => ApiError::Unavailable(e.to_string()),
+            AudienceError::Provider(m) => ApiError::Unavailable(m),
+            AudienceError::Corrupt(m) | AudienceError::Read(m) => ApiError::Internal(m),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The one HTTP router of trickle: admin API, webhook, OpenAPI document. Hosted by `lambda_http`
 //! in AWS and by the local runner on a TCP port.
 
+mod audience;
 mod auth;
 mod campaigns;
 mod contacts;
@@ -38,6 +39,7 @@ pub fn router(services: Services, settings: HttpSettings) -> Router {
     let admin = Router::new()
         .merge(contacts::routes())
         .merge(campaigns::routes())
+        .merge(audience::routes())
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             auth::require_admin,

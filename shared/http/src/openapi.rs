@@ -12,6 +12,7 @@ const FRAGMENTS: &[&str] = &[
     include_str!("../openapi/base.json"),
     include_str!("../openapi/contacts.json"),
     include_str!("../openapi/campaigns.json"),
+    include_str!("../openapi/audience.json"),
     include_str!("../openapi/local-blobs.json"),
 ];
 

@@ -23,6 +23,30 @@ pub async fn put_get_and_stream_give_the_same_bytes(f: &F) {
     assert!(b.open("media/missing").await.unwrap().is_none());
 }
 
+/// Resuming a long read (an import chunk) starts at a byte offset.
+pub async fn open_from_starts_at_the_offset(f: &F) {
+    let b = &f.port;
+    let body: Vec<u8> = (0..100_000u32).map(|i| (i % 253) as u8).collect();
+    b.put(
+        "media/AC1/big.bin",
+        Bytes::from(body.clone()),
+        "application/octet-stream",
+    )
+    .await
+    .unwrap();
+    for offset in [0u64, 1, 65_537, 99_999] {
+        let mut reader = b
+            .open_from("media/AC1/big.bin", offset)
+            .await
+            .unwrap()
+            .unwrap();
+        let mut rest = Vec::new();
+        reader.read_to_end(&mut rest).await.unwrap();
+        assert_eq!(rest, body[offset as usize..], "offset {offset}");
+    }
+    assert!(b.open_from("media/missing", 5).await.unwrap().is_none());
+}
+
 pub async fn list_returns_exactly_the_prefix_in_key_order(f: &F) {
     let b = &f.port;
     for key in [

@@ -86,6 +86,24 @@ pub trait Blobs: Send + Sync {
     /// A streaming read, for files too large to hold in memory.
     async fn open(&self, key: &str) -> Result<Option<BlobReader>, BlobError>;
 
+    /// A streaming read starting `offset` bytes into the object (resuming a long read). Stores
+    /// that can seek override this; the default reads and drops the first bytes.
+    async fn open_from(&self, key: &str, offset: u64) -> Result<Option<BlobReader>, BlobError> {
+        use tokio::io::AsyncReadExt;
+        let Some(mut reader) = self.open(key).await? else {
+            return Ok(None);
+        };
+        let skipped = tokio::io::copy(&mut (&mut reader).take(offset), &mut tokio::io::sink())
+            .await
+            .map_err(|e| BlobError::Unavailable(e.to_string()))?;
+        if skipped < offset {
+            return Err(BlobError::Invalid(format!(
+                "{key} is shorter than {offset} bytes"
+            )));
+        }
+        Ok(Some(reader))
+    }
+
     /// Every object under the prefix, in key order.
     async fn list(&self, prefix: &str) -> Result<Vec<BlobMeta>, BlobError>;
 

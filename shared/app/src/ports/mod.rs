@@ -5,6 +5,7 @@ pub mod mailer;
 pub mod queue;
 pub mod sms;
 pub mod table;
+pub mod validator;
 
 pub use blobs::{BlobError, BlobMeta, BlobReader, Blobs, ObjectCreated, PresignedUpload};
 pub use mailer::{Email, MailError, Mailer};
@@ -13,3 +14,4 @@ pub use sms::{Direction, MessageQuery, OutboundSms, ProviderMessage, SmsError, S
 pub use table::{
     Condition, Index, Item, Key, Page, Query, SortKeyCondition, Table, TableError, TxOp, Update,
 };
+pub use validator::{NumberCheck, PhoneValidator, ValidatorError};

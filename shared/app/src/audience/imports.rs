@@ -1,0 +1,298 @@
+//! Starting an import through the API, reading its status, resuming it.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use trickle_domain::csv_import::ColumnRole;
+use trickle_domain::{ImportId, ListId};
+
+use super::keys;
+use super::model::{ImportKind, ImportRecord, ImportStatus, ListRecord, ListStatus};
+use super::pipeline::{send_step, Step};
+use super::{AudienceError, AudienceSettings};
+use crate::ports::blobs::BlobReader;
+use crate::ports::table::{Condition, TxOp, Update};
+use crate::records;
+use crate::Services;
+
+pub const MAX_LIST_NAME_CHARS: usize = 100;
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct NewImport {
+    pub list_name: String,
+    #[serde(default)]
+    pub kind: Option<ImportKind>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ImportCreated {
+    pub id: String,
+    pub list_id: String,
+    pub upload_url: String,
+    pub method: String,
+    pub headers: std::collections::BTreeMap<String, String>,
+    pub expires_at: DateTime<Utc>,
+}
+
+pub fn check_list_name(name: &str) -> Result<String, AudienceError> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(AudienceError::Invalid("list_name must not be empty".into()));
+    }
+    if name.chars().count() > MAX_LIST_NAME_CHARS || name.contains(char::is_control) {
+        return Err(AudienceError::Invalid(format!(
+            "list_name must be one line of at most {MAX_LIST_NAME_CHARS} characters"
+        )));
+    }
+    Ok(name.to_string())
+}
+
+/// The import and its (still invisible) list, written together.
+pub(crate) fn new_records(
+    id: &ImportId,
+    list_name: String,
+    kind: ImportKind,
+    status: ImportStatus,
+    object_key: String,
+    object_version: Option<String>,
+    now: DateTime<Utc>,
+) -> (ImportRecord, ListRecord) {
+    let list_id = ListId::from_uuid(id.uuid());
+    let import = ImportRecord {
+        id: id.to_string(),
+        kind,
+        list_id: list_id.to_string(),
+        list_name: list_name.clone(),
+        status,
+        object_key,
+        object_version,
+        format: None,
+        error: None,
+        paused_reason: None,
+        parse: Default::default(),
+        parse_offset: 0,
+        parse_line: 0,
+        parse_done: false,
+        distinct: 0,
+        validated: 0,
+        finish_after: String::new(),
+        finish_position: 0,
+        added: 0,
+        existing: 0,
+        skipped: Default::default(),
+        created_at: now,
+        updated_at: now,
+        completed_at: None,
+    };
+    let list = ListRecord {
+        id: list_id.to_string(),
+        name: list_name,
+        kind,
+        status: ListStatus::Building,
+        member_count: 0,
+        import_id: id.to_string(),
+        created_at: now,
+        completed_at: None,
+    };
+    (import, list)
+}
+
+/// Writes a new import with its list; false when the import exists already.
+pub(crate) async fn insert(
+    services: &Services,
+    import: &ImportRecord,
+    list: &ListRecord,
+) -> Result<bool, AudienceError> {
+    let written = services
+        .table
+        .transact(vec![
+            TxOp::Put {
+                item: records::to_item(&keys::import(&import.id), import)?,
+                condition: Some(Condition::ItemAbsent),
+            },
+            TxOp::Put {
+                item: records::to_item(&keys::list(&list.id), list)?,
+                condition: Some(Condition::ItemAbsent),
+            },
+        ])
+        .await;
+    match written {
+        Ok(()) => Ok(true),
+        Err(e) if e.is_condition_failure() => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `POST /v1/imports`: an import awaiting its file, and where to upload it.
+pub async fn create(
+    services: &Services,
+    settings: &AudienceSettings,
+    request: NewImport,
+) -> Result<ImportCreated, AudienceError> {
+    let list_name = check_list_name(&request.list_name)?;
+    let id = ImportId::new();
+    let key = keys::upload_blob(id.as_str());
+    let upload = services
+        .blobs
+        .presign_put(&key, "text/csv", settings.upload_expiry)
+        .await?;
+    let (import, list) = new_records(
+        &id,
+        list_name,
+        request.kind.unwrap_or(ImportKind::Contacts),
+        ImportStatus::AwaitingUpload,
+        key,
+        None,
+        services.clock.now(),
+    );
+    insert(services, &import, &list).await?;
+    Ok(ImportCreated {
+        id: import.id,
+        list_id: import.list_id,
+        upload_url: upload.url,
+        method: upload.method,
+        headers: upload.headers,
+        expires_at: upload.expires_at,
+    })
+}
+
+pub async fn load(services: &Services, id: &str) -> Result<ImportRecord, AudienceError> {
+    let item = services
+        .table
+        .get(&keys::import(id))
+        .await?
+        .ok_or_else(|| AudienceError::NotFound(format!("import {id}")))?;
+    Ok(records::from_item(item)?)
+}
+
+/// What `GET /v1/imports/{id}` shows.
+pub fn view(import: &ImportRecord) -> Value {
+    let mapping = import.format.as_ref().map(|f| {
+        let columns: Vec<Value> = f
+            .mapping
+            .columns
+            .iter()
+            .map(|c| {
+                let role = match c.role {
+                    ColumnRole::Phone { mobile: true } => "mobile_phone".to_string(),
+                    ColumnRole::Phone { mobile: false } => "phone".to_string(),
+                    other => serde_json::to_value(other)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_string))
+                        .unwrap_or_default(),
+                };
+                serde_json::json!({"header": c.header, "role": role, "attribute": c.attribute})
+            })
+            .collect();
+        serde_json::json!({
+            "has_header": f.mapping.has_header,
+            "encoding": f.encoding,
+            "delimiter": f.delimiter.to_string(),
+            "columns": columns,
+            "description": f.mapping.describe(),
+        })
+    });
+    let skipped: serde_json::Map<String, Value> = import
+        .skipped_by_reason()
+        .into_iter()
+        .map(|(r, n)| (r.as_str().to_string(), Value::from(n)))
+        .collect();
+    serde_json::json!({
+        "id": import.id,
+        "kind": import.kind,
+        "status": import.status.as_str(),
+        "list_id": import.list_id,
+        "list_name": import.list_name,
+        "mapping": mapping,
+        "progress": {
+            "rows_read": import.parse.rows,
+            "contacts_found": import.parse.contacts,
+            "duplicates_in_file": import.parse.duplicates,
+            "without_phone": import.parse.no_phone + import.parse.invalid_phone,
+            "ragged_rows": import.parse.ragged,
+            "parsed": import.parse_done,
+            "numbers_to_validate": import.distinct,
+            "numbers_validated": import.validated,
+            "members_added": import.added,
+        },
+        "added": import.added,
+        "existing": import.existing,
+        "skipped": skipped,
+        "summary": import.summary(),
+        "paused_reason": import.paused_reason,
+        "error": import.error,
+        "created_at": import.created_at,
+        "completed_at": import.completed_at,
+    })
+}
+
+/// `POST /v1/imports/{id}/resume`: a paused import validates again.
+pub async fn resume(services: &Services, id: &str) -> Result<ImportRecord, AudienceError> {
+    let import = load(services, id).await?;
+    if import.status != ImportStatus::Paused {
+        return Err(AudienceError::Conflict(format!(
+            "import {id} is {}, not paused",
+            import.status.as_str()
+        )));
+    }
+    let status = if import.parse_done {
+        ImportStatus::Validating
+    } else {
+        ImportStatus::Parsing
+    };
+    let updated = services
+        .table
+        .update(
+            &keys::import(id),
+            Update::new()
+                .set("status", status.as_str())
+                .remove("paused_reason")
+                .set("updated_at", serde_json::to_value(services.clock.now())?),
+            Some(Condition::equals("status", ImportStatus::Paused.as_str())),
+        )
+        .await
+        .map_err(|e| {
+            if e.is_condition_failure() {
+                AudienceError::Conflict(format!("import {id} is no longer paused"))
+            } else {
+                e.into()
+            }
+        })?;
+    send_step(
+        services,
+        Step::Requeue,
+        id,
+        &format!("resume-{}", now_ms(services)),
+    )
+    .await?;
+    if !import.parse_done {
+        send_step(
+            services,
+            Step::Parse,
+            id,
+            &format!("resume-parse-{}", now_ms(services)),
+        )
+        .await?;
+    }
+    Ok(records::from_item(updated)?)
+}
+
+fn now_ms(services: &Services) -> i64 {
+    services.clock.now().timestamp_millis()
+}
+
+/// `GET /v1/imports/{id}/rejects`: the rejects file, once the import completed.
+pub async fn rejects(services: &Services, id: &str) -> Result<BlobReader, AudienceError> {
+    let import = load(services, id).await?;
+    if import.status != ImportStatus::Completed {
+        return Err(AudienceError::Conflict(format!(
+            "the rejects file is written when the import completes (it is {})",
+            import.status.as_str()
+        )));
+    }
+    services
+        .blobs
+        .open(&keys::rejects_blob(id))
+        .await?
+        .ok_or_else(|| AudienceError::NotFound(format!("rejects file of import {id}")))
+}

@@ -1,0 +1,233 @@
+//! The import and list records and what an operator reads from them.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use trickle_domain::csv_import::{FileFormat, ParseCounts, RejectReason};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ImportKind {
+    Contacts,
+    Suppression,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ImportStatus {
+    /// Created through the API; the file has not arrived yet.
+    AwaitingUpload,
+    Uploaded,
+    Parsing,
+    Validating,
+    Completed,
+    /// Validation stopped for an operator (quota, key); `POST …/resume` continues.
+    Paused,
+    Failed,
+}
+
+impl ImportStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ImportStatus::AwaitingUpload => "awaiting_upload",
+            ImportStatus::Uploaded => "uploaded",
+            ImportStatus::Parsing => "parsing",
+            ImportStatus::Validating => "validating",
+            ImportStatus::Completed => "completed",
+            ImportStatus::Paused => "paused",
+            ImportStatus::Failed => "failed",
+        }
+    }
+}
+
+/// `IMPORT#<id>` / `META`. Counters that several workers bump are top-level numbers (atomic
+/// adds); the checkpoints are top-level so that a chunk commits only from where it started.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ImportRecord {
+    pub id: String,
+    pub kind: ImportKind,
+    pub list_id: String,
+    pub list_name: String,
+    pub status: ImportStatus,
+    pub object_key: String,
+    #[serde(default)]
+    pub object_version: Option<String>,
+    #[serde(default)]
+    pub format: Option<FileFormat>,
+    #[serde(default)]
+    pub error: Option<String>,
+    #[serde(default)]
+    pub paused_reason: Option<String>,
+    #[serde(default)]
+    pub parse: ParseCounts,
+    /// Decoded byte offset and line the next parse chunk starts from.
+    #[serde(default)]
+    pub parse_offset: u64,
+    #[serde(default)]
+    pub parse_line: u64,
+    #[serde(default)]
+    pub parse_done: bool,
+    /// Distinct numbers found (= `parse.contacts`), and how many have a verdict.
+    #[serde(default)]
+    pub distinct: u64,
+    #[serde(default)]
+    pub validated: u64,
+    /// The candidate sort key the next finish chunk starts after (`""` before the first).
+    #[serde(default)]
+    pub finish_after: String,
+    #[serde(default)]
+    pub finish_position: u64,
+    #[serde(default)]
+    pub added: u64,
+    #[serde(default)]
+    pub existing: u64,
+    /// Rows skipped at validation, per reason (`skipped_landline`, …) — see [`skipped_attr`].
+    #[serde(flatten)]
+    pub skipped: BTreeMap<String, serde_json::Value>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    #[serde(default)]
+    pub completed_at: Option<DateTime<Utc>>,
+}
+
+/// The counter attribute of rows skipped for `reason` after validation.
+pub fn skipped_attr(reason: RejectReason) -> String {
+    format!("skipped_{}", reason.as_str())
+}
+
+impl ImportRecord {
+    /// Rows skipped per reason, parse and validation together.
+    pub fn skipped_by_reason(&self) -> BTreeMap<RejectReason, u64> {
+        let mut counts = BTreeMap::new();
+        let mut put = |reason, n: u64| {
+            if n > 0 {
+                *counts.entry(reason).or_insert(0) += n;
+            }
+        };
+        put(RejectReason::DuplicateInFile, self.parse.duplicates);
+        put(RejectReason::NoPhone, self.parse.no_phone);
+        put(RejectReason::InvalidPhone, self.parse.invalid_phone);
+        put(RejectReason::InvalidRow, self.parse.invalid_row);
+        for reason in RejectReason::ALL {
+            let n = self
+                .skipped
+                .get(&skipped_attr(reason))
+                .and_then(serde_json::Value::as_u64)
+                .unwrap_or(0);
+            put(reason, n);
+        }
+        counts
+    }
+
+    /// The sentence an operator reads: the preview while running, the outcome when done.
+    pub fn summary(&self) -> String {
+        let skipped = self.skipped_by_reason();
+        let total: u64 = skipped.values().sum();
+        let mut reasons: Vec<(RejectReason, u64)> = skipped.into_iter().collect();
+        let rank = |r: &RejectReason| RejectReason::ALL.iter().position(|x| x == r);
+        reasons.sort_by(|a, b| b.1.cmp(&a.1).then(rank(&a.0).cmp(&rank(&b.0))));
+        let reasons = reasons
+            .iter()
+            .map(|(r, n)| format!("{} {}", thousands(*n), r.words()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let skipped = if total == 0 {
+            String::new()
+        } else {
+            format!("; {} skipped: {reasons}", thousands(total))
+        };
+        match (self.status, self.kind) {
+            (ImportStatus::Completed, ImportKind::Contacts) => format!(
+                "{} valid mobile numbers added ({} already contacts){skipped}",
+                thousands(self.added),
+                thousands(self.existing)
+            ),
+            (ImportStatus::Completed, ImportKind::Suppression) => format!(
+                "{} numbers suppressed{skipped}",
+                thousands(self.parse.contacts)
+            ),
+            (ImportStatus::AwaitingUpload | ImportStatus::Uploaded, _) => {
+                "waiting for the file to be read".to_string()
+            }
+            (ImportStatus::Failed, _) => format!(
+                "import failed: {}",
+                self.error.as_deref().unwrap_or("unknown error")
+            ),
+            _ => {
+                let mut text = format!(
+                    "Found {} contacts in {} rows{skipped}",
+                    thousands(self.parse.contacts),
+                    thousands(self.parse.rows)
+                );
+                if self.kind == ImportKind::Contacts && self.parse_done {
+                    text.push_str(&format!(
+                        "; {} of {} numbers validated",
+                        thousands(self.validated),
+                        thousands(self.distinct)
+                    ));
+                }
+                if let Some(reason) = &self.paused_reason {
+                    text.push_str(&format!("; paused: {reason}"));
+                }
+                text
+            }
+        }
+    }
+}
+
+/// `2350` → `2,350`.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ListStatus {
+    Building,
+    Completed,
+}
+
+/// `LIST#<id>` / `META`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListRecord {
+    pub id: String,
+    pub name: String,
+    pub kind: ImportKind,
+    pub status: ListStatus,
+    #[serde(default)]
+    pub member_count: u64,
+    pub import_id: String,
+    pub created_at: DateTime<Utc>,
+    #[serde(default)]
+    pub completed_at: Option<DateTime<Utc>>,
+}
+
+/// `LIST#<id>` / `M#<position>`: what the campaign engine reads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberRecord {
+    pub position: u64,
+    pub contact_id: String,
+    pub phone: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thousands_are_grouped() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(2350), "2,350");
+        assert_eq!(thousands(1_000_000), "1,000,000");
+    }
+}

@@ -1,0 +1,3 @@
+//! HTTP clients implementing the provider ports.
+
+pub mod numverify;

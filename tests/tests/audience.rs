@@ -1,0 +1,595 @@
+//! CSV imports end to end over real HTTP: the router and the `uploads`/`validate` consumers as
+//! `trickle dev` runs them, on the embedded store, with NumVerify played by its simulator.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use tokio::sync::watch;
+use trickle_app::audience::pipeline::ImportWorker;
+use trickle_app::audience::validation::ValidationWorker;
+use trickle_app::audience::{AudienceSettings, VALIDATE_QUEUE};
+use trickle_app::ports::blobs::{ObjectCreated, UPLOADS_QUEUE};
+use trickle_app::ports::{OutgoingMessage, Table};
+use trickle_app::worker::{run_consumer, MessageHandler, RetryPolicy};
+use trickle_app::Services;
+use trickle_http::HttpSettings;
+use trickle_providers::numverify::NumVerifyClient;
+use trickle_simulators::numverify::{NumVerifySettings, NumVerifySimulator};
+
+const TOKEN: &str = "test-admin-token";
+
+struct Dev {
+    url: String,
+    services: Services,
+    sim: NumVerifySimulator,
+    http: reqwest::Client,
+    dir: tempfile::TempDir,
+    stop: watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for Dev {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+impl Dev {
+    /// Small chunks, so that even these files are parsed and finished in several steps.
+    async fn start(quota: Option<u64>) -> Dev {
+        Dev::start_with(quota, 1).await
+    }
+
+    /// `workers` consumers per queue, as several Lambda instances would run.
+    async fn start_with(quota: Option<u64>, workers: usize) -> Dev {
+        Dev::start_on(quota, workers, None).await
+    }
+
+    /// With `table` in place of the embedded one (DynamoDB on moto).
+    async fn start_on(quota: Option<u64>, workers: usize, table: Option<Arc<dyn Table>>) -> Dev {
+        let dir = tempfile::tempdir().unwrap();
+        let sim = NumVerifySimulator::start(NumVerifySettings {
+            access_key: Some("nv-key".into()),
+            quota,
+            latency: Duration::ZERO,
+        })
+        .await
+        .unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let mut services = trickle_tests::fixtures::embedded_services_with(
+            dir.path(),
+            &url,
+            Arc::new(NumVerifyClient::new(&sim.base_url, "nv-key")),
+        );
+        if let Some(table) = table {
+            services.table = table;
+        }
+        let settings = AudienceSettings {
+            alert_email: Some("ops@example.com".into()),
+            validations_per_second: 500.0,
+            parse_chunk_rows: 3,
+            finish_chunk_rows: 2,
+            ..AudienceSettings::default()
+        };
+        let (stop, stopped) = watch::channel(false);
+        let policy = RetryPolicy {
+            base: Duration::from_millis(100),
+            cap: Duration::from_secs(1),
+            max_receives: 10,
+        };
+        let consumers: Vec<(&str, Arc<dyn MessageHandler>)> = vec![
+            (
+                UPLOADS_QUEUE,
+                Arc::new(ImportWorker::new(services.clone(), settings.clone())),
+            ),
+            (
+                VALIDATE_QUEUE,
+                Arc::new(ValidationWorker::new(services.clone(), settings)),
+            ),
+        ];
+        let mut tasks = Vec::new();
+        for (name, handler) in consumers {
+            for _ in 0..workers {
+                tasks.push(tokio::spawn(run_consumer(
+                    services.queue.clone(),
+                    name.to_string(),
+                    handler.clone(),
+                    policy,
+                    Duration::from_secs(30),
+                    stopped.clone(),
+                )));
+            }
+        }
+        let router = trickle_http::router(
+            services.clone(),
+            HttpSettings {
+                admin_token: TOKEN.into(),
+            },
+        );
+        tasks.push(tokio::spawn(async move {
+            axum::serve(listener, router).await.unwrap();
+        }));
+        Dev {
+            url,
+            services,
+            sim,
+            http: reqwest::Client::new(),
+            dir,
+            stop,
+            tasks,
+        }
+    }
+
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.url))
+            .bearer_auth(TOKEN);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let r = request.send().await.unwrap();
+        (r.status(), r.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn get(&self, path: &str) -> (StatusCode, Value) {
+        self.call(reqwest::Method::GET, path, None).await
+    }
+
+    async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.call(reqwest::Method::POST, path, Some(body)).await
+    }
+
+    /// Creates an import and uploads `csv` to its pre-signed URL; returns the import id.
+    async fn upload(&self, list_name: &str, kind: &str, csv: impl Into<Vec<u8>>) -> String {
+        let (status, created) = self
+            .post("/v1/imports", json!({"list_name": list_name, "kind": kind}))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        assert_eq!(created["method"], "PUT");
+        let mut put = self.http.put(created["upload_url"].as_str().unwrap());
+        for (name, value) in created["headers"].as_object().unwrap() {
+            put = put.header(name, value.as_str().unwrap());
+        }
+        let r = put.body(csv.into()).send().await.unwrap();
+        assert!(r.status().is_success(), "upload: {}", r.status());
+        created["id"].as_str().unwrap().to_string()
+    }
+
+    /// Polls the import until its status is one of `wanted`; returns every status seen.
+    async fn wait_for(&self, id: &str, wanted: &[&str]) -> (Value, Vec<String>) {
+        let mut seen: Vec<String> = Vec::new();
+        for _ in 0..400 {
+            let (status, body) = self.get(&format!("/v1/imports/{id}")).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            let now = body["status"].as_str().unwrap().to_string();
+            if seen.last() != Some(&now) {
+                seen.push(now.clone());
+            }
+            if wanted.contains(&now.as_str()) {
+                return (body, seen);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("import {id} never reached {wanted:?}; saw {seen:?}");
+    }
+
+    async fn members(&self, list_id: &str) -> Vec<Value> {
+        let mut out = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let path = match &cursor {
+                Some(c) => format!(
+                    "/v1/lists/{list_id}/members?limit=2&cursor={}",
+                    urlencode(c)
+                ),
+                None => format!("/v1/lists/{list_id}/members?limit=2"),
+            };
+            let (status, page) = self.get(&path).await;
+            assert_eq!(status, StatusCode::OK, "{page}");
+            out.extend(page["items"].as_array().unwrap().iter().cloned());
+            match page["next"].as_str() {
+                Some(next) => cursor = Some(next.to_string()),
+                None => return out,
+            }
+        }
+    }
+
+    async fn rejects(&self, id: &str) -> String {
+        let r = self
+            .http
+            .get(format!("{}/v1/imports/{id}/rejects", self.url))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        r.text().await.unwrap()
+    }
+
+    fn outbox(&self) -> Vec<String> {
+        let Ok(entries) = std::fs::read_dir(self.dir.path().join("outbox")) else {
+            return Vec::new();
+        };
+        entries
+            .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+            .collect()
+    }
+}
+
+fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Simulator verdicts by last digit: 0–4 mobile, 5–6 landline, 7 toll-free, 8 invalid.
+const FIRST_FILE: &str = "first_name,last_name,phone,email\n\
+Ann,Lee,212-555-0134,ann@example.com\n\
+Bob,Stone,(646) 555-0101,\n\
+Cara,Diaz,212-555-0135,\n\
+Dan,Wu,917-555-0177,\n\
+Eve,Ray,646-555-0148,\n\
+Fay,Kim,+1 212 555 0134,\n\
+Gus,Orr,,\n\
+Hal,Poe,212.555.0102 x12,\n";
+
+#[tokio::test]
+async fn import_pauses_on_quota_resumes_and_a_second_import_reuses_contacts_and_cache() {
+    pause_resume_and_reuse(Dev::start(Some(3)).await).await;
+}
+
+/// The same story with the records in DynamoDB (moto): its conditions, transactions, queries
+/// and expiry behave as the embedded store's.
+#[tokio::test]
+async fn the_same_import_story_on_dynamodb() {
+    let table = trickle_tests::fixtures::dynamo_table().await;
+    pause_resume_and_reuse(Dev::start_on(Some(3), 1, Some(table.port.clone())).await).await;
+}
+
+async fn pause_resume_and_reuse(dev: Dev) {
+    let id = dev.upload("Spring buyers", "contacts", FIRST_FILE).await;
+
+    // The list is invisible while the import runs.
+    let (paused, seen) = dev.wait_for(&id, &["paused", "completed", "failed"]).await;
+    assert_eq!(paused["status"], "paused", "{paused}");
+    assert!(
+        paused["paused_reason"].as_str().unwrap().contains("quota"),
+        "{paused}"
+    );
+    assert!(!seen.contains(&"completed".to_string()));
+    assert_eq!(paused["progress"]["rows_read"], 8);
+    assert_eq!(paused["progress"]["contacts_found"], 6);
+    assert_eq!(paused["progress"]["duplicates_in_file"], 1);
+    assert_eq!(paused["progress"]["without_phone"], 1);
+    assert_eq!(paused["mapping"]["columns"][2]["role"], "phone");
+    let list_id = paused["list_id"].as_str().unwrap().to_string();
+    assert_eq!(
+        dev.get(&format!("/v1/lists/{list_id}")).await.0,
+        StatusCode::NOT_FOUND
+    );
+    let mails = dev.outbox();
+    assert_eq!(mails.len(), 1, "one alert for one pause");
+    assert!(mails[0].contains("ops@example.com") && mails[0].contains("Spring buyers"));
+    assert_eq!(dev.sim.lookups(), 3, "the quota was honoured");
+
+    // Quota lifted: resume, and the import completes without looking any number up twice.
+    dev.sim.set_quota(None);
+    let (status, body) = dev
+        .post(&format!("/v1/imports/{id}/resume"), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (done, _) = dev.wait_for(&id, &["completed", "failed"]).await;
+    assert_eq!(done["status"], "completed", "{done}");
+    assert_eq!(
+        done["summary"],
+        "3 valid mobile numbers added (0 already contacts); 5 skipped: \
+         1 landline, 1 invalid, 1 toll-free, 1 duplicate in file, 1 no phone"
+    );
+    assert_eq!(dev.sim.lookups(), 6);
+    for number in [
+        "+12125550134",
+        "+16465550101",
+        "+12125550135",
+        "+19175550177",
+        "+16465550148",
+        "+12125550102",
+    ] {
+        assert_eq!(dev.sim.lookups_of(number), 1, "{number}");
+    }
+    let (status, again) = dev
+        .post(&format!("/v1/imports/{id}/resume"), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{again}");
+
+    // The list, in file order, and the rejects file with a reason per row.
+    let (status, list) = dev.get(&format!("/v1/lists/{list_id}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        (list["name"].clone(), list["member_count"].clone()),
+        (json!("Spring buyers"), json!(3))
+    );
+    let members = dev.members(&list_id).await;
+    let phones: Vec<&str> = members
+        .iter()
+        .map(|m| m["phone"].as_str().unwrap())
+        .collect();
+    assert_eq!(phones, ["+12125550134", "+16465550101", "+12125550102"]);
+    let positions: Vec<u64> = members
+        .iter()
+        .map(|m| m["position"].as_u64().unwrap())
+        .collect();
+    assert_eq!(positions, [0, 1, 2]);
+    let rejects = dev.rejects(&id).await;
+    let lines: Vec<&str> = rejects.lines().collect();
+    assert_eq!(lines[0], "row,reason,detail,original_row");
+    let reasons: Vec<String> = lines[1..]
+        .iter()
+        .map(|l| l.split(',').take(2).collect::<Vec<_>>().join(","))
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            "4,landline",
+            "5,toll_free",
+            "6,invalid",
+            "7,duplicate_in_file",
+            "8,no_phone"
+        ]
+    );
+    assert!(
+        lines[1].ends_with("\"Cara,Diaz,212-555-0135,\""),
+        "{}",
+        lines[1]
+    );
+    let ann_id = members[0]["contact_id"].as_str().unwrap().to_string();
+    let (_, ann) = dev.get(&format!("/v1/contacts/{ann_id}")).await;
+    assert_eq!(ann["first_name"], "Ann");
+    assert_eq!(ann["email"], "ann@example.com");
+    assert_eq!(ann["source"], json!(id));
+
+    // A second file overlapping the first: Ann is an existing contact, cached numbers are not
+    // looked up again.
+    let second = "Name,Mobile\nAnn Again,2125550134\nIvy New,646 555 0103\nCara,2125550135\n";
+    let id2 = dev.upload("Summer", "contacts", second).await;
+    let (done2, _) = dev.wait_for(&id2, &["completed", "failed", "paused"]).await;
+    assert_eq!(
+        done2["summary"],
+        "2 valid mobile numbers added (1 already contacts); 1 skipped: 1 landline"
+    );
+    assert_eq!(dev.sim.lookups(), 7, "only the new number was looked up");
+    assert_eq!(dev.sim.lookups_of("+12125550134"), 1);
+    let members2 = dev.members(done2["list_id"].as_str().unwrap()).await;
+    assert_eq!(members2[0]["contact_id"], json!(ann_id));
+    let (_, found) = dev.get("/v1/contacts?phone=2125550134").await;
+    assert_eq!(found["items"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        found["items"][0]["first_name"], "Ann",
+        "the existing contact is kept as is"
+    );
+
+    let (_, lists) = dev.get("/v1/lists").await;
+    let names: Vec<&str> = lists["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Summer", "Spring buyers"]);
+}
+
+#[tokio::test]
+async fn outages_are_retried_and_a_dropped_file_imports_once_under_its_name() {
+    let dev = Dev::start(None).await;
+    dev.sim.fail_next(3);
+    let csv = "phone\n2125550134\n2125550101\n";
+    dev.services
+        .blobs
+        .put(
+            "imports/Open house.csv",
+            csv.as_bytes().to_vec().into(),
+            "text/csv",
+        )
+        .await
+        .unwrap();
+    let mut list = Value::Null;
+    for _ in 0..200 {
+        let (_, lists) = dev.get("/v1/lists").await;
+        if let Some(found) = lists["items"].as_array().unwrap().first() {
+            list = found.clone();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(list["name"], "Open house", "{list}");
+    assert_eq!(list["member_count"], 2);
+    assert!(dev.sim.requests() >= 5, "the 500s were retried");
+
+    // The same object-created event again (S3 redelivers): no second import.
+    let import_id = list["import_id"].as_str().unwrap().to_string();
+    let (_, first) = dev.get(&format!("/v1/imports/{import_id}")).await;
+    assert_eq!(first["status"], "completed");
+    // Replay the event with the object version the import recorded.
+    let version: Option<String> = dev
+        .services
+        .table
+        .get(&trickle_app::audience::keys::import(&import_id))
+        .await
+        .unwrap()
+        .and_then(|i| {
+            i.get("object_version")
+                .and_then(|v| v.as_str().map(str::to_string))
+        });
+    let replay = ObjectCreated {
+        bucket: "local".into(),
+        key: "imports/Open house.csv".into(),
+        size: csv.len() as u64,
+        version,
+        etag: None,
+    };
+    dev.services
+        .queue
+        .send(
+            UPLOADS_QUEUE,
+            OutgoingMessage::new(replay.to_event(chrono::Utc::now())),
+        )
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let (_, lists) = dev.get("/v1/lists").await;
+    assert_eq!(lists["items"].as_array().unwrap().len(), 1, "{lists}");
+}
+
+#[tokio::test]
+async fn suppression_lists_answer_by_phone_without_lookups() {
+    let dev = Dev::start(Some(0)).await;
+    let id = dev
+        .upload(
+            "Do not contact",
+            "suppression",
+            "Phone\n(212) 555-0134\n212.555.0199\n\n",
+        )
+        .await;
+    let (done, _) = dev.wait_for(&id, &["completed", "failed", "paused"]).await;
+    assert_eq!(done["status"], "completed", "{done}");
+    assert_eq!(done["summary"], "2 numbers suppressed");
+    assert_eq!(dev.sim.requests(), 0);
+    let (_, yes) = dev.get("/v1/suppressions?phone=%2B12125550134").await;
+    assert_eq!(yes["suppressed"], true, "{yes}");
+    let (_, no) = dev.get("/v1/suppressions?phone=2125550101").await;
+    assert_eq!(no["suppressed"], false);
+    let (status, _) = dev.get("/v1/suppressions?phone=hello").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn an_unreadable_file_fails_with_a_clear_reason_and_no_list() {
+    let dev = Dev::start(None).await;
+    let id = dev
+        .upload(
+            "Mystery",
+            "contacts",
+            "2125550134,6465550101\n9175550177,2125550188\n",
+        )
+        .await;
+    let (failed, _) = dev.wait_for(&id, &["failed", "completed"]).await;
+    assert_eq!(failed["status"], "failed");
+    assert!(
+        failed["error"].as_str().unwrap().contains("no header row"),
+        "{failed}"
+    );
+    let (_, lists) = dev.get("/v1/lists").await;
+    assert!(lists["items"].as_array().unwrap().is_empty());
+    let (status, _) = dev.post("/v1/imports", json!({"list_name": "  "})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(format!(
+        "{}/fixtures/csv/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+}
+
+#[tokio::test]
+async fn messy_and_latin1_files_resume_across_chunks_with_exact_row_numbers() {
+    let dev = Dev::start(None).await;
+    // BOM + CRLF + quoted newlines: resumed chunks start at byte offsets past the BOM.
+    let id = dev.upload("Messy", "contacts", fixture("messy.csv")).await;
+    let (done, _) = dev.wait_for(&id, &["completed", "failed", "paused"]).await;
+    assert_eq!(done["status"], "completed", "{done}");
+    assert_eq!(done["progress"]["rows_read"], 7);
+    assert_eq!(done["mapping"]["encoding"], "utf8_bom");
+    assert_eq!(done["mapping"]["delimiter"], ";");
+    let rejects = dev.rejects(&id).await;
+    let reasons: Vec<String> = rejects
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').take(2).collect::<Vec<_>>().join(","))
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            "5,duplicate_in_file",
+            "6,duplicate_in_file",
+            "8,invalid_phone",
+            "10,no_phone",
+            "11,toll_free"
+        ]
+    );
+    let members = dev.members(done["list_id"].as_str().unwrap()).await;
+    assert_eq!(members.len(), 2);
+
+    // Windows-1252: resumed chunks decode from the start and skip what was read. (A fresh
+    // instance: the same numbers are contacts already here.)
+    let dev = Dev::start(None).await;
+    let id = dev.upload("Latin", "contacts", fixture("latin1.csv")).await;
+    let (done, _) = dev.wait_for(&id, &["completed", "failed", "paused"]).await;
+    assert_eq!(done["mapping"]["encoding"], "windows1252");
+    let members = dev.members(done["list_id"].as_str().unwrap()).await;
+    let first = members[0]["contact_id"].as_str().unwrap();
+    let (_, contact) = dev.get(&format!("/v1/contacts/{first}")).await;
+    assert_eq!(contact["first_name"], "José");
+    assert_eq!(contact["attributes"]["apellido"], "Núñez");
+}
+
+#[tokio::test]
+async fn concurrent_imports_of_the_same_numbers_create_each_contact_once() {
+    let dev = Dev::start_with(None, 3).await;
+    let numbers: Vec<String> = (0..12)
+        .map(|i| format!("212555{:04}", 200 + i * 10 + (i % 5)))
+        .collect();
+    let file = |name: &str| {
+        let mut csv = String::from("name,mobile\n");
+        for n in &numbers {
+            csv.push_str(&format!("{name},{n}\n"));
+        }
+        csv
+    };
+    let (a, b, c) = tokio::join!(
+        dev.upload("A", "contacts", file("Ann")),
+        dev.upload("B", "contacts", file("Bob")),
+        dev.upload("C", "contacts", file("Cy")),
+    );
+    let mut member_sets = Vec::new();
+    for id in [a, b, c] {
+        let (done, _) = dev.wait_for(&id, &["completed", "failed", "paused"]).await;
+        assert_eq!(done["status"], "completed", "{done}");
+        assert_eq!(done["added"], 12);
+        let members = dev.members(done["list_id"].as_str().unwrap()).await;
+        member_sets.push(
+            members
+                .iter()
+                .map(|m| m["contact_id"].as_str().unwrap().to_string())
+                .collect::<Vec<_>>(),
+        );
+    }
+    assert_eq!(member_sets[0], member_sets[1]);
+    assert_eq!(member_sets[1], member_sets[2]);
+    for n in &numbers {
+        let (_, found) = dev.get(&format!("/v1/contacts?phone={n}")).await;
+        assert_eq!(found["items"].as_array().unwrap().len(), 1, "{n}");
+        assert_eq!(
+            dev.sim.lookups_of(&format!("1{n}")),
+            1,
+            "{n} looked up once"
+        );
+    }
+}
