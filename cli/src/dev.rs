@@ -7,6 +7,7 @@ use std::time::Duration;
 use anyhow::Context;
 use tokio::sync::watch;
 use trickle_app::worker::{run_consumer, MessageHandler, RetryPolicy};
+use trickle_app::webhooks::{self, media::MediaHandler, process::EventProcessor};
 use trickle_app::Services;
 use trickle_domain::{Clock, OffsetClock, SystemClock};
 use trickle_embedded::{
@@ -48,18 +49,29 @@ pub async fn run(settings: DevSettings) -> anyhow::Result<()> {
         Some(start) => Arc::new(OffsetClock::starting_at(start)),
         None => Arc::new(SystemClock),
     };
+    let openphone = crate::openphone::build(&settings.openphone, &public_url).await?;
     let services = Services {
         table: Arc::new(table.clone()),
         queue: queue.clone(),
         blobs: Arc::new(EmbeddedBlobs::open(&data_dir, &public_url, queue.clone())?),
         mailer: Arc::new(OutboxMailer::open(&data_dir)?),
+        sms: openphone.sms.clone(),
         clock: clock.clone(),
     };
 
     let (stop, stopped) = watch::channel(false);
     let mut background = vec![tokio::spawn(sweep_expired(table, stopped.clone()))];
     // The queue consumers that stand in for the SQS-triggered functions: (queue, handler).
-    let consumers: Vec<(&str, Arc<dyn MessageHandler>)> = vec![];
+    let consumers: Vec<(&str, Arc<dyn MessageHandler>)> = vec![
+        (
+            webhooks::EVENTS_QUEUE,
+            Arc::new(EventProcessor::new(services.clone(), openphone.process.clone())),
+        ),
+        (
+            webhooks::MEDIA_QUEUE,
+            Arc::new(MediaHandler::new(services.clone())),
+        ),
+    ];
     for (name, handler) in consumers {
         background.push(tokio::spawn(run_consumer(
             services.queue.clone(),
@@ -71,11 +83,12 @@ pub async fn run(settings: DevSettings) -> anyhow::Result<()> {
         )));
     }
 
-    let app = trickle_http::router(
+    let app = trickle_http::router_with_webhooks(
         services,
         HttpSettings {
             admin_token: admin_token.clone(),
         },
+        openphone.ingest.clone(),
     );
     println!("trickle dev listening on http://{address}");
     println!("data dir: {}", data_dir.display());
@@ -84,6 +97,17 @@ pub async fn run(settings: DevSettings) -> anyhow::Result<()> {
             "admin token (kept in {}): {admin_token}",
             data_dir.join("admin-token").display()
         );
+    }
+    match &openphone.simulator {
+        Some(sim) => println!(
+            "SANDBOX MODE: TRICKLE_OPENPHONE_API_KEY is unset, so no real texts are sent; \
+             an OpenPhone simulator runs at {} (webhooks go to {public_url}/webhooks/openphone)",
+            sim.url()
+        ),
+        None => println!(
+            "OpenPhone: {} (real texts are sent)",
+            settings.openphone.openphone_base_url
+        ),
     }
     if let Some(start) = settings.clock_start {
         println!("clock starts at {start} and runs forward");

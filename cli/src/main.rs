@@ -1,6 +1,7 @@
 //! `trickle`: the local runner and, later, the operator's commands over the admin API.
 
 mod dev;
+mod openphone;
 mod settings;
 mod telemetry;
 

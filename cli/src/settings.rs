@@ -22,6 +22,8 @@ pub struct DevSettings {
     /// Base URL printed in pre-signed upload URLs (defaults to the listen address).
     #[arg(long, env = "TRICKLE_PUBLIC_URL")]
     pub public_url: Option<String>,
+    #[command(flatten)]
+    pub openphone: crate::openphone::OpenPhoneArgs,
 }
 
 fn parse_instant(text: &str) -> Result<DateTime<Utc>, String> {

@@ -99,6 +99,7 @@ pub fn embedded_services(dir: &std::path::Path, public_url: &str) -> Services {
         queue: queue.clone(),
         blobs: Arc::new(EmbeddedBlobs::open(dir, public_url, queue).expect("blobs")),
         mailer: Arc::new(OutboxMailer::open(dir).expect("outbox")),
+        sms: Arc::new(trickle_providers::openphone::UnconfiguredProvider),
         clock: Arc::new(SystemClock),
     }
 }

@@ -7,6 +7,7 @@ pub mod contacts;
 pub mod ports;
 pub mod records;
 pub mod services;
+pub mod webhooks;
 pub mod worker;
 
 pub use services::Services;

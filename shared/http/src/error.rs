@@ -4,6 +4,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use trickle_app::contacts::ContactsError;
+use trickle_app::webhooks::events::EventsError;
+use trickle_app::webhooks::ingest::IngestError;
+use trickle_app::webhooks::opt_out::OptOutError;
+use trickle_domain::webhook_signature::SignatureError;
 use trickle_app::ports::{BlobError, TableError};
 
 #[derive(Debug, thiserror::Error)]
@@ -24,6 +28,8 @@ pub enum ApiError {
     #[error("{0}")]
     Invalid(String),
     #[error("{0}")]
+    PayloadTooLarge(String),
+    #[error("{0}")]
     Unavailable(String),
     #[error("{0}")]
     Internal(String),
@@ -38,6 +44,7 @@ impl ApiError {
             ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             ApiError::Conflict { .. } => (StatusCode::CONFLICT, "conflict"),
             ApiError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
+            ApiError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
@@ -94,6 +101,45 @@ impl From<BlobError> for ApiError {
             BlobError::Forbidden(_) => ApiError::Forbidden(e.to_string()),
             BlobError::Unsupported => ApiError::NotFound(e.to_string()),
             BlobError::Unavailable(m) => ApiError::Unavailable(m),
+        }
+    }
+}
+
+impl From<IngestError> for ApiError {
+    fn from(e: IngestError) -> Self {
+        match e {
+            IngestError::TooLarge => ApiError::PayloadTooLarge(e.to_string()),
+            IngestError::Signature(SignatureError::NoKey) => {
+                ApiError::Unavailable("webhook signing key is not configured".into())
+            }
+            IngestError::Signature(s) => ApiError::Unauthorized(s.to_string()),
+            // Not captured: a 5xx makes the provider deliver again.
+            IngestError::Store(_) | IngestError::Blob(_) | IngestError::Queue(_) => {
+                ApiError::Unavailable(e.to_string())
+            }
+        }
+    }
+}
+
+impl From<EventsError> for ApiError {
+    fn from(e: EventsError) -> Self {
+        match e {
+            EventsError::NotFound => ApiError::NotFound(e.to_string()),
+            EventsError::Store(e) => e.into(),
+            EventsError::Queue(e) => ApiError::Unavailable(e.to_string()),
+        }
+    }
+}
+
+impl From<OptOutError> for ApiError {
+    fn from(e: OptOutError) -> Self {
+        match e {
+            OptOutError::Invalid(m) => ApiError::BadRequest(m),
+            OptOutError::AlreadyOptedOut(_) | OptOutError::NotOptedOut(_) => ApiError::Conflict {
+                message: e.to_string(),
+                details: serde_json::Value::Null,
+            },
+            OptOutError::Store(e) => e.into(),
         }
     }
 }

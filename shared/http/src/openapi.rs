@@ -12,6 +12,10 @@ const FRAGMENTS: &[&str] = &[
     include_str!("../openapi/base.json"),
     include_str!("../openapi/contacts.json"),
     include_str!("../openapi/local-blobs.json"),
+    include_str!("../openapi/webhooks.json"),
+    include_str!("../openapi/events.json"),
+    include_str!("../openapi/opt-outs.json"),
+    include_str!("../openapi/activities.json"),
 ];
 
 pub fn document() -> &'static Value {

@@ -1,0 +1,5 @@
+//! Clients of the outside providers, each implementing its port from `trickle-app`.
+
+pub mod openphone;
+
+pub use openphone::{OpenPhoneClient, OpenPhoneSettings};
