@@ -6,3 +6,4 @@ pub mod app;
 pub mod contract;
 pub mod fixtures;
 pub mod moto;
+pub mod webhooks;

@@ -224,6 +224,18 @@ impl OpenPhoneSimulator {
         self.shared.call_events(shape, script)
     }
 
+    /// A `message.delivered` event for a message sent through this simulator.
+    pub fn delivered_event(&self, shape: Shape, message: &Value) -> Value {
+        let mut object = message.clone();
+        object["object"] = json!("message");
+        object["status"] = json!("delivered");
+        if shape == Shape::V3 {
+            object["body"] = object["text"].take();
+            object["to"] = json!(object["to"][0].as_str().unwrap_or_default());
+        }
+        self.shared.envelope(shape, "message.delivered", object)
+    }
+
     /// Delivers `event` to the webhook URL; answers the HTTP status of each copy.
     pub async fn deliver(&self, event: &Value, delivery: Delivery) -> Vec<u16> {
         self.shared.deliver(event, delivery).await
