@@ -11,7 +11,10 @@ use tokio::sync::watch;
 use trickle_app::webhooks::ingest::IngestSettings;
 use trickle_app::webhooks::media::MediaHandler;
 use trickle_app::webhooks::process::{EventProcessor, ProcessSettings};
-use trickle_app::webhooks::{EVENTS_QUEUE, MEDIA_QUEUE};
+use trickle_app::webhooks::forward::ForwardHandler;
+use trickle_app::webhooks::{EVENTS_QUEUE, FORWARD_QUEUE, MEDIA_QUEUE};
+use trickle_domain::webhook_signature::SigningKey;
+use trickle_providers::forwarder::HttpForwarder;
 use trickle_app::worker::{run_consumer, MessageHandler, RetryPolicy};
 use trickle_app::Services;
 use trickle_http::HttpSettings;
@@ -42,8 +45,21 @@ impl Drop for WebhookApp {
     }
 }
 
+/// How a test app differs from the plain one.
+#[derive(Default)]
+pub struct Options {
+    /// Keys accepted besides the simulator's (a forwarding key, a previous key).
+    pub extra_keys: Vec<SigningKey>,
+    /// Forward every captured event to this URL, signed with this key.
+    pub forward_to: Option<(String, SigningKey)>,
+}
+
 impl WebhookApp {
     pub async fn start() -> Self {
+        Self::start_with(Options::default()).await
+    }
+
+    pub async fn start_with(options: Options) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -60,12 +76,16 @@ impl WebhookApp {
         client.backoff = Duration::from_millis(5);
         let mut services = crate::fixtures::embedded_services(dir.path(), &url);
         services.sms = Arc::new(OpenPhoneClient::new(client).expect("client"));
+        let mut keys = vec![simulator.signing_key().clone()];
+        keys.extend(options.extra_keys);
+        let mut ingest = IngestSettings::new(keys);
+        ingest.forward = options.forward_to.is_some();
         let router = trickle_http::router_with_webhooks(
             services.clone(),
             HttpSettings {
                 admin_token: TOKEN.into(),
             },
-            IngestSettings::new(vec![simulator.signing_key().clone()]),
+            ingest,
         );
         let mut tasks = vec![tokio::spawn(async move {
             axum::serve(listener, router).await.expect("serve");
@@ -75,10 +95,17 @@ impl WebhookApp {
             business_name: BUSINESS.into(),
             max_attempts: MAX_ATTEMPTS,
         };
-        let consumers: Vec<(&str, Arc<dyn MessageHandler>)> = vec![
+        let mut consumers: Vec<(&str, Arc<dyn MessageHandler>)> = vec![
             (EVENTS_QUEUE, Arc::new(EventProcessor::new(services.clone(), process))),
             (MEDIA_QUEUE, Arc::new(MediaHandler::new(services.clone()))),
         ];
+        if let Some((url, key)) = options.forward_to {
+            let forwarder = HttpForwarder::new(&url, key).expect("forward URL");
+            consumers.push((
+                FORWARD_QUEUE,
+                Arc::new(ForwardHandler::new(services.clone(), Arc::new(forwarder))),
+            ));
+        }
         let policy = RetryPolicy {
             base: Duration::from_millis(20),
             cap: Duration::from_millis(200),

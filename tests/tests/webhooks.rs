@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use trickle_app::webhooks::{keys, replies};
 use trickle_domain::webhook_signature::{sign_legacy, sign_standard, SigningKey};
 use trickle_simulators::openphone::{CallScript, Delivery, Format, InboundMedia, Shape};
-use trickle_tests::webhooks::{eventually, WebhookApp, BUSINESS, MAX_ATTEMPTS};
+use trickle_tests::webhooks::{eventually, Options, WebhookApp, BUSINESS, MAX_ATTEMPTS};
 
 const ALICE: &str = "+12125550134";
 
@@ -492,4 +492,40 @@ async fn an_inbound_reply_marks_the_contacts_campaign_sends_replied() {
     app.simulator.deliver(&stop, Delivery::once(Format::Legacy)).await;
     app.processed(&[id(&stop)]).await;
     assert_eq!(opt_out_state(&app, ALICE).await["audit"][0]["campaign_id"], "cmp_b");
+}
+
+#[tokio::test]
+async fn the_forwarder_re_signs_events_to_the_developer_and_its_failures_do_not_touch_production() {
+    let forwarding_key = SigningKey::from_bytes(b"forwarding key, not the provider's".to_vec());
+    let developer = WebhookApp::start_with(Options {
+        extra_keys: vec![forwarding_key.clone()],
+        ..Options::default()
+    })
+    .await;
+    let production = WebhookApp::start_with(Options {
+        forward_to: Some((developer.webhook_url(), forwarding_key.clone())),
+        ..Options::default()
+    })
+    .await;
+    let event = production.simulator.inbound_event(Shape::V3, ALICE, "forward me", &[]);
+    production.simulator.deliver(&event, Delivery::once(Format::Legacy)).await;
+    production.processed(&[id(&event)]).await;
+    developer.processed(&[id(&event)]).await;
+    let contact = developer.contact_id(ALICE).await;
+    assert_eq!(developer.activities(&contact).await[0]["text"], "forward me");
+
+    // A developer machine that is down: production processes as usual, the forward retries alone.
+    let unreachable = WebhookApp::start_with(Options {
+        forward_to: Some(("http://127.0.0.1:9/webhooks/openphone".into(), forwarding_key)),
+        ..Options::default()
+    })
+    .await;
+    let event = unreachable.simulator.inbound_event(Shape::V4, ALICE, "still processed", &[]);
+    assert_eq!(unreachable.simulator.deliver(&event, Delivery::once(Format::Legacy)).await, vec![200]);
+    unreachable.processed(&[id(&event)]).await;
+    eventually("the forward parked", || async {
+        unreachable.services.queue.depth("forward-dlq").await.unwrap() == 1
+    })
+    .await;
+    assert_eq!(unreachable.event(id(&event)).await["status"], "processed");
 }

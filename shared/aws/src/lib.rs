@@ -5,6 +5,7 @@ mod attributes;
 mod config;
 mod dynamodb;
 pub mod host;
+pub mod sqs_batch;
 mod s3;
 mod secrets;
 mod ses;

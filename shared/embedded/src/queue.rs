@@ -16,9 +16,10 @@ use crate::store::{epoch_millis, EmbeddedStore};
 
 /// The queues the system uses, each with its receive limit before dead-lettering (as in
 /// `template.yaml`).
-pub const DEFAULT_QUEUES: [&str; 7] = [
+pub const DEFAULT_QUEUES: [&str; 8] = [
     "events",
     "media",
+    "forward",
     "sends",
     "validate",
     "health",

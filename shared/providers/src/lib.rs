@@ -1,5 +1,6 @@
 //! Clients of the outside providers, each implementing its port from `trickle-app`.
 
+pub mod forwarder;
 pub mod openphone;
 
 pub use openphone::{OpenPhoneClient, OpenPhoneSettings};
