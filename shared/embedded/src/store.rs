@@ -80,6 +80,9 @@ impl EmbeddedStore {
             conn.pragma_update(None, "synchronous", "NORMAL")?;
             conn.busy_timeout(std::time::Duration::from_secs(5))?;
             conn.execute_batch(SCHEMA)?;
+            // Every statement is prepared once and reused: parsing SQL per call was a
+            // measurable share of each write under load.
+            conn.set_prepared_statement_cache_capacity(128);
             Ok(conn)
         };
         let conn = open().map_err(|source| StoreError::Open {
