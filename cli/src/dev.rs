@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use tokio::sync::watch;
-use trickle_app::worker::{run_consumer, MessageHandler, RetryPolicy};
 use trickle_app::webhooks::{self, media::MediaHandler, process::EventProcessor};
+use trickle_app::worker::{run_consumer, MessageHandler, RetryPolicy};
 use trickle_app::Services;
 use trickle_domain::{Clock, OffsetClock, SystemClock};
 use trickle_embedded::{
@@ -65,7 +65,10 @@ pub async fn run(settings: DevSettings) -> anyhow::Result<()> {
     let consumers: Vec<(&str, Arc<dyn MessageHandler>)> = vec![
         (
             webhooks::EVENTS_QUEUE,
-            Arc::new(EventProcessor::new(services.clone(), openphone.process.clone())),
+            Arc::new(EventProcessor::new(
+                services.clone(),
+                openphone.process.clone(),
+            )),
         ),
         (
             webhooks::MEDIA_QUEUE,

@@ -22,7 +22,11 @@ pub struct OpenPhoneArgs {
     #[arg(long, env = "TRICKLE_OPENPHONE_WEBHOOK_KEY", hide_env_values = true)]
     pub openphone_webhook_key: Option<String>,
     /// The previous signing secret, accepted too while a key rotation is under way.
-    #[arg(long, env = "TRICKLE_OPENPHONE_WEBHOOK_KEY_PREVIOUS", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "TRICKLE_OPENPHONE_WEBHOOK_KEY_PREVIOUS",
+        hide_env_values = true
+    )]
     pub openphone_webhook_key_previous: Option<String>,
     /// Accepted distance between a webhook's signed timestamp and now, in seconds.
     #[arg(long, env = "TRICKLE_WEBHOOK_WINDOW_SECS", default_value_t = 300)]
@@ -50,7 +54,10 @@ pub async fn build(args: &OpenPhoneArgs, public_url: &str) -> anyhow::Result<Ope
     let mut keys = Vec::new();
     for (name, secret) in [
         ("TRICKLE_OPENPHONE_WEBHOOK_KEY", &args.openphone_webhook_key),
-        ("TRICKLE_OPENPHONE_WEBHOOK_KEY_PREVIOUS", &args.openphone_webhook_key_previous),
+        (
+            "TRICKLE_OPENPHONE_WEBHOOK_KEY_PREVIOUS",
+            &args.openphone_webhook_key_previous,
+        ),
     ] {
         if let Some(secret) = secret.as_deref().filter(|s| !s.trim().is_empty()) {
             keys.push(SigningKey::from_base64(secret).with_context(|| format!("{name}"))?);
@@ -66,7 +73,8 @@ pub async fn build(args: &OpenPhoneArgs, public_url: &str) -> anyhow::Result<Ope
         .filter(|k| !k.trim().is_empty());
     let (sms, simulator): (Arc<dyn SmsProvider>, _) = match api_key {
         Some(key) => {
-            let client = OpenPhoneClient::new(OpenPhoneSettings::new(&args.openphone_base_url, key))?;
+            let client =
+                OpenPhoneClient::new(OpenPhoneSettings::new(&args.openphone_base_url, key))?;
             (Arc::new(client), None)
         }
         None => {

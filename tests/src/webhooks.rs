@@ -8,16 +8,16 @@ use std::time::Duration;
 
 use serde_json::Value;
 use tokio::sync::watch;
+use trickle_app::webhooks::forward::ForwardHandler;
 use trickle_app::webhooks::ingest::IngestSettings;
 use trickle_app::webhooks::media::MediaHandler;
 use trickle_app::webhooks::process::{EventProcessor, ProcessSettings};
-use trickle_app::webhooks::forward::ForwardHandler;
 use trickle_app::webhooks::{EVENTS_QUEUE, FORWARD_QUEUE, MEDIA_QUEUE};
-use trickle_domain::webhook_signature::SigningKey;
-use trickle_providers::forwarder::HttpForwarder;
 use trickle_app::worker::{run_consumer, MessageHandler, RetryPolicy};
 use trickle_app::Services;
+use trickle_domain::webhook_signature::SigningKey;
 use trickle_http::HttpSettings;
+use trickle_providers::forwarder::HttpForwarder;
 use trickle_providers::openphone::{OpenPhoneClient, OpenPhoneSettings};
 use trickle_simulators::openphone::{OpenPhoneSimulator, SimulatorConfig};
 
@@ -96,7 +96,10 @@ impl WebhookApp {
             max_attempts: MAX_ATTEMPTS,
         };
         let mut consumers: Vec<(&str, Arc<dyn MessageHandler>)> = vec![
-            (EVENTS_QUEUE, Arc::new(EventProcessor::new(services.clone(), process))),
+            (
+                EVENTS_QUEUE,
+                Arc::new(EventProcessor::new(services.clone(), process)),
+            ),
             (MEDIA_QUEUE, Arc::new(MediaHandler::new(services.clone()))),
         ];
         if let Some((url, key)) = options.forward_to {
@@ -147,7 +150,12 @@ impl WebhookApp {
         (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
     }
 
-    pub async fn send(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
         let mut request = self
             .http
             .request(method, format!("{}{path}", self.url))
@@ -206,7 +214,10 @@ where
         if check().await {
             return;
         }
-        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }

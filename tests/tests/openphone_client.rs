@@ -34,11 +34,17 @@ fn sms(sim: &OpenPhoneSimulator, to: &str, content: &str) -> OutboundSms {
 async fn sends_lists_and_reads_back() {
     let sim = simulator(None).await;
     let client = client(&sim, "the-key");
-    let sent = client.send(&sms(&sim, "+12125550134", "Hello from Acme")).await.unwrap();
+    let sent = client
+        .send(&sms(&sim, "+12125550134", "Hello from Acme"))
+        .await
+        .unwrap();
     assert!(sent.id.starts_with("AC"), "{sent:?}");
     assert_eq!(sent.to, vec!["+12125550134"]);
     assert_eq!(sent.text, "Hello from Acme");
-    client.send(&sms(&sim, "+12125550199", "someone else")).await.unwrap();
+    client
+        .send(&sms(&sim, "+12125550199", "someone else"))
+        .await
+        .unwrap();
     let listed = client
         .list_messages(&MessageQuery {
             phone_number_id: "PNsimulator01".into(),
@@ -63,7 +69,12 @@ async fn refusals_are_typed_from_the_documented_error_body() {
     let client = client(&sim, "the-key");
     sim.fail_next_sends(&[400]);
     match client.send(&sms(&sim, "+12125550134", "hi")).await {
-        Err(SmsError::Rejected { status: 400, a2p_unregistered: true, code, .. }) => {
+        Err(SmsError::Rejected {
+            status: 400,
+            a2p_unregistered: true,
+            code,
+            ..
+        }) => {
             assert_eq!(code, "0206400")
         }
         other => panic!("{other:?}"),
@@ -73,7 +84,12 @@ async fn refusals_are_typed_from_the_documented_error_body() {
         ..sms(&sim, "+12125550134", "hi")
     };
     match client.send(&from_other_number).await {
-        Err(SmsError::Rejected { status: 403, a2p_unregistered: false, message, .. }) => {
+        Err(SmsError::Rejected {
+            status: 403,
+            a2p_unregistered: false,
+            message,
+            ..
+        }) => {
             assert!(message.contains("Not Phone Number User"))
         }
         other => panic!("{other:?}"),
@@ -113,7 +129,10 @@ async fn over_ten_requests_a_second_is_rate_limited_and_reads_back_off() {
     let mut limited = 0;
     let mut sent = 0;
     for n in 0..15 {
-        match client.send(&sms(&sim, "+12125550134", &format!("n{n}"))).await {
+        match client
+            .send(&sms(&sim, "+12125550134", &format!("n{n}")))
+            .await
+        {
             Ok(_) => sent += 1,
             Err(SmsError::RateLimited) => limited += 1,
             Err(other) => panic!("{other:?}"),
@@ -146,7 +165,10 @@ async fn media_is_fetched_byte_for_byte_without_the_api_key() {
         bytes: bytes.clone(),
         content_type: "image/png".into(),
     });
-    assert_eq!(client(&sim, "the-key").fetch_media(&url).await.unwrap(), bytes);
+    assert_eq!(
+        client(&sim, "the-key").fetch_media(&url).await.unwrap(),
+        bytes
+    );
     match client(&sim, "the-key")
         .fetch_media(&format!("{}/media/MEnope", sim.url()))
         .await
@@ -155,7 +177,9 @@ async fn media_is_fetched_byte_for_byte_without_the_api_key() {
         other => panic!("{other:?}"),
     }
     assert!(matches!(
-        client(&sim, "the-key").fetch_media("file:///etc/passwd").await,
+        client(&sim, "the-key")
+            .fetch_media("file:///etc/passwd")
+            .await,
         Err(SmsError::Rejected { .. })
     ));
 }

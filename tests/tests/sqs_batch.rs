@@ -29,7 +29,10 @@ async fn failures_are_reported_per_record_and_permanent_ones_are_parked() {
     let queue = fixture.port.clone();
     // Real receipts, so the retry delay can be applied.
     for body in ["ok", "retry", "broken", "retry"] {
-        queue.send("work", OutgoingMessage::new(body)).await.unwrap();
+        queue
+            .send("work", OutgoingMessage::new(body))
+            .await
+            .unwrap();
     }
     let received = queue
         .receive("work", 10, Duration::from_secs(30), Duration::ZERO)
@@ -59,6 +62,14 @@ async fn failures_are_reported_per_record_and_permanent_ones_are_parked() {
         .iter()
         .map(|f| f.item_identifier.as_str())
         .collect();
-    assert_eq!(failed, vec![received[1].message_id.as_str()], "only the retryable one");
-    assert_eq!(queue.depth("work-dlq").await.unwrap(), 2, "broken + exhausted retry");
+    assert_eq!(
+        failed,
+        vec![received[1].message_id.as_str()],
+        "only the retryable one"
+    );
+    assert_eq!(
+        queue.depth("work-dlq").await.unwrap(),
+        2,
+        "broken + exhausted retry"
+    );
 }

@@ -44,7 +44,8 @@ async fn every_refusal_case_is_a_json_error_and_nothing_is_stored() {
     let app = WebhookApp::start().await;
     let key = app.simulator.signing_key().clone();
     let other = SigningKey::from_bytes(b"someone else".to_vec());
-    let body = serde_json::to_vec(&app.simulator.inbound_event(Shape::V3, ALICE, "hi", &[])).unwrap();
+    let body =
+        serde_json::to_vec(&app.simulator.inbound_event(Shape::V3, ALICE, "hi", &[])).unwrap();
     let now = Utc::now();
     let stale = now - chrono::Duration::minutes(6);
     let (std_ts, std_sig) = sign_standard(&key, "msg_1", now, &body);
@@ -52,25 +53,85 @@ async fn every_refusal_case_is_a_json_error_and_nothing_is_stored() {
     let (old_ts, old_sig) = sign_standard(&key, "msg_1", stale, &body);
     let cases: Vec<(&str, Vec<(&str, String)>)> = vec![
         ("missing header", vec![]),
-        ("malformed legacy", vec![("openphone-signature", "hmac;1;abc".into())]),
-        ("legacy, not base64", vec![("openphone-signature", format!("hmac;1;{};***", now.timestamp_millis()))]),
-        ("legacy, wrong key", vec![("openphone-signature", sign_legacy(&other, now, &body))]),
-        ("legacy, other body", vec![("openphone-signature", sign_legacy(&key, now, b"{}"))]),
-        ("legacy, stale", vec![("openphone-signature", sign_legacy(&key, stale, &body))]),
-        ("legacy, from the future", vec![("openphone-signature", sign_legacy(&key, now + chrono::Duration::minutes(6), &body))]),
-        ("standard, incomplete", vec![("webhook-id", "msg_1".into()), ("webhook-signature", std_sig.clone())]),
-        ("standard, wrong key", vec![("webhook-id", "msg_1".into()), ("webhook-timestamp", std_ts.clone()), ("webhook-signature", std_wrong)]),
-        ("standard, other id", vec![("webhook-id", "msg_2".into()), ("webhook-timestamp", std_ts.clone()), ("webhook-signature", std_sig.clone())]),
-        ("standard, stale", vec![("webhook-id", "msg_1".into()), ("webhook-timestamp", old_ts), ("webhook-signature", old_sig)]),
+        (
+            "malformed legacy",
+            vec![("openphone-signature", "hmac;1;abc".into())],
+        ),
+        (
+            "legacy, not base64",
+            vec![(
+                "openphone-signature",
+                format!("hmac;1;{};***", now.timestamp_millis()),
+            )],
+        ),
+        (
+            "legacy, wrong key",
+            vec![("openphone-signature", sign_legacy(&other, now, &body))],
+        ),
+        (
+            "legacy, other body",
+            vec![("openphone-signature", sign_legacy(&key, now, b"{}"))],
+        ),
+        (
+            "legacy, stale",
+            vec![("openphone-signature", sign_legacy(&key, stale, &body))],
+        ),
+        (
+            "legacy, from the future",
+            vec![(
+                "openphone-signature",
+                sign_legacy(&key, now + chrono::Duration::minutes(6), &body),
+            )],
+        ),
+        (
+            "standard, incomplete",
+            vec![
+                ("webhook-id", "msg_1".into()),
+                ("webhook-signature", std_sig.clone()),
+            ],
+        ),
+        (
+            "standard, wrong key",
+            vec![
+                ("webhook-id", "msg_1".into()),
+                ("webhook-timestamp", std_ts.clone()),
+                ("webhook-signature", std_wrong),
+            ],
+        ),
+        (
+            "standard, other id",
+            vec![
+                ("webhook-id", "msg_2".into()),
+                ("webhook-timestamp", std_ts.clone()),
+                ("webhook-signature", std_sig.clone()),
+            ],
+        ),
+        (
+            "standard, stale",
+            vec![
+                ("webhook-id", "msg_1".into()),
+                ("webhook-timestamp", old_ts),
+                ("webhook-signature", old_sig),
+            ],
+        ),
     ];
     for (name, headers) in cases {
         let (status, answer) = post_raw(&app, &headers, body.clone()).await;
         assert_eq!(status, 401, "{name}: {answer}");
         assert_eq!(answer["error"]["code"], "unauthorized", "{name}");
-        assert!(answer["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{name}");
+        assert!(
+            answer["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty()),
+            "{name}"
+        );
     }
     let (_, events) = app.get("/v1/events").await;
-    assert_eq!(events["items"], json!([]), "a refused delivery is not stored");
+    assert_eq!(
+        events["items"],
+        json!([]),
+        "a refused delivery is not stored"
+    );
 
     // Over 1 MiB: 413, signed or not.
     let mut huge = b"{\"pad\":\"".to_vec();
@@ -93,10 +154,16 @@ async fn every_refusal_case_is_a_json_error_and_nothing_is_stored() {
     // A verified event of a type nobody handles: stored as ignored, answered 200.
     let unknown = json!({"id": "EVunknown1", "object": "event", "type": "call.missed",
         "apiVersion": "v4", "data": {"object": {"id": "AC1"}}});
-    let statuses = app.simulator.deliver(&unknown, Delivery::once(Format::Standard)).await;
+    let statuses = app
+        .simulator
+        .deliver(&unknown, Delivery::once(Format::Standard))
+        .await;
     assert_eq!(statuses, vec![200]);
     let (_, ignored) = app.get("/v1/events?status=ignored&type=call.missed").await;
-    assert_eq!(ignored["items"][0]["id"], "msg_unknown1", "keyed by webhook-id: {ignored}");
+    assert_eq!(
+        ignored["items"][0]["id"], "msg_unknown1",
+        "keyed by webhook-id: {ignored}"
+    );
     assert_eq!(ignored["items"][0]["payload"]["id"], "EVunknown1");
     assert_eq!(ignored["items"][0]["attempts"], 0);
 }
@@ -105,11 +172,28 @@ async fn every_refusal_case_is_a_json_error_and_nothing_is_stored() {
 async fn a_previous_key_is_accepted_during_rotation() {
     let app = WebhookApp::start().await;
     // The router holds only the simulator's key; a second app with [new, old] accepts both.
-    let body = serde_json::to_vec(&app.simulator.inbound_event(Shape::V3, ALICE, "hi", &[])).unwrap();
+    let body =
+        serde_json::to_vec(&app.simulator.inbound_event(Shape::V3, ALICE, "hi", &[])).unwrap();
     let other = SigningKey::from_bytes(b"the next key".to_vec());
-    let (status, _) = post_raw(&app, &[("openphone-signature", sign_legacy(&other, Utc::now(), &body))], body.clone()).await;
+    let (status, _) = post_raw(
+        &app,
+        &[(
+            "openphone-signature",
+            sign_legacy(&other, Utc::now(), &body),
+        )],
+        body.clone(),
+    )
+    .await;
     assert_eq!(status, 401);
-    let (status, answer) = post_raw(&app, &[("openphone-signature", sign_legacy(app.simulator.signing_key(), Utc::now(), &body))], body).await;
+    let (status, answer) = post_raw(
+        &app,
+        &[(
+            "openphone-signature",
+            sign_legacy(app.simulator.signing_key(), Utc::now(), &body),
+        )],
+        body,
+    )
+    .await;
     assert_eq!(status, 200, "{answer}");
 }
 
@@ -124,8 +208,16 @@ async fn inbound_messages_of_every_shape_become_activities_with_their_media_copi
     ];
     for (shape, format, from) in cases {
         let media = [jpeg(), audio(from)];
-        let event = app.simulator.inbound_event(shape, from, "Is the house on Elm St still available?", &media);
-        assert_eq!(app.simulator.deliver(&event, Delivery::once(format)).await, vec![200]);
+        let event = app.simulator.inbound_event(
+            shape,
+            from,
+            "Is the house on Elm St still available?",
+            &media,
+        );
+        assert_eq!(
+            app.simulator.deliver(&event, Delivery::once(format)).await,
+            vec![200]
+        );
         // Standard Webhooks deduplicate on webhook-id, which the simulator derives from the id.
         let stored_id = match format {
             Format::Legacy => id(&event).to_string(),
@@ -140,7 +232,10 @@ async fn inbound_messages_of_every_shape_become_activities_with_their_media_copi
         assert_eq!(activity["direction"], "incoming");
         assert_eq!(activity["text"], "Is the house on Elm St still available?");
         assert_eq!(activity["provider_id"], event["data"]["object"]["id"]);
-        assert_eq!(activity["conversation_id"], event["data"]["object"]["conversationId"]);
+        assert_eq!(
+            activity["conversation_id"],
+            event["data"]["object"]["conversationId"]
+        );
         let entries = activity["media"].as_array().unwrap();
         assert_eq!(entries.len(), 2);
         for (n, (entry, original)) in entries.iter().zip(media.iter()).enumerate() {
@@ -162,8 +257,14 @@ async fn inbound_messages_of_every_shape_become_activities_with_their_media_copi
 async fn a_duplicate_delivered_three_times_is_processed_once() {
     let app = WebhookApp::start().await;
     for format in [Format::Legacy, Format::Standard] {
-        let from = if format == Format::Legacy { "+12125550111" } else { "+12125550112" };
-        let event = app.simulator.inbound_event(Shape::V3, from, "hello", &[jpeg()]);
+        let from = if format == Format::Legacy {
+            "+12125550111"
+        } else {
+            "+12125550112"
+        };
+        let event = app
+            .simulator
+            .inbound_event(Shape::V3, from, "hello", &[jpeg()]);
         let statuses = app
             .simulator
             .deliver(&event, Delivery { format, copies: 3 })
@@ -175,7 +276,12 @@ async fn a_duplicate_delivered_three_times_is_processed_once() {
             Format::Standard => format!("msg_{}", id(&event).trim_start_matches("EV")),
         };
         app.processed(&[&stored_id]).await;
-        let matching = all["items"].as_array().unwrap().iter().filter(|e| e["id"] == json!(stored_id)).count();
+        let matching = all["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["id"] == json!(stored_id))
+            .count();
         assert_eq!(matching, 1, "{all}");
         let event_view = app.event(&stored_id).await;
         assert_eq!(event_view["attempts"], 1, "{event_view}");
@@ -198,14 +304,30 @@ async fn delivery_reports_mark_the_outbound_message() {
             })
             .await
             .unwrap();
-        let message = app.simulator.sent_messages().into_iter().find(|m| m["id"] == json!(sent.id)).unwrap();
+        let message = app
+            .simulator
+            .sent_messages()
+            .into_iter()
+            .find(|m| m["id"] == json!(sent.id))
+            .unwrap();
         let event = app.simulator.delivered_event(shape, &message);
         // Twice: the second report changes nothing.
-        app.simulator.deliver(&event, Delivery { format: Format::Legacy, copies: 1 }).await;
+        app.simulator
+            .deliver(
+                &event,
+                Delivery {
+                    format: Format::Legacy,
+                    copies: 1,
+                },
+            )
+            .await;
         app.processed(&[id(&event)]).await;
         let contact = app.contact_id(ALICE).await;
         let activities = app.activities(&contact).await;
-        let activity = activities.iter().find(|a| a["provider_id"] == json!(sent.id)).unwrap();
+        let activity = activities
+            .iter()
+            .find(|a| a["provider_id"] == json!(sent.id))
+            .unwrap();
         assert_eq!(activity["direction"], "outgoing");
         assert_eq!(activity["status"], "delivered");
         assert_eq!(activity["text"], "Open house on Sunday");
@@ -242,7 +364,10 @@ async fn call_artefacts_end_in_the_same_record_whatever_the_order() {
         duration: 95,
         recording: Some(audio(from)),
         voicemail: None,
-        transcript: vec![("agent".into(), "Hello, Acme Realty".into()), ("caller".into(), "Hi, about Elm St".into())],
+        transcript: vec![
+            ("agent".into(), "Hello, Acme Realty".into()),
+            ("caller".into(), "Hi, about Elm St".into()),
+        ],
         summary: vec!["Caller asked about Elm St".into()],
         next_steps: vec!["Send the listing".into()],
     };
@@ -260,7 +385,12 @@ async fn call_artefacts_end_in_the_same_record_whatever_the_order() {
         let events = app.simulator.call_events(shape, &script(&from));
         assert_eq!(events.len(), 5);
         for i in &order {
-            assert_eq!(app.simulator.deliver(&events[*i], Delivery::once(Format::Legacy)).await, vec![200]);
+            assert_eq!(
+                app.simulator
+                    .deliver(&events[*i], Delivery::once(Format::Legacy))
+                    .await,
+                vec![200]
+            );
         }
         let ids: Vec<&str> = events.iter().map(id).collect();
         app.processed(&ids).await;
@@ -271,13 +401,21 @@ async fn call_artefacts_end_in_the_same_record_whatever_the_order() {
         .await;
         let activities = app.activities(&contact).await;
         assert_eq!(activities.len(), 1, "one record per call: {activities:?}");
-        let key = activities[0]["stored_recording_0"]["blob_key"].as_str().unwrap();
-        assert_eq!(app.services.blobs.get(key).await.unwrap().unwrap(), audio(&from).bytes);
+        let key = activities[0]["stored_recording_0"]["blob_key"]
+            .as_str()
+            .unwrap();
+        assert_eq!(
+            app.services.blobs.get(key).await.unwrap().unwrap(),
+            audio(&from).bytes
+        );
         views.push(call_view(&activities[0]));
     }
     assert_eq!(views[0]["kind"], "call");
     assert_eq!(views[0]["status"], "completed");
-    assert_eq!(views[0]["transcript"], json!(["Hello, Acme Realty", "Hi, about Elm St"]));
+    assert_eq!(
+        views[0]["transcript"],
+        json!(["Hello, Acme Realty", "Hi, about Elm St"])
+    );
     assert_eq!(views[0]["summary"], json!(["Caller asked about Elm St"]));
     assert_eq!(views[1], views[0], "reversed order");
     for view in &views[3..] {
@@ -290,27 +428,41 @@ async fn an_unanswered_call_is_a_missed_call_with_its_voicemail_copied() {
     let app = WebhookApp::start().await;
     for (n, shape) in [Shape::V3, Shape::V4].into_iter().enumerate() {
         let from = format!("+1212555030{n}");
-        let events = app.simulator.call_events(shape, &CallScript {
-            from: from.clone(),
-            voicemail: Some(audio("voicemail")),
-            ..CallScript::default()
-        });
+        let events = app.simulator.call_events(
+            shape,
+            &CallScript {
+                from: from.clone(),
+                voicemail: Some(audio("voicemail")),
+                ..CallScript::default()
+            },
+        );
         for event in &events {
-            app.simulator.deliver(event, Delivery::once(Format::Legacy)).await;
+            app.simulator
+                .deliver(event, Delivery::once(Format::Legacy))
+                .await;
         }
         let ids: Vec<&str> = events.iter().map(id).collect();
         app.processed(&ids).await;
         let contact = app.contact_id(&from).await;
         eventually("voicemail copied", || async {
-            app.activities(&contact).await.first().is_some_and(|a| a["stored_voicemail"]["blob_key"].is_string())
+            app.activities(&contact)
+                .await
+                .first()
+                .is_some_and(|a| a["stored_voicemail"]["blob_key"].is_string())
         })
         .await;
         let activity = &app.activities(&contact).await[0];
         assert_eq!(activity["kind"], "missed_call", "{activity}");
         assert_eq!(activity["answered"], false);
-        assert_eq!(activity["voicemail"]["url"], events[1]["data"]["object"]["voicemail"]["url"]);
+        assert_eq!(
+            activity["voicemail"]["url"],
+            events[1]["data"]["object"]["voicemail"]["url"]
+        );
         let key = activity["voicemail"]["blob_key"].as_str().unwrap();
-        assert_eq!(app.services.blobs.get(key).await.unwrap().unwrap(), audio("voicemail").bytes);
+        assert_eq!(
+            app.services.blobs.get(key).await.unwrap().unwrap(),
+            audio("voicemail").bytes
+        );
     }
 }
 
@@ -321,7 +473,12 @@ async fn contact_events_are_stored_and_processed_without_touching_contacts() {
         let event = json!({"id": format!("EV{event_type}"), "object": "event", "apiVersion": "v3",
             "createdAt": "2026-01-01T00:00:00.000Z", "type": event_type,
             "data": {"object": {"id": "CT1", "firstName": "Mallory", "phoneNumbers": [ALICE]}}});
-        assert_eq!(app.simulator.deliver(&event, Delivery::once(Format::Legacy)).await, vec![200]);
+        assert_eq!(
+            app.simulator
+                .deliver(&event, Delivery::once(Format::Legacy))
+                .await,
+            vec![200]
+        );
         app.processed(&[id(&event)]).await;
     }
     let (_, found) = app.get("/v1/contacts?phone=%2B12125550134").await;
@@ -352,12 +509,34 @@ async fn opt_out_state(app: &WebhookApp, phone: &str) -> Value {
 async fn stop_three_times_opts_out_once_with_one_audit_and_one_confirmation() {
     let app = WebhookApp::start().await;
     let stop = app.simulator.inbound_event(Shape::V3, ALICE, "STOP", &[]);
-    assert_eq!(app.simulator.deliver(&stop, Delivery { format: Format::Legacy, copies: 3 }).await, vec![200, 200, 200]);
+    assert_eq!(
+        app.simulator
+            .deliver(
+                &stop,
+                Delivery {
+                    format: Format::Legacy,
+                    copies: 3
+                }
+            )
+            .await,
+        vec![200, 200, 200]
+    );
     app.processed(&[id(&stop)]).await;
     // The contact says it again, in other words.
-    let again = app.simulator.inbound_event(Shape::V4, ALICE, "please stop texting me", &[]);
-    app.simulator.deliver(&again, Delivery { format: Format::Standard, copies: 3 }).await;
-    app.processed(&[&format!("msg_{}", id(&again).trim_start_matches("EV"))]).await;
+    let again = app
+        .simulator
+        .inbound_event(Shape::V4, ALICE, "please stop texting me", &[]);
+    app.simulator
+        .deliver(
+            &again,
+            Delivery {
+                format: Format::Standard,
+                copies: 3,
+            },
+        )
+        .await;
+    app.processed(&[&format!("msg_{}", id(&again).trim_start_matches("EV"))])
+        .await;
 
     let state = opt_out_state(&app, ALICE).await;
     assert_eq!(state["status"], "opted_out", "{state}");
@@ -365,15 +544,32 @@ async fn stop_three_times_opts_out_once_with_one_audit_and_one_confirmation() {
     assert_eq!(audit.len(), 1, "{audit:?}");
     assert_eq!(audit[0]["text"], "STOP");
     assert_eq!(audit[0]["action"], "opt_out");
-    assert_eq!(audit[0]["provider_message_id"], stop["data"]["object"]["id"]);
+    assert_eq!(
+        audit[0]["provider_message_id"],
+        stop["data"]["object"]["id"]
+    );
     let sent = confirmations(&app, ALICE);
     assert_eq!(sent.len(), 1, "{sent:?}");
-    assert!(sent[0].contains(BUSINESS) && sent[0].contains("no more messages"), "{}", sent[0]);
+    assert!(
+        sent[0].contains(BUSINESS) && sent[0].contains("no more messages"),
+        "{}",
+        sent[0]
+    );
     let contact = app.contact_id(ALICE).await;
     let (_, profile) = app.get(&format!("/v1/contacts/{contact}")).await;
-    assert_eq!(app.activities(&contact).await.len(), 2, "both messages are on the timeline");
+    assert_eq!(
+        app.activities(&contact).await.len(),
+        2,
+        "both messages are on the timeline"
+    );
     let _ = profile;
-    let flagged = app.services.table.get(&trickle_app::records::contact(&contact)).await.unwrap().unwrap();
+    let flagged = app
+        .services
+        .table
+        .get(&trickle_app::records::contact(&contact))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(flagged["opted_out"], true);
 }
 
@@ -382,26 +578,66 @@ async fn start_resubscribes_yes_only_counts_when_opted_out_and_help_gets_the_hel
     let app = WebhookApp::start().await;
     let say = |text: &str| app.simulator.inbound_event(Shape::V3, ALICE, text, &[]);
     let yes = say("Yes");
-    app.simulator.deliver(&yes, Delivery::once(Format::Legacy)).await;
+    app.simulator
+        .deliver(&yes, Delivery::once(Format::Legacy))
+        .await;
     app.processed(&[id(&yes)]).await;
-    assert_eq!(opt_out_state(&app, ALICE).await, Value::Null, "YES from a subscribed number is no opt-in record");
+    assert_eq!(
+        opt_out_state(&app, ALICE).await,
+        Value::Null,
+        "YES from a subscribed number is no opt-in record"
+    );
     assert!(confirmations(&app, ALICE).is_empty());
 
     let help = say("HELP");
-    app.simulator.deliver(&help, Delivery { format: Format::Legacy, copies: 2 }).await;
+    app.simulator
+        .deliver(
+            &help,
+            Delivery {
+                format: Format::Legacy,
+                copies: 2,
+            },
+        )
+        .await;
     app.processed(&[id(&help)]).await;
     let sent = confirmations(&app, ALICE);
     assert_eq!(sent.len(), 1, "{sent:?}");
-    assert!(sent[0].contains(BUSINESS) && sent[0].contains("STOP"), "{}", sent[0]);
+    assert!(
+        sent[0].contains(BUSINESS) && sent[0].contains("STOP"),
+        "{}",
+        sent[0]
+    );
 
-    for (text, status) in [("stop", "opted_out"), ("START", "subscribed"), ("arret", "opted_out"), ("yes", "subscribed")] {
+    for (text, status) in [
+        ("stop", "opted_out"),
+        ("START", "subscribed"),
+        ("arret", "opted_out"),
+        ("yes", "subscribed"),
+    ] {
         let event = say(text);
-        app.simulator.deliver(&event, Delivery { format: Format::Legacy, copies: 2 }).await;
+        app.simulator
+            .deliver(
+                &event,
+                Delivery {
+                    format: Format::Legacy,
+                    copies: 2,
+                },
+            )
+            .await;
         app.processed(&[id(&event)]).await;
-        assert_eq!(opt_out_state(&app, ALICE).await["status"], status, "after {text}");
+        assert_eq!(
+            opt_out_state(&app, ALICE).await["status"],
+            status,
+            "after {text}"
+        );
     }
     let state = opt_out_state(&app, ALICE).await;
-    let actions: Vec<&str> = state["audit"].as_array().unwrap().iter().map(|a| a["action"].as_str().unwrap()).collect();
+    let actions: Vec<&str> = state["audit"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["action"].as_str().unwrap())
+        .collect();
     assert_eq!(actions, ["opt_out", "opt_in", "opt_out", "opt_in"]);
     let sent = confirmations(&app, ALICE);
     assert_eq!(sent.len(), 5, "help + one per change: {sent:?}");
@@ -414,26 +650,52 @@ async fn a_failing_event_is_retried_then_parked_then_replayed_to_success() {
     // The confirmation send is refused with 429 on every attempt.
     app.simulator.fail_next_sends(&[429; MAX_ATTEMPTS as usize]);
     let stop = app.simulator.inbound_event(Shape::V3, ALICE, "STOP", &[]);
-    app.simulator.deliver(&stop, Delivery::once(Format::Legacy)).await;
-    eventually("event parked", || async { app.event(id(&stop)).await["status"] == "failed" }).await;
+    app.simulator
+        .deliver(&stop, Delivery::once(Format::Legacy))
+        .await;
+    eventually("event parked", || async {
+        app.event(id(&stop)).await["status"] == "failed"
+    })
+    .await;
     let parked = app.event(id(&stop)).await;
     assert_eq!(parked["attempts"], MAX_ATTEMPTS);
-    assert!(parked["last_error"].as_str().unwrap().contains("rate limited"), "{parked}");
+    assert!(
+        parked["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("rate limited"),
+        "{parked}"
+    );
     assert!(confirmations(&app, ALICE).is_empty());
     let (_, failed) = app.get("/v1/events?status=failed").await;
     assert_eq!(failed["items"][0]["id"], json!(id(&stop)));
-    assert_eq!(app.services.queue.depth("events-dlq").await.unwrap(), 1, "parked in the DLQ");
+    assert_eq!(
+        app.services.queue.depth("events-dlq").await.unwrap(),
+        1,
+        "parked in the DLQ"
+    );
     // The opt-out itself took effect at the first attempt: only the confirmation was owed.
     assert_eq!(opt_out_state(&app, ALICE).await["status"], "opted_out");
 
-    let (status, replayed) = app.send(Method::POST, &format!("/v1/events/{}/replay", id(&stop)), None).await;
+    let (status, replayed) = app
+        .send(
+            Method::POST,
+            &format!("/v1/events/{}/replay", id(&stop)),
+            None,
+        )
+        .await;
     assert_eq!(status, 200, "{replayed}");
     app.processed(&[id(&stop)]).await;
     assert_eq!(confirmations(&app, ALICE).len(), 1);
     let done = app.event(id(&stop)).await;
-    assert_eq!(done["attempts"], 1, "a replay starts a fresh budget: {done}");
+    assert_eq!(
+        done["attempts"], 1,
+        "a replay starts a fresh budget: {done}"
+    );
     assert!(done["last_error"].is_null());
-    let (status, _) = app.send(Method::POST, "/v1/events/EVnope/replay", None).await;
+    let (status, _) = app
+        .send(Method::POST, "/v1/events/EVnope/replay", None)
+        .await;
     assert_eq!(status, 404);
 }
 
@@ -441,33 +703,60 @@ async fn a_failing_event_is_retried_then_parked_then_replayed_to_success() {
 async fn operators_opt_out_and_resubscribe_by_hand_with_an_audit() {
     let app = WebhookApp::start().await;
     let (status, state) = app
-        .send(Method::POST, "/v1/opt-outs", Some(json!({"phone": "(212) 555-0134", "reason": "asked by phone"})))
+        .send(
+            Method::POST,
+            "/v1/opt-outs",
+            Some(json!({"phone": "(212) 555-0134", "reason": "asked by phone"})),
+        )
         .await;
     assert_eq!(status, 201, "{state}");
     assert_eq!(state["status"], "opted_out");
     assert_eq!(state["audit"][0]["actor"], "operator");
-    let (status, _) = app.send(Method::POST, "/v1/opt-outs", Some(json!({"phone": ALICE}))).await;
+    let (status, _) = app
+        .send(Method::POST, "/v1/opt-outs", Some(json!({"phone": ALICE})))
+        .await;
     assert_eq!(status, 409, "already opted out");
-    let (status, _) = app.send(Method::POST, "/v1/opt-outs", Some(json!({"phone": "nope"}))).await;
+    let (status, _) = app
+        .send(Method::POST, "/v1/opt-outs", Some(json!({"phone": "nope"})))
+        .await;
     assert_eq!(status, 400);
-    let (status, _) = app.send(Method::DELETE, "/v1/opt-outs/%2B12125550134", None).await;
+    let (status, _) = app
+        .send(Method::DELETE, "/v1/opt-outs/%2B12125550134", None)
+        .await;
     assert_eq!(status, 400, "a reason is required");
     let (status, state) = app
-        .send(Method::DELETE, "/v1/opt-outs/%2B12125550134?reason=consent%20renewed", None)
+        .send(
+            Method::DELETE,
+            "/v1/opt-outs/%2B12125550134?reason=consent%20renewed",
+            None,
+        )
         .await;
     assert_eq!(status, 200, "{state}");
     assert_eq!(state["status"], "subscribed");
     assert_eq!(state["audit"][1]["reason"], "consent renewed");
-    let (status, _) = app.send(Method::DELETE, "/v1/opt-outs/%2B12125550134?reason=again", None).await;
+    let (status, _) = app
+        .send(
+            Method::DELETE,
+            "/v1/opt-outs/%2B12125550134?reason=again",
+            None,
+        )
+        .await;
     assert_eq!(status, 409);
-    assert!(app.simulator.sent_messages().is_empty(), "manual changes text nobody");
+    assert!(
+        app.simulator.sent_messages().is_empty(),
+        "manual changes text nobody"
+    );
 }
 
 #[tokio::test]
 async fn an_inbound_reply_marks_the_contacts_campaign_sends_replied() {
     let app = WebhookApp::start().await;
-    let hello = app.simulator.inbound_event(Shape::V3, ALICE, "first contact", &[]);
-    app.simulator.deliver(&hello, Delivery::once(Format::Legacy)).await;
+    let hello = app
+        .simulator
+        .inbound_event(Shape::V3, ALICE, "first contact", &[]);
+    app.simulator
+        .deliver(&hello, Delivery::once(Format::Legacy))
+        .await;
     app.processed(&[id(&hello)]).await;
     let contact = app.contact_id(ALICE).await;
     // What the campaign send path writes: the send and its reverse reference.
@@ -478,20 +767,42 @@ async fn an_inbound_reply_marks_the_contacts_campaign_sends_replied() {
         send.insert("sk".into(), send_key.sk.into());
         send.insert("state".into(), "SENT".into());
         app.services.table.put(send, None).await.unwrap();
-        replies::record_campaign_contact(&app.services, &contact, campaign, Utc::now() - chrono::Duration::hours(hours_ago)).await.unwrap();
+        replies::record_campaign_contact(
+            &app.services,
+            &contact,
+            campaign,
+            Utc::now() - chrono::Duration::hours(hours_ago),
+        )
+        .await
+        .unwrap();
     }
-    let reply = app.simulator.inbound_event(Shape::V4, ALICE, "Yes I'm interested", &[]);
-    app.simulator.deliver(&reply, Delivery::once(Format::Legacy)).await;
+    let reply = app
+        .simulator
+        .inbound_event(Shape::V4, ALICE, "Yes I'm interested", &[]);
+    app.simulator
+        .deliver(&reply, Delivery::once(Format::Legacy))
+        .await;
     app.processed(&[id(&reply)]).await;
     for campaign in ["cmp_a", "cmp_b"] {
-        let send = app.services.table.get(&keys::campaign_send(campaign, &contact)).await.unwrap().unwrap();
+        let send = app
+            .services
+            .table
+            .get(&keys::campaign_send(campaign, &contact))
+            .await
+            .unwrap()
+            .unwrap();
         assert!(send["replied_at"].is_string(), "{campaign}: {send:?}");
     }
     // The opt-out audit names the campaign that reached the contact last.
     let stop = app.simulator.inbound_event(Shape::V3, ALICE, "STOP", &[]);
-    app.simulator.deliver(&stop, Delivery::once(Format::Legacy)).await;
+    app.simulator
+        .deliver(&stop, Delivery::once(Format::Legacy))
+        .await;
     app.processed(&[id(&stop)]).await;
-    assert_eq!(opt_out_state(&app, ALICE).await["audit"][0]["campaign_id"], "cmp_b");
+    assert_eq!(
+        opt_out_state(&app, ALICE).await["audit"][0]["campaign_id"],
+        "cmp_b"
+    );
 }
 
 #[tokio::test]
@@ -507,24 +818,49 @@ async fn the_forwarder_re_signs_events_to_the_developer_and_its_failures_do_not_
         ..Options::default()
     })
     .await;
-    let event = production.simulator.inbound_event(Shape::V3, ALICE, "forward me", &[]);
-    production.simulator.deliver(&event, Delivery::once(Format::Legacy)).await;
+    let event = production
+        .simulator
+        .inbound_event(Shape::V3, ALICE, "forward me", &[]);
+    production
+        .simulator
+        .deliver(&event, Delivery::once(Format::Legacy))
+        .await;
     production.processed(&[id(&event)]).await;
     developer.processed(&[id(&event)]).await;
     let contact = developer.contact_id(ALICE).await;
-    assert_eq!(developer.activities(&contact).await[0]["text"], "forward me");
+    assert_eq!(
+        developer.activities(&contact).await[0]["text"],
+        "forward me"
+    );
 
     // A developer machine that is down: production processes as usual, the forward retries alone.
     let unreachable = WebhookApp::start_with(Options {
-        forward_to: Some(("http://127.0.0.1:9/webhooks/openphone".into(), forwarding_key)),
+        forward_to: Some((
+            "http://127.0.0.1:9/webhooks/openphone".into(),
+            forwarding_key,
+        )),
         ..Options::default()
     })
     .await;
-    let event = unreachable.simulator.inbound_event(Shape::V4, ALICE, "still processed", &[]);
-    assert_eq!(unreachable.simulator.deliver(&event, Delivery::once(Format::Legacy)).await, vec![200]);
+    let event = unreachable
+        .simulator
+        .inbound_event(Shape::V4, ALICE, "still processed", &[]);
+    assert_eq!(
+        unreachable
+            .simulator
+            .deliver(&event, Delivery::once(Format::Legacy))
+            .await,
+        vec![200]
+    );
     unreachable.processed(&[id(&event)]).await;
     eventually("the forward parked", || async {
-        unreachable.services.queue.depth("forward-dlq").await.unwrap() == 1
+        unreachable
+            .services
+            .queue
+            .depth("forward-dlq")
+            .await
+            .unwrap()
+            == 1
     })
     .await;
     assert_eq!(unreachable.event(id(&event)).await["status"], "processed");

@@ -35,8 +35,14 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         let (handler, queue) = (handler.clone(), queue.clone());
         async move {
             Ok::<SqsBatchResponse, lambda_runtime::Error>(
-                handle_batch(queue.as_ref(), EVENTS_QUEUE, handler.as_ref(), &policy, event.payload)
-                    .await,
+                handle_batch(
+                    queue.as_ref(),
+                    EVENTS_QUEUE,
+                    handler.as_ref(),
+                    &policy,
+                    event.payload,
+                )
+                .await,
             )
         }
     }))

@@ -5,11 +5,11 @@ mod attributes;
 mod config;
 mod dynamodb;
 pub mod host;
-pub mod sqs_batch;
 mod s3;
 mod secrets;
 mod ses;
 mod sqs;
+pub mod sqs_batch;
 
 pub use config::{load_sdk_config, AwsEndpoint};
 pub use dynamodb::DynamoTable;

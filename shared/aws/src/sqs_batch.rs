@@ -30,7 +30,10 @@ pub async fn handle_batch(
             match policy.disposition(&message, &result) {
                 Disposition::Delete => false,
                 Disposition::RetryAfter(delay) => {
-                    if let Err(error) = queue.change_visibility(queue_name, &message.receipt, delay).await {
+                    if let Err(error) = queue
+                        .change_visibility(queue_name, &message.receipt, delay)
+                        .await
+                    {
                         tracing::warn!(%error, "could not set the retry delay");
                     }
                     true

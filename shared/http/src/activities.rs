@@ -25,7 +25,12 @@ async fn list(
     Query(paging): Query<Paging>,
 ) -> Result<Json<ActivityPage>, ApiError> {
     contacts::get(&state.services, &id).await?;
-    let page =
-        activities::list(&state.services, &id, paging.limit.unwrap_or(50), paging.cursor).await?;
+    let page = activities::list(
+        &state.services,
+        &id,
+        paging.limit.unwrap_or(50),
+        paging.cursor,
+    )
+    .await?;
     Ok(Json(page))
 }

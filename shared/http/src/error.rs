@@ -4,11 +4,11 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use trickle_app::contacts::ContactsError;
+use trickle_app::ports::{BlobError, TableError};
 use trickle_app::webhooks::events::EventsError;
 use trickle_app::webhooks::ingest::IngestError;
 use trickle_app::webhooks::opt_out::OptOutError;
 use trickle_domain::webhook_signature::SignatureError;
-use trickle_app::ports::{BlobError, TableError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {

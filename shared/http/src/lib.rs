@@ -50,16 +50,15 @@ pub fn router_with_webhooks(
         webhooks: Arc::new(webhooks),
     };
     // Every resource brings its own routes; `/v1` ones sit behind the admin token.
-    let admin =
-        Router::new()
-            .merge(contacts::routes())
-            .merge(activities::routes())
-            .merge(events::routes())
-            .merge(opt_outs::routes())
-            .route_layer(middleware::from_fn_with_state(
-                state.clone(),
-                auth::require_admin,
-            ));
+    let admin = Router::new()
+        .merge(contacts::routes())
+        .merge(activities::routes())
+        .merge(events::routes())
+        .merge(opt_outs::routes())
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_admin,
+        ));
     let public = Router::new()
         .route("/healthz", get(healthz))
         .route("/openapi.json", get(openapi::serve))

@@ -23,7 +23,10 @@ struct Paging {
     cursor: Option<String>,
 }
 
-async fn list(State(state): State<AppState>, Query(paging): Query<Paging>) -> Result<Json<Value>, ApiError> {
+async fn list(
+    State(state): State<AppState>,
+    Query(paging): Query<Paging>,
+) -> Result<Json<Value>, ApiError> {
     let (items, next) =
         opt_out::list(&state.services, paging.limit.unwrap_or(50), paging.cursor).await?;
     Ok(Json(json!({ "items": items, "next": next })))
@@ -60,7 +63,9 @@ async fn resubscribe(
     let reason = query
         .reason
         .ok_or_else(|| ApiError::BadRequest("the reason query parameter is required".into()))?;
-    Ok(Json(opt_out::manual_resubscribe(&state.services, &phone, &reason).await?))
+    Ok(Json(
+        opt_out::manual_resubscribe(&state.services, &phone, &reason).await?,
+    ))
 }
 
 fn parse_phone(raw: &str) -> Result<PhoneNumber, ApiError> {

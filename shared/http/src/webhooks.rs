@@ -25,7 +25,9 @@ async fn receive(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let body = body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::PayloadTooLarge(format!("webhook bodies are limited to {MAX_BODY_BYTES} bytes"))
+            ApiError::PayloadTooLarge(format!(
+                "webhook bodies are limited to {MAX_BODY_BYTES} bytes"
+            ))
         } else {
             ApiError::BadRequest(e.body_text())
         }

@@ -43,7 +43,10 @@ impl EventForwarder for HttpForwarder {
             .http
             .post(self.url.clone())
             .header("content-type", "application/json")
-            .header("openphone-signature", sign_legacy(&self.key, Utc::now(), body))
+            .header(
+                "openphone-signature",
+                sign_legacy(&self.key, Utc::now(), body),
+            )
             .header("x-trickle-forwarded-event", event_id)
             .body(body.to_vec())
             .send()
@@ -52,7 +55,10 @@ impl EventForwarder for HttpForwarder {
         if response.status().is_success() {
             Ok(())
         } else {
-            Err(format!("forwarding {event_id}: answered {}", response.status()))
+            Err(format!(
+                "forwarding {event_id}: answered {}",
+                response.status()
+            ))
         }
     }
 }

@@ -15,7 +15,9 @@ use rand::Rng;
 use reqwest::{Method, StatusCode, Url};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use trickle_app::ports::{Direction, MessageQuery, OutboundSms, ProviderMessage, SmsError, SmsProvider};
+use trickle_app::ports::{
+    Direction, MessageQuery, OutboundSms, ProviderMessage, SmsError, SmsProvider,
+};
 
 pub const DEFAULT_BASE_URL: &str = "https://api.openphone.com";
 
@@ -142,11 +144,17 @@ impl OpenPhoneClient {
             .user_agent("trickle/0.1")
             .build()
             .map_err(|e| ClientError::Build(e.to_string()))?;
-        Ok(Self { http, base, settings })
+        Ok(Self {
+            http,
+            base,
+            settings,
+        })
     }
 
     fn url(&self, path: &str) -> Url {
-        self.base.join(path.trim_start_matches('/')).expect("relative path")
+        self.base
+            .join(path.trim_start_matches('/'))
+            .expect("relative path")
     }
 
     fn same_host(&self, url: &Url) -> bool {
@@ -278,10 +286,16 @@ impl SmsProvider for OpenPhoneClient {
                     .append_pair("participants", query.participant.as_str())
                     .append_pair("maxResults", "100");
                 if let Some(after) = query.created_after {
-                    q.append_pair("createdAfter", &after.to_rfc3339_opts(SecondsFormat::Millis, true));
+                    q.append_pair(
+                        "createdAfter",
+                        &after.to_rfc3339_opts(SecondsFormat::Millis, true),
+                    );
                 }
                 if let Some(before) = query.created_before {
-                    q.append_pair("createdBefore", &before.to_rfc3339_opts(SecondsFormat::Millis, true));
+                    q.append_pair(
+                        "createdBefore",
+                        &before.to_rfc3339_opts(SecondsFormat::Millis, true),
+                    );
                 }
                 if let Some(token) = &page_token {
                     q.append_pair("pageToken", token);
@@ -332,14 +346,20 @@ pub struct UnconfiguredProvider;
 #[async_trait]
 impl SmsProvider for UnconfiguredProvider {
     async fn send(&self, _: &OutboundSms) -> Result<ProviderMessage, SmsError> {
-        Err(SmsError::Unavailable("no OpenPhone API key is configured".into()))
+        Err(SmsError::Unavailable(
+            "no OpenPhone API key is configured".into(),
+        ))
     }
 
     async fn list_messages(&self, _: &MessageQuery) -> Result<Vec<ProviderMessage>, SmsError> {
-        Err(SmsError::Unavailable("no OpenPhone API key is configured".into()))
+        Err(SmsError::Unavailable(
+            "no OpenPhone API key is configured".into(),
+        ))
     }
 
     async fn fetch_media(&self, _: &str) -> Result<Bytes, SmsError> {
-        Err(SmsError::Unavailable("no OpenPhone API key is configured".into()))
+        Err(SmsError::Unavailable(
+            "no OpenPhone API key is configured".into(),
+        ))
     }
 }

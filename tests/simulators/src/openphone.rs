@@ -214,7 +214,13 @@ impl OpenPhoneSimulator {
     }
 
     /// A `message.received` event from `from` to our number.
-    pub fn inbound_event(&self, shape: Shape, from: &str, text: &str, media: &[InboundMedia]) -> Value {
+    pub fn inbound_event(
+        &self,
+        shape: Shape,
+        from: &str,
+        text: &str,
+        media: &[InboundMedia],
+    ) -> Value {
         self.shared.inbound_event(shape, from, text, media)
     }
 
@@ -301,12 +307,15 @@ impl Shared {
         let recordings: Vec<Value> = script
             .recording
             .iter()
-            .map(|r| json!({"id": format!("RC{}", digits(&id)), "url": self.host_media(r),
-                "type": r.content_type, "duration": script.duration, "startTime": created}))
+            .map(|r| {
+                json!({"id": format!("RC{}", digits(&id)), "url": self.host_media(r),
+                "type": r.content_type, "duration": script.duration, "startTime": created})
+            })
             .collect();
-        let voicemail = script.voicemail.as_ref().map(|v| {
-            json!({"url": self.host_media(v), "type": v.content_type, "duration": 9})
-        });
+        let voicemail = script
+            .voicemail
+            .as_ref()
+            .map(|v| json!({"url": self.host_media(v), "type": v.content_type, "duration": 9}));
         let call = |status: &str, completed: bool, with_recordings: bool| -> Value {
             let answered_at = (completed && script.answered).then(now);
             match shape {
@@ -331,26 +340,40 @@ impl Shared {
                 }),
             }
         };
-        let final_status = if script.answered { "completed" } else { "no-answer" };
+        let final_status = if script.answered {
+            "completed"
+        } else {
+            "no-answer"
+        };
         let mut events = vec![
             self.envelope(shape, "call.ringing", call("ringing", false, false)),
             self.envelope(shape, "call.completed", call(final_status, true, false)),
         ];
         if !recordings.is_empty() {
-            events.push(self.envelope(shape, "call.recording.completed", call(final_status, true, true)));
+            events.push(self.envelope(
+                shape,
+                "call.recording.completed",
+                call(final_status, true, true),
+            ));
         }
         if !script.transcript.is_empty() {
             let dialogue: Vec<Value> = script
                 .transcript
                 .iter()
                 .enumerate()
-                .map(|(n, (who, said))| json!({"content": said, "start": n, "end": n + 1,
-                    "identifier": who, "userId": null}))
+                .map(|(n, (who, said))| {
+                    json!({"content": said, "start": n, "end": n + 1,
+                    "identifier": who, "userId": null})
+                })
                 .collect();
-            events.push(self.envelope(shape, "call.transcript.completed", json!({
-                "callId": id, "object": "callTranscript", "createdAt": now(),
-                "duration": script.duration, "status": "completed", "dialogue": dialogue,
-            })));
+            events.push(self.envelope(
+                shape,
+                "call.transcript.completed",
+                json!({
+                    "callId": id, "object": "callTranscript", "createdAt": now(),
+                    "duration": script.duration, "status": "completed", "dialogue": dialogue,
+                }),
+            ));
         }
         if !script.summary.is_empty() {
             // One doc sample spells the type `callSummary`: the v4 shape uses it here.
@@ -358,10 +381,14 @@ impl Shared {
                 Shape::V3 => "call.summary.completed",
                 Shape::V4 => "callSummary",
             };
-            events.push(self.envelope(shape, event_type, json!({
-                "callId": id, "object": "callSummary", "status": "completed",
-                "summary": script.summary, "nextSteps": script.next_steps,
-            })));
+            events.push(self.envelope(
+                shape,
+                event_type,
+                json!({
+                    "callId": id, "object": "callSummary", "status": "completed",
+                    "summary": script.summary, "nextSteps": script.next_steps,
+                }),
+            ));
         }
         events
     }
@@ -373,7 +400,10 @@ impl Shared {
         let body = serde_json::to_vec(event).expect("serialisable");
         let webhook_id = format!(
             "msg_{}",
-            event["id"].as_str().unwrap_or("unknown").trim_start_matches("EV")
+            event["id"]
+                .as_str()
+                .unwrap_or("unknown")
+                .trim_start_matches("EV")
         );
         let mut statuses = Vec::new();
         for _ in 0..delivery.copies.max(1) {
@@ -427,7 +457,12 @@ impl Shared {
             }
             window.1 += 1;
             if window.1 > limit {
-                return Err(api_error(429, "0100429", "Too Many Requests", "Rate limit exceeded"));
+                return Err(api_error(
+                    429,
+                    "0100429",
+                    "Too Many Requests",
+                    "Rate limit exceeded",
+                ));
             }
         }
         Ok(key.to_string())
@@ -476,13 +511,28 @@ async fn send_message(State(sim): State<Shared>, headers: HeaderMap, body: Bytes
         .unwrap_or_default();
     let from = body["from"].as_str().unwrap_or_default();
     if content.trim().is_empty() || content.chars().count() > 1600 {
-        return api_error(400, "0206400", "Bad Request", "content must hold 1-1600 characters");
+        return api_error(
+            400,
+            "0206400",
+            "Bad Request",
+            "content must hold 1-1600 characters",
+        );
     }
     if to.len() != 1 || !is_e164(to[0]) {
-        return api_error(400, "0206400", "Bad Request", "to must hold exactly one E.164 number");
+        return api_error(
+            400,
+            "0206400",
+            "Bad Request",
+            "to must hold exactly one E.164 number",
+        );
     }
     if from != sim.config.phone_number && from != sim.config.phone_number_id {
-        return api_error(403, "0206403", "Not Phone Number User", "Not Phone Number User");
+        return api_error(
+            403,
+            "0206403",
+            "Not Phone Number User",
+            "Not Phone Number User",
+        );
     }
     let injected = {
         let mut state = sim.state.lock().unwrap();
@@ -490,10 +540,21 @@ async fn send_message(State(sim): State<Shared>, headers: HeaderMap, body: Bytes
     };
     match injected {
         Some(400) => {
-            return api_error(400, "0206400", "A2P Registration Not Approved",
-                "A2P Registration Not Approved")
+            return api_error(
+                400,
+                "0206400",
+                "A2P Registration Not Approved",
+                "A2P Registration Not Approved",
+            )
         }
-        Some(status) => return api_error(status, &format!("0206{status}"), "Injected failure", "Injected failure"),
+        Some(status) => {
+            return api_error(
+                status,
+                &format!("0206{status}"),
+                "Injected failure",
+                "Injected failure",
+            )
+        }
         None => {}
     }
     let message = json!({
@@ -515,7 +576,12 @@ async fn list_messages(
     if let Err(r) = sim.admit(&headers) {
         return r;
     }
-    let param = |name: &str| query.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    let param = |name: &str| {
+        query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
     let participants: Vec<String> = query
         .iter()
         .filter(|(k, _)| k == "participants" || k == "participants[]")
@@ -526,7 +592,12 @@ async fn list_messages(
         _ => return api_error(400, "0206400", "Bad Request", "maxResults must be 1-100"),
     };
     if param("phoneNumberId").is_none() || participants.is_empty() {
-        return api_error(400, "0206400", "Bad Request", "phoneNumberId and participants are required");
+        return api_error(
+            400,
+            "0206400",
+            "Bad Request",
+            "phoneNumberId and participants are required",
+        );
     }
     let offset: usize = param("pageToken").and_then(|t| t.parse().ok()).unwrap_or(0);
     let matching: Vec<Value> = sim
@@ -544,10 +615,15 @@ async fn list_messages(
         .collect();
     let page: Vec<Value> = matching.iter().skip(offset).take(max).cloned().collect();
     let next = (offset + max < matching.len()).then(|| (offset + max).to_string());
-    Json(json!({ "data": page, "totalItems": matching.len(), "nextPageToken": next })).into_response()
+    Json(json!({ "data": page, "totalItems": matching.len(), "nextPageToken": next }))
+        .into_response()
 }
 
-async fn get_message(State(sim): State<Shared>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+async fn get_message(
+    State(sim): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
     if let Err(r) = sim.admit(&headers) {
         return r;
     }
@@ -623,7 +699,13 @@ async fn control_inbound(State(sim): State<Shared>, Json(body): Json<ControlInbo
     };
     let event = sim.inbound_event(body.shape, &body.from, &body.text, &media);
     let statuses = sim
-        .deliver(&event, Delivery { format: body.format, copies: body.copies })
+        .deliver(
+            &event,
+            Delivery {
+                format: body.format,
+                copies: body.copies,
+            },
+        )
         .await;
     Json(json!({ "event": event, "statuses": statuses })).into_response()
 }

@@ -10,7 +10,9 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::keys;
-use crate::ports::table::{Condition, Item, Key, Query, SortKeyCondition, TableError, TxOp, Update};
+use crate::ports::table::{
+    Condition, Item, Key, Query, SortKeyCondition, TableError, TxOp, Update,
+};
 use crate::Services;
 
 /// Where an activity lives.
@@ -77,8 +79,14 @@ pub async fn create_once(
 }
 
 /// The activity a provider id became, if any.
-pub async fn find(services: &Services, provider_id: &str) -> Result<Option<ActivityRef>, TableError> {
-    let guard = services.table.get(&keys::provider_guard(provider_id)).await?;
+pub async fn find(
+    services: &Services,
+    provider_id: &str,
+) -> Result<Option<ActivityRef>, TableError> {
+    let guard = services
+        .table
+        .get(&keys::provider_guard(provider_id))
+        .await?;
     Ok(guard.and_then(|g| {
         let contact_id = g.get("contact_id")?.as_str()?.to_string();
         let sk = g.get("activity_sk")?.as_str()?.to_string();
@@ -118,7 +126,11 @@ async fn apply_pending(
     provider_id: &str,
     activity: &ActivityRef,
 ) -> Result<(), TableError> {
-    let Some(pending) = services.table.get(&keys::provider_pending(provider_id)).await? else {
+    let Some(pending) = services
+        .table
+        .get(&keys::provider_pending(provider_id))
+        .await?
+    else {
         return Ok(());
     };
     let mut update = Update::new();

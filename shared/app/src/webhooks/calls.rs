@@ -51,7 +51,10 @@ pub async fn completed(services: &Services, envelope: &Envelope) -> Result<(), H
         .unwrap_or_else(|| services.clock.now());
     let mut update = Update::new()
         .set("kind", if answered { "call" } else { "missed_call" })
-        .set("status", call.status.clone().unwrap_or_else(|| "completed".into()))
+        .set(
+            "status",
+            call.status.clone().unwrap_or_else(|| "completed".into()),
+        )
         .set("answered", answered)
         .set("answered_at", json!(call.answered_at.map(keys::sort_time)))
         .set("completed_at", keys::sort_time(completed_at));
@@ -77,12 +80,18 @@ pub async fn completed(services: &Services, envelope: &Envelope) -> Result<(), H
     Ok(())
 }
 
-pub async fn recording_completed(services: &Services, envelope: &Envelope) -> Result<(), HandlerError> {
+pub async fn recording_completed(
+    services: &Services,
+    envelope: &Envelope,
+) -> Result<(), HandlerError> {
     let call = CallObject::read(&envelope.object).map_err(permanent)?;
     recordings(services, &call.id, &call.recordings).await
 }
 
-pub async fn transcript_completed(services: &Services, envelope: &Envelope) -> Result<(), HandlerError> {
+pub async fn transcript_completed(
+    services: &Services,
+    envelope: &Envelope,
+) -> Result<(), HandlerError> {
     let transcript = CallTranscript::read(&envelope.object).map_err(permanent)?;
     activities::merge_artefact(
         services,
@@ -93,7 +102,10 @@ pub async fn transcript_completed(services: &Services, envelope: &Envelope) -> R
     .map_err(transient)
 }
 
-pub async fn summary_completed(services: &Services, envelope: &Envelope) -> Result<(), HandlerError> {
+pub async fn summary_completed(
+    services: &Services,
+    envelope: &Envelope,
+) -> Result<(), HandlerError> {
     let summary = CallSummary::read(&envelope.object).map_err(permanent)?;
     activities::merge_artefact(
         services,
@@ -107,7 +119,11 @@ pub async fn summary_completed(services: &Services, envelope: &Envelope) -> Resu
     .map_err(transient)
 }
 
-async fn recordings(services: &Services, call_id: &str, list: &[MediaRef]) -> Result<(), HandlerError> {
+async fn recordings(
+    services: &Services,
+    call_id: &str,
+    list: &[MediaRef],
+) -> Result<(), HandlerError> {
     if list.is_empty() {
         return Ok(());
     }
@@ -116,9 +132,13 @@ async fn recordings(services: &Services, call_id: &str, list: &[MediaRef]) -> Re
         .enumerate()
         .map(|(n, r)| media::entry(call_id, &format!("recording_{n}"), r))
         .collect();
-    activities::merge_artefact(services, call_id, vec![("recordings".into(), Value::Array(entries))])
-        .await
-        .map_err(transient)?;
+    activities::merge_artefact(
+        services,
+        call_id,
+        vec![("recordings".into(), Value::Array(entries))],
+    )
+    .await
+    .map_err(transient)?;
     for (n, r) in list.iter().enumerate() {
         media::enqueue(services, call_id, &format!("recording_{n}"), r)
             .await
@@ -133,7 +153,10 @@ async fn ensure_activity(
     call: &CallObject,
     status: &str,
 ) -> Result<activities::ActivityRef, HandlerError> {
-    if let Some(existing) = activities::find(services, &call.id).await.map_err(transient)? {
+    if let Some(existing) = activities::find(services, &call.id)
+        .await
+        .map_err(transient)?
+    {
         return Ok(existing);
     }
     let counterpart = call

@@ -9,9 +9,16 @@ use crate::Services;
 use super::{permanent, transient};
 
 /// The contact holding `phone`, created (source `webhook`) when none does yet.
-pub async fn upsert_by_phone(services: &Services, phone: &str) -> Result<(String, PhoneNumber), HandlerError> {
-    let number = PhoneNumber::parse(phone).map_err(|e| permanent(format!("phone {phone:?}: {e}")))?;
-    if let Some(contact) = contacts::find_by_phone(services, &number).await.map_err(transient)? {
+pub async fn upsert_by_phone(
+    services: &Services,
+    phone: &str,
+) -> Result<(String, PhoneNumber), HandlerError> {
+    let number =
+        PhoneNumber::parse(phone).map_err(|e| permanent(format!("phone {phone:?}: {e}")))?;
+    if let Some(contact) = contacts::find_by_phone(services, &number)
+        .await
+        .map_err(transient)?
+    {
         return Ok((contact.id.as_str().to_string(), number));
     }
     let raw = RawContact {

@@ -149,9 +149,10 @@ pub(crate) async fn set_status(
     status: EventStatus,
     extra: Update,
 ) -> Result<Item, TableError> {
-    let mut update = extra
-        .set("status", status.as_str())
-        .set(Index::Gsi1.pk_attr(), keys::events_by_status(status.as_str()));
+    let mut update = extra.set("status", status.as_str()).set(
+        Index::Gsi1.pk_attr(),
+        keys::events_by_status(status.as_str()),
+    );
     if !sort.is_empty() {
         update = update.set(Index::Gsi1.sk_attr(), sort);
     }

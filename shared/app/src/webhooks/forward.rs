@@ -47,7 +47,10 @@ impl MessageHandler for ForwardHandler {
             .await
             .map_err(transient)?
         else {
-            return Err(permanent(format!("event {} is not stored", queued.event_id)));
+            return Err(permanent(format!(
+                "event {} is not stored",
+                queued.event_id
+            )));
         };
         let body = match stored.get("body").and_then(Value::as_str) {
             Some(body) => body.as_bytes().to_vec(),

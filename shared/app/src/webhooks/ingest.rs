@@ -46,7 +46,10 @@ impl IngestSettings {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Ingested {
     /// Stored and queued (or stored as `ignored` for an unknown type).
-    Accepted { event_id: String, status: EventStatus },
+    Accepted {
+        event_id: String,
+        status: EventStatus,
+    },
     /// Seen before: not processed again.
     Duplicate { event_id: String },
     /// Verified but not JSON: stored as `failed` for inspection; the caller answers 400.
@@ -122,7 +125,11 @@ pub async fn ingest(
         let blob_key = format!("events/{}.raw", hex_digest(event_id.as_bytes()));
         services
             .blobs
-            .put(&blob_key, bytes::Bytes::copy_from_slice(body), "application/octet-stream")
+            .put(
+                &blob_key,
+                bytes::Bytes::copy_from_slice(body),
+                "application/octet-stream",
+            )
             .await?;
         item.insert("body_key".into(), blob_key.into());
     } else {
@@ -135,11 +142,19 @@ pub async fn ingest(
         item.insert("last_error".into(), "body is not a JSON object".into());
     }
     let sort = format!("{received_at}#{event_id}");
-    item.insert(Index::Gsi1.pk_attr().into(), keys::events_by_status(status.as_str()).into());
+    item.insert(
+        Index::Gsi1.pk_attr().into(),
+        keys::events_by_status(status.as_str()).into(),
+    );
     item.insert(Index::Gsi1.sk_attr().into(), sort.clone().into());
     item.insert(
         Index::Gsi2.pk_attr().into(),
-        keys::events_by_type(if event_type.is_empty() { "-" } else { &event_type }).into(),
+        keys::events_by_type(if event_type.is_empty() {
+            "-"
+        } else {
+            &event_type
+        })
+        .into(),
     );
     item.insert(Index::Gsi2.sk_attr().into(), sort.clone().into());
     item.insert(Index::Gsi3.pk_attr().into(), keys::ALL_EVENTS.into());
@@ -163,9 +178,7 @@ pub async fn ingest(
     }
     match status {
         EventStatus::Received => enqueue(services, &event_id, settings.forward).await?,
-        _ if settings.forward && envelope.is_some() => {
-            enqueue_forward(services, &event_id).await?
-        }
+        _ if settings.forward && envelope.is_some() => enqueue_forward(services, &event_id).await?,
         _ => {}
     }
     Ok(match envelope {

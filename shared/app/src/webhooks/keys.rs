@@ -66,7 +66,10 @@ pub const OPT_OUTS: &str = "OPTOUTS";
 /// The automatic reply (confirmation or help) owed for one inbound message: claimed before the
 /// send so that a repeated delivery never sends it twice.
 pub fn auto_reply(e164: &str, inbound_message_id: &str) -> Key {
-    Key::new(format!("OPTOUT#{e164}"), format!("REPLY#{inbound_message_id}"))
+    Key::new(
+        format!("OPTOUT#{e164}"),
+        format!("REPLY#{inbound_message_id}"),
+    )
 }
 
 /// The reverse index a campaign send writes so an inbound reply finds the sends of its contact.

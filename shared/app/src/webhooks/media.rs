@@ -32,7 +32,13 @@ pub struct MediaJob {
 pub fn blob_key(provider_id: &str, slot: &str) -> String {
     let safe: String = provider_id
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     format!("media/{safe}/{slot}")
 }
@@ -90,17 +96,25 @@ impl MessageHandler for MediaHandler {
 }
 
 pub async fn copy(services: &Services, job: &MediaJob) -> Result<(), HandlerError> {
-    let bytes = services.sms.fetch_media(&job.url).await.map_err(|e| match e {
-        SmsError::Rejected { status: 404 | 410, .. } => permanent(e),
-        other => transient(other),
-    })?;
+    let bytes = services
+        .sms
+        .fetch_media(&job.url)
+        .await
+        .map_err(|e| match e {
+            SmsError::Rejected {
+                status: 404 | 410, ..
+            } => permanent(e),
+            other => transient(other),
+        })?;
     let size = bytes.len();
     services
         .blobs
         .put(
             &job.blob_key,
             bytes,
-            job.content_type.as_deref().unwrap_or("application/octet-stream"),
+            job.content_type
+                .as_deref()
+                .unwrap_or("application/octet-stream"),
         )
         .await
         .map_err(transient)?;

@@ -156,7 +156,12 @@ fn occurred_at(message: &MessageObject, envelope: &Envelope, services: &Services
         .unwrap_or_else(|| services.clock.now())
 }
 
-fn base_fields(message: &MessageObject, direction: &str, phone: &str, at: DateTime<Utc>) -> Map<String, Value> {
+fn base_fields(
+    message: &MessageObject,
+    direction: &str,
+    phone: &str,
+    at: DateTime<Utc>,
+) -> Map<String, Value> {
     let Value::Object(map) = json!({
         "kind": "message",
         "direction": direction,

@@ -14,7 +14,9 @@ use super::keys;
 use super::payload::MessageObject;
 use super::process::ProcessSettings;
 use crate::contacts;
-use crate::ports::table::{Condition, Index, Item, Query, SortKeyCondition, TableError, TxOp, Update};
+use crate::ports::table::{
+    Condition, Index, Item, Query, SortKeyCondition, TableError, TxOp, Update,
+};
 use crate::ports::{OutboundSms, SmsError};
 use crate::worker::HandlerError;
 use crate::Services;
@@ -96,15 +98,21 @@ pub async fn on_inbound(
     };
     match intent {
         Intent::OptOut => {
-            apply(services, change(OptOutStatus::OptedOut, ReplyKind::OptOutConfirmation))
-                .await
-                .map_err(transient)?;
+            apply(
+                services,
+                change(OptOutStatus::OptedOut, ReplyKind::OptOutConfirmation),
+            )
+            .await
+            .map_err(transient)?;
         }
         Intent::OptIn { .. } => {
             // START, UNSTOP and YES only mean something to a number that is opted out.
-            apply(services, change(OptOutStatus::Subscribed, ReplyKind::OptInConfirmation))
-                .await
-                .map_err(transient)?;
+            apply(
+                services,
+                change(OptOutStatus::Subscribed, ReplyKind::OptInConfirmation),
+            )
+            .await
+            .map_err(transient)?;
         }
         Intent::Help => {
             if let Some(from) = &reply_from {
@@ -120,9 +128,14 @@ pub async fn on_inbound(
 
 /// True when the number is opted out (campaigns check this before every send).
 pub async fn is_opted_out(services: &Services, phone: &PhoneNumber) -> Result<bool, TableError> {
-    let state = services.table.get(&keys::opt_out_state(phone.as_str())).await?;
-    Ok(state.and_then(|s| s.get("status").and_then(Value::as_str).map(str::to_string))
-        == Some(OptOutStatus::OptedOut.as_str().to_string()))
+    let state = services
+        .table
+        .get(&keys::opt_out_state(phone.as_str()))
+        .await?;
+    Ok(
+        state.and_then(|s| s.get("status").and_then(Value::as_str).map(str::to_string))
+            == Some(OptOutStatus::OptedOut.as_str().to_string()),
+    )
 }
 
 /// Applies a change if it changes the state. Returns false when it did not (already there).
@@ -148,9 +161,7 @@ async fn apply(services: &Services, change: Change<'_>) -> Result<bool, TableErr
             Condition::ItemAbsent,
             Condition::NotEquals("status".into(), OptOutStatus::OptedOut.as_str().into()),
         ]),
-        OptOutStatus::Subscribed => {
-            Condition::equals("status", OptOutStatus::OptedOut.as_str())
-        }
+        OptOutStatus::Subscribed => Condition::equals("status", OptOutStatus::OptedOut.as_str()),
     };
     let audit_key = keys::opt_out_audit(e164, now, change.discriminator);
     let Value::Object(mut audit) = json!({
@@ -216,7 +227,13 @@ async fn apply(services: &Services, change: Change<'_>) -> Result<bool, TableErr
     Ok(true)
 }
 
-fn reply_item(e164: &str, message_id: &str, kind: ReplyKind, from: &str, now: DateTime<Utc>) -> Item {
+fn reply_item(
+    e164: &str,
+    message_id: &str,
+    kind: ReplyKind,
+    from: &str,
+    now: DateTime<Utc>,
+) -> Item {
     let key = keys::auto_reply(e164, message_id);
     let Value::Object(mut item) = json!({
         "kind": kind,
@@ -382,7 +399,9 @@ pub async fn manual_resubscribe(
     reason: &str,
 ) -> Result<Value, OptOutError> {
     if reason.trim().is_empty() {
-        return Err(OptOutError::Invalid("a reason is required to re-subscribe a number".into()));
+        return Err(OptOutError::Invalid(
+            "a reason is required to re-subscribe a number".into(),
+        ));
     }
     let discriminator = format!("manual-{}", services.clock.now().timestamp_millis());
     let changed = apply(
@@ -442,7 +461,11 @@ async fn state_with_audit(services: &Services, phone: &PhoneNumber) -> Result<Va
     with_audit(services, phone.as_str(), state).await
 }
 
-async fn with_audit(services: &Services, e164: &str, mut state: Item) -> Result<Value, OptOutError> {
+async fn with_audit(
+    services: &Services,
+    e164: &str,
+    mut state: Item,
+) -> Result<Value, OptOutError> {
     let audit = services
         .table
         .query(

@@ -282,7 +282,10 @@ mod tests {
         assert_eq!(m.text, "hi");
         assert_eq!(m.to, vec!["+13105550100", "+13105550101"]);
         assert_eq!(m.media.len(), 1);
-        assert_eq!(m.created_at.unwrap().to_rfc3339(), "2026-01-01T10:00:00+00:00");
+        assert_eq!(
+            m.created_at.unwrap().to_rfc3339(),
+            "2026-01-01T10:00:00+00:00"
+        );
         let v4 = json!({"id":"AC2","from":"+12125550134","to":["+13105550100"],"text":"yo",
             "contactIds":["x"], "createdAt": "not a date"});
         let m = MessageObject::read(&v4).unwrap();
@@ -297,7 +300,10 @@ mod tests {
             "voicemail":{"url":"https://v/1","type":"audio/mpeg","duration":7}});
         let c = CallObject::read(&v3).unwrap();
         assert_eq!(c.counterpart().as_deref(), Some("+12125550134"));
-        assert_eq!((c.recordings.len(), c.voicemail.unwrap().duration), (1, Some(7.0)));
+        assert_eq!(
+            (c.recordings.len(), c.voicemail.unwrap().duration),
+            (1, Some(7.0))
+        );
         let v4 = json!({"id":"AC9","participants":["+12125550134"],"direction":"outgoing",
             "recordings":null,"duration":30});
         let c = CallObject::read(&v4).unwrap();
@@ -306,8 +312,12 @@ mod tests {
         let s = CallSummary::read(&json!({"callId":"AC9","object":"callSummary",
             "summary":["a","b"],"nextSteps":["c"]}))
         .unwrap();
-        assert_eq!((s.call_id.as_str(), s.summary.len(), s.next_steps.len()), ("AC9", 2, 1));
-        let t = CallTranscript::read(&json!({"callId":"AC9","dialogue":[{"content":"hi"}]})).unwrap();
+        assert_eq!(
+            (s.call_id.as_str(), s.summary.len(), s.next_steps.len()),
+            ("AC9", 2, 1)
+        );
+        let t =
+            CallTranscript::read(&json!({"callId":"AC9","dialogue":[{"content":"hi"}]})).unwrap();
         assert_eq!(t.dialogue.as_array().unwrap().len(), 1);
     }
 
@@ -315,7 +325,10 @@ mod tests {
     fn envelopes() {
         let e = Envelope::read(&json!({"id":"EV1","type":"callSummary","apiVersion":"v3",
             "data":{"object":{"callId":"AC1"}}}));
-        assert_eq!((e.id.as_deref(), e.event_type.as_str()), (Some("EV1"), "callSummary"));
+        assert_eq!(
+            (e.id.as_deref(), e.event_type.as_str()),
+            (Some("EV1"), "callSummary")
+        );
         assert_eq!(e.object["callId"], "AC1");
         let e = Envelope::read(&json!({"type":"call.missed","data":{"resource":{"id":"AC2"}}}));
         assert_eq!(e.object["id"], "AC2");

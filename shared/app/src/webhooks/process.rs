@@ -113,7 +113,9 @@ pub async fn process_event(
                     event_id,
                     sort,
                     EventStatus::Failed,
-                    Update::new().set("last_error", message.clone()).set("failed_at", now),
+                    Update::new()
+                        .set("last_error", message.clone())
+                        .set("failed_at", now),
                 )
                 .await
                 .map_err(transient)?;
@@ -122,7 +124,11 @@ pub async fn process_event(
             } else {
                 services
                     .table
-                    .update(&key, Update::new().set("last_error", message), Some(Condition::ItemExists))
+                    .update(
+                        &key,
+                        Update::new().set("last_error", message),
+                        Some(Condition::ItemExists),
+                    )
                     .await
                     .map_err(transient)?;
                 Err(error)
@@ -143,14 +149,19 @@ async fn dispatch(
         "call.completed" => calls::completed(services, envelope).await,
         "call.recording.completed" => calls::recording_completed(services, envelope).await,
         "call.transcript.completed" => calls::transcript_completed(services, envelope).await,
-        "call.summary.completed" | "callSummary" => calls::summary_completed(services, envelope).await,
+        "call.summary.completed" | "callSummary" => {
+            calls::summary_completed(services, envelope).await
+        }
         // Kept as events; local contact fields are not overwritten by the provider's (yet).
         "contact.updated" | "contact.deleted" => Ok(()),
         other => Err(permanent(format!("no processing for event type {other:?}"))),
     }
 }
 
-async fn load_body(services: &Services, stored: &crate::ports::table::Item) -> Result<String, HandlerError> {
+async fn load_body(
+    services: &Services,
+    stored: &crate::ports::table::Item,
+) -> Result<String, HandlerError> {
     if let Some(body) = stored.get("body").and_then(Value::as_str) {
         return Ok(body.to_string());
     }

@@ -43,7 +43,9 @@ pub async fn on_inbound(
             .table
             .query(
                 Query::partition(keys::contact_partition(contact_id))
-                    .sk(SortKeyCondition::BeginsWith(keys::CAMPAIGN_REF_PREFIX.into()))
+                    .sk(SortKeyCondition::BeginsWith(
+                        keys::CAMPAIGN_REF_PREFIX.into(),
+                    ))
                     .after(cursor),
             )
             .await?;

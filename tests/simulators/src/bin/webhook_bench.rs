@@ -72,11 +72,13 @@ mod tempdir {
 }
 
 fn start_dev(args: &Args) -> (String, Dev) {
-    let bin = std::env::var("TRICKLE_BIN").map(Into::into).unwrap_or_else(|_| {
-        std::env::current_exe()
-            .expect("current exe")
-            .with_file_name("trickle")
-    });
+    let bin = std::env::var("TRICKLE_BIN")
+        .map(Into::into)
+        .unwrap_or_else(|_| {
+            std::env::current_exe()
+                .expect("current exe")
+                .with_file_name("trickle")
+        });
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("free port")
@@ -94,11 +96,28 @@ fn start_dev(args: &Args) -> (String, Dev) {
         .stdout(Stdio::null())
         .spawn()
         .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
-    println!("started {} dev on port {port} (data in {})", bin.display(), dir.display());
-    (format!("http://127.0.0.1:{port}"), Dev {
+    println!(
+        "started {} dev on port {port} (data in {})",
+        bin.display(),
+        dir.display()
+    );
+    (
+        format!("http://127.0.0.1:{port}"),
+        Dev {
             child,
             _dir: tempdir::Dir(dir),
-        })
+        },
+    )
+}
+
+/// User + system CPU seconds of a process so far (Linux `/proc`; `None` elsewhere).
+fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0) // USER_HZ is 100 on Linux
 }
 
 #[tokio::main]
@@ -117,7 +136,10 @@ async fn main() {
         .unwrap();
     let ready = Instant::now();
     while http.get(format!("{url}/healthz")).send().await.is_err() {
-        assert!(ready.elapsed() < Duration::from_secs(30), "trickle dev did not start");
+        assert!(
+            ready.elapsed() < Duration::from_secs(30),
+            "trickle dev did not start"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let key = SigningKey::from_base64(&args.key).expect("--key is base64");
@@ -127,11 +149,18 @@ async fn main() {
         "driving signed message.received webhooks at {url} for {:?} with {} connections",
         args.duration, args.concurrency
     );
+    let dev_pid = _dev.as_ref().map(|d| d.child.id());
+    let cpu_before = dev_pid.and_then(cpu_seconds);
     let started = Instant::now();
     let mut workers = Vec::new();
     for worker in 0..args.concurrency {
-        let (http, key, stop, url, run) =
-            (http.clone(), key.clone(), stop.clone(), url.clone(), run.clone());
+        let (http, key, stop, url, run) = (
+            http.clone(),
+            key.clone(),
+            stop.clone(),
+            url.clone(),
+            run.clone(),
+        );
         workers.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
             let (mut sent, mut accepted, mut other) = (0u64, 0u64, 0u64);
@@ -185,6 +214,10 @@ async fn main() {
         refused += o;
     }
     let elapsed = started.elapsed().as_secs_f64();
+    let cpu_used = match (dev_pid.and_then(cpu_seconds), cpu_before) {
+        (Some(after), Some(before)) => Some(after - before),
+        _ => None,
+    };
     latencies.sort_unstable();
     let pct = |p: f64| {
         latencies
@@ -193,9 +226,26 @@ async fn main() {
             .unwrap_or(f64::NAN)
     };
     println!("sent:      {sent} requests in {elapsed:.1} s");
-    println!("accepted:  {accepted} ({:.0} requests/s), not accepted: {refused}", accepted as f64 / elapsed);
-    println!("latency:   p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms", pct(0.50), pct(0.99), pct(1.0));
+    println!(
+        "accepted:  {accepted} ({:.0} requests/s), not accepted: {refused}",
+        accepted as f64 / elapsed
+    );
+    println!(
+        "latency:   p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        pct(0.50),
+        pct(0.99),
+        pct(1.0)
+    );
 
+    if let Some(cpu) = cpu_used {
+        // Independent of what else the machine runs: what one event costs trickle dev
+        // (capture and, concurrently, processing of earlier events).
+        println!(
+            "cpu:       trickle dev used {cpu:.1} CPU-s = {:.0} CPU-us per accepted event ({:.0}% of a core on average)",
+            cpu * 1e6 / accepted.max(1) as f64,
+            cpu * 100.0 / elapsed
+        );
+    }
     // Every accepted event must be stored (under this run's ids).
     let mut stored = 0u64;
     let mut cursor: Option<String> = None;
@@ -213,7 +263,11 @@ async fn main() {
             .map(|items| {
                 items
                     .iter()
-                    .filter(|e| e["id"].as_str().is_some_and(|id| id.starts_with(&format!("EVbench{run}"))))
+                    .filter(|e| {
+                        e["id"]
+                            .as_str()
+                            .is_some_and(|id| id.starts_with(&format!("EVbench{run}")))
+                    })
                     .count() as u64
             })
             .unwrap_or(0);
@@ -222,7 +276,14 @@ async fn main() {
             None => break,
         }
     }
-    println!("stored:    {stored} events for {accepted} accepted ({})", if stored == accepted { "equal" } else { "MISMATCH" });
+    println!(
+        "stored:    {stored} events for {accepted} accepted ({})",
+        if stored == accepted {
+            "equal"
+        } else {
+            "MISMATCH"
+        }
+    );
     let processed_wait = Instant::now();
     let (_, processed): (u16, Value) = {
         let r = http
