@@ -60,7 +60,7 @@ pub async fn build(args: &OpenPhoneArgs, public_url: &str) -> anyhow::Result<Ope
         ),
     ] {
         if let Some(secret) = secret.as_deref().filter(|s| !s.trim().is_empty()) {
-            keys.push(SigningKey::from_base64(secret).with_context(|| format!("{name}"))?);
+            keys.push(SigningKey::from_base64(secret).with_context(|| name.to_string())?);
         }
     }
     let process = ProcessSettings {

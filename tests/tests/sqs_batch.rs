@@ -5,7 +5,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use aws_lambda_events::event::sqs::SqsEvent;
 use serde_json::json;
-use trickle_app::ports::{OutgoingMessage, Queue, ReceivedMessage};
+use trickle_app::ports::{OutgoingMessage, ReceivedMessage};
 use trickle_app::worker::{HandlerError, MessageHandler, RetryPolicy};
 use trickle_aws::sqs_batch::handle_batch;
 

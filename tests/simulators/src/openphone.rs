@@ -435,15 +435,22 @@ impl Shared {
     }
 
     /// Auth and the per-key rate limit, shared by every REST route.
-    fn admit(&self, headers: &HeaderMap) -> Result<String, Response> {
+    fn admit(&self, headers: &HeaderMap) -> Result<String, Box<Response>> {
         let key = headers
             .get("authorization")
             .and_then(|v| v.to_str().ok())
             .filter(|k| !k.is_empty())
-            .ok_or_else(|| api_error(401, "0100401", "Unauthorized", "Missing API key"))?;
+            .ok_or_else(|| {
+                Box::new(api_error(401, "0100401", "Unauthorized", "Missing API key"))
+            })?;
         if let Some(expected) = &self.config.api_key {
             if key != expected {
-                return Err(api_error(401, "0100401", "Unauthorized", "Invalid API key"));
+                return Err(Box::new(api_error(
+                    401,
+                    "0100401",
+                    "Unauthorized",
+                    "Invalid API key",
+                )));
             }
         }
         if let Some(limit) = self.config.rate_limit {
@@ -457,12 +464,12 @@ impl Shared {
             }
             window.1 += 1;
             if window.1 > limit {
-                return Err(api_error(
+                return Err(Box::new(api_error(
                     429,
                     "0100429",
                     "Too Many Requests",
                     "Rate limit exceeded",
-                ));
+                )));
             }
         }
         Ok(key.to_string())
@@ -499,7 +506,7 @@ fn is_e164(s: &str) -> bool {
 
 async fn send_message(State(sim): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
     if let Err(r) = sim.admit(&headers) {
-        return r;
+        return *r;
     }
     let Ok(body) = serde_json::from_slice::<Value>(&body) else {
         return api_error(400, "0206400", "Bad Request", "Body must be JSON");
@@ -574,7 +581,7 @@ async fn list_messages(
     Query(query): Query<Vec<(String, String)>>,
 ) -> Response {
     if let Err(r) = sim.admit(&headers) {
-        return r;
+        return *r;
     }
     let param = |name: &str| {
         query
@@ -625,7 +632,7 @@ async fn get_message(
     Path(id): Path<String>,
 ) -> Response {
     if let Err(r) = sim.admit(&headers) {
-        return r;
+        return *r;
     }
     let found = sim
         .state

@@ -72,7 +72,9 @@ fn legacy_cases() {
     let five_min = 5 * 60 * 1000;
     type Expect = Result<Scheme, SignatureError>;
     let ok: Expect = Ok(Scheme::Legacy);
-    let cases: Vec<(&str, &str, &str, Vec<&str>, DateTime<Utc>, Expect)> = vec![
+    /// (name, header, body, keys, now, expected)
+    type Case<'a> = (&'a str, &'a str, &'a str, Vec<&'a str>, DateTime<Utc>, Expect);
+    let cases: Vec<Case<'_>> = vec![
         ("exact", good.as_str(), BODY, vec![KEY], now, ok.clone()),
         (
             "spaces and UTF-8 in raw bytes",
