@@ -73,7 +73,14 @@ fn legacy_cases() {
     type Expect = Result<Scheme, SignatureError>;
     let ok: Expect = Ok(Scheme::Legacy);
     /// (name, header, body, keys, now, expected)
-    type Case<'a> = (&'a str, &'a str, &'a str, Vec<&'a str>, DateTime<Utc>, Expect);
+    type Case<'a> = (
+        &'a str,
+        &'a str,
+        &'a str,
+        Vec<&'a str>,
+        DateTime<Utc>,
+        Expect,
+    );
     let cases: Vec<Case<'_>> = vec![
         ("exact", good.as_str(), BODY, vec![KEY], now, ok.clone()),
         (
