@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use serde_json::Value;
 
 use super::events::{self, EventStatus, QueuedEvent};
-use super::payload::Envelope;
+use super::payload::{is_known_type, Envelope};
 use super::{calls, keys, messages};
 use crate::ports::table::{Condition, Update};
 use crate::ports::ReceivedMessage;
@@ -85,8 +85,18 @@ pub async fn process_event(
         Err(e) => return Err(transient(e)),
     };
     let body = load_body(services, &stored).await?;
-    let result = match serde_json::from_str::<Value>(&body) {
-        Ok(json) => dispatch(services, settings, &Envelope::read(&json)).await,
+    let envelope = serde_json::from_str::<Value>(&body).map(|json| Envelope::read(&json));
+    if let Ok(envelope) = &envelope {
+        if !is_known_type(&envelope.event_type) {
+            // A replayed event of a type nobody handles stays what it was: ignored.
+            events::set_status(services, event_id, sort, EventStatus::Ignored, Update::new())
+                .await
+                .map_err(transient)?;
+            return Ok(());
+        }
+    }
+    let result = match envelope {
+        Ok(envelope) => dispatch(services, settings, &envelope).await,
         Err(e) => Err(permanent(format!("body is not JSON: {e}"))),
     };
     let now = keys::sort_time(services.clock.now());
