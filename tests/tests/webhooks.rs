@@ -166,7 +166,9 @@ async fn every_refusal_case_is_a_json_error_and_nothing_is_stored() {
     );
     assert_eq!(ignored["items"][0]["payload"]["id"], "EVunknown1");
     assert_eq!(ignored["items"][0]["attempts"], 0);
-    let (status, _) = app.send(Method::POST, "/v1/events/msg_unknown1/replay", None).await;
+    let (status, _) = app
+        .send(Method::POST, "/v1/events/msg_unknown1/replay", None)
+        .await;
     assert_eq!(status, 200);
     eventually("replayed unknown event ignored again", || async {
         let event = app.event("msg_unknown1").await;

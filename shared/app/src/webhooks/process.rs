@@ -89,9 +89,15 @@ pub async fn process_event(
     if let Ok(envelope) = &envelope {
         if !is_known_type(&envelope.event_type) {
             // A replayed event of a type nobody handles stays what it was: ignored.
-            events::set_status(services, event_id, sort, EventStatus::Ignored, Update::new())
-                .await
-                .map_err(transient)?;
+            events::set_status(
+                services,
+                event_id,
+                sort,
+                EventStatus::Ignored,
+                Update::new(),
+            )
+            .await
+            .map_err(transient)?;
             return Ok(());
         }
     }

@@ -4,8 +4,8 @@
 //!
 //! ```sh
 //! cargo build --release -p trickle -p trickle-simulators --bin trickle --bin webhook_bench
-//! target/release/webhook_bench [--duration 30] [--concurrency 32] [--url http://host:port \
-//!     --token <admin token> --key <webhook key, base64>]
+//! target/release/webhook_bench [--duration 30] [--concurrency 32] [--event-type call.missed]
+//!     [--url http://host:port --token <admin token> --key <webhook key, base64>]
 //! ```
 //! Without `--url` it starts `trickle dev` itself (the `trickle` binary next to this one, or
 //! `TRICKLE_BIN`) on a fresh data dir and stops it at the end.
@@ -25,6 +25,8 @@ struct Args {
     key: String,
     duration: Duration,
     concurrency: usize,
+    /// `message.received` (processed) by default; an unknown type measures capture alone.
+    event_type: String,
 }
 
 fn args() -> Args {
@@ -34,6 +36,7 @@ fn args() -> Args {
         key: "YmVuY2gtd2ViaG9vay1rZXktMDAx".into(),
         duration: Duration::from_secs(30),
         concurrency: 32,
+        event_type: "message.received".into(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -44,6 +47,7 @@ fn args() -> Args {
             "--key" => args.key = value,
             "--duration" => args.duration = Duration::from_secs(value.parse().expect("seconds")),
             "--concurrency" => args.concurrency = value.parse().expect("a number"),
+            "--event-type" => args.event_type = value,
             other => panic!("unknown flag {other}"),
         }
     }
@@ -161,6 +165,7 @@ async fn main() {
             url.clone(),
             run.clone(),
         );
+        let event_type = args.event_type.clone();
         workers.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
             let (mut sent, mut accepted, mut other) = (0u64, 0u64, 0u64);
@@ -170,7 +175,7 @@ async fn main() {
                 let from = format!("+1212555{:04}", (worker as u64 * 7919 + n) % 10_000);
                 let body = serde_json::to_vec(&json!({
                     "id": format!("EVbench{run}w{worker}n{n}"),
-                    "object": "event", "apiVersion": "v3", "type": "message.received",
+                    "object": "event", "apiVersion": "v3", "type": event_type,
                     "createdAt": Utc::now().to_rfc3339(),
                     "data": {"object": {
                         "id": format!("ACbench{run}w{worker}n{n}"), "object": "message",
@@ -253,7 +258,7 @@ async fn main() {
         let mut request = http
             .get(format!("{url}/v1/events"))
             .bearer_auth(&args.token)
-            .query(&[("type", "message.received"), ("limit", "100")]);
+            .query(&[("type", args.event_type.as_str()), ("limit", "100")]);
         if let Some(c) = &cursor {
             request = request.query(&[("cursor", c)]);
         }
