@@ -874,3 +874,48 @@ async fn the_forwarder_re_signs_events_to_the_developer_and_its_failures_do_not_
     .await;
     assert_eq!(unreachable.event(id(&event)).await["status"], "processed");
 }
+
+#[tokio::test]
+async fn an_ambiguous_confirmation_is_looked_up_before_any_resend() {
+    let app = WebhookApp::start().await;
+    // 599: the provider sent it but the answer was lost; the retry finds it and sends nothing.
+    // 500: nothing was sent; the retry finds nothing and sends it once.
+    for (n, failure) in [599u16, 500].into_iter().enumerate() {
+        let phone = format!("+1212555040{n}");
+        app.simulator.fail_next_sends(&[failure]);
+        let stop = app.simulator.inbound_event(Shape::V3, &phone, "STOP", &[]);
+        app.simulator
+            .deliver(&stop, Delivery::once(Format::Legacy))
+            .await;
+        app.processed(&[id(&stop)]).await;
+        let sent = confirmations(&app, &phone);
+        assert_eq!(sent.len(), 1, "after {failure}: {sent:?}");
+        let event = app.event(id(&stop)).await;
+        assert_eq!(
+            event["attempts"], 2,
+            "one ambiguous try, one resolving retry: {event}"
+        );
+        let reply = app
+            .services
+            .table
+            .get(&keys::auto_reply(
+                &phone,
+                stop["data"]["object"]["id"].as_str().unwrap(),
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(reply["status"], "sent");
+        let provider_id = app
+            .simulator
+            .sent_messages()
+            .into_iter()
+            .find(|m| m["to"][0] == json!(phone))
+            .unwrap()["id"]
+            .clone();
+        assert_eq!(
+            reply["result"], provider_id,
+            "the record names the one message sent"
+        );
+    }
+}

@@ -198,7 +198,8 @@ impl OpenPhoneSimulator {
         self.shared.state.lock().unwrap().messages.clone()
     }
 
-    /// The next sends answer these statuses (e.g. 429, 500, 400 for A2P), one each.
+    /// The next sends answer these statuses (e.g. 429, 500, 400 for A2P), one each; 599 sends
+    /// the message and then answers 500 (an answer lost after the fact).
     pub fn fail_next_sends(&self, statuses: &[u16]) {
         self.shared
             .state
@@ -545,7 +546,24 @@ async fn send_message(State(sim): State<Shared>, headers: HeaderMap, body: Bytes
         let mut state = sim.state.lock().unwrap();
         (!state.failures.is_empty()).then(|| state.failures.remove(0))
     };
+    let message = json!({
+        "id": format!("AC{}", uuid::Uuid::new_v4().simple()),
+        "to": [to[0]], "from": sim.config.phone_number, "text": content,
+        "phoneNumberId": sim.config.phone_number_id, "direction": "outgoing",
+        "userId": body.get("userId").cloned().unwrap_or(json!("USsim")),
+        "status": "sent", "createdAt": now(), "updatedAt": now(),
+    });
     match injected {
+        // The answer is lost after the message went out: the caller cannot know it was sent.
+        Some(599) => {
+            sim.state.lock().unwrap().messages.push(message);
+            return api_error(
+                500,
+                "0206500",
+                "Internal Server Error",
+                "Injected lost answer",
+            );
+        }
         Some(400) => {
             return api_error(
                 400,
@@ -564,13 +582,6 @@ async fn send_message(State(sim): State<Shared>, headers: HeaderMap, body: Bytes
         }
         None => {}
     }
-    let message = json!({
-        "id": format!("AC{}", uuid::Uuid::new_v4().simple()),
-        "to": [to[0]], "from": sim.config.phone_number, "text": content,
-        "phoneNumberId": sim.config.phone_number_id, "direction": "outgoing",
-        "userId": body.get("userId").cloned().unwrap_or(json!("USsim")),
-        "status": "sent", "createdAt": now(), "updatedAt": now(),
-    });
     sim.state.lock().unwrap().messages.push(message.clone());
     (StatusCode::ACCEPTED, Json(json!({ "data": message }))).into_response()
 }

@@ -17,7 +17,7 @@ use crate::contacts;
 use crate::ports::table::{
     Condition, Index, Item, Query, SortKeyCondition, TableError, TxOp, Update,
 };
-use crate::ports::{OutboundSms, SmsError};
+use crate::ports::{Direction, MessageQuery, OutboundSms, SmsError};
 use crate::worker::HandlerError;
 use crate::Services;
 
@@ -276,9 +276,6 @@ async fn send_reply(
     let Some(reply) = services.table.get(&key).await.map_err(transient)? else {
         return Ok(()); // nothing owed: a repeated STOP, or START from someone subscribed
     };
-    if reply.get("status").and_then(Value::as_str) != Some("pending") {
-        return Ok(());
-    }
     let kind: ReplyKind = serde_json::from_value(reply.get("kind").cloned().unwrap_or(Value::Null))
         .map_err(|e| permanent(format!("unreadable reply kind: {e}")))?;
     let from = reply
@@ -286,6 +283,16 @@ async fn send_reply(
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_string();
+    let content = reply_text(kind, &settings.business_name);
+    match reply.get("status").and_then(Value::as_str) {
+        Some("pending") => {}
+        Some("unknown") => {
+            if !resolve_unknown(services, &key, &reply, phone, &from, &content).await? {
+                return Ok(()); // the provider has it: sent once, done
+            }
+        }
+        _ => return Ok(()),
+    }
     let claimed = services
         .table
         .update(
@@ -299,7 +306,6 @@ async fn send_reply(
         Err(e) if e.is_condition_failure() => return Ok(()),
         Err(e) => return Err(transient(e)),
     }
-    let content = reply_text(kind, &settings.business_name);
     let sent = services
         .sms
         .send(&OutboundSms {
@@ -315,9 +321,10 @@ async fn send_reply(
             ("pending", Value::Null, Err(transient(e)))
         }
         Err(e @ SmsError::Rejected { .. }) => ("rejected", json!(e.to_string()), Err(permanent(e))),
+        // Maybe sent: never resend blindly. The retry looks the message up first.
         Err(e @ SmsError::Ambiguous(_)) => {
-            tracing::error!(error = %e, phone = %phone, "auto reply outcome unknown; not resending");
-            ("unknown", json!(e.to_string()), Ok(()))
+            tracing::warn!(error = %e, phone = %phone, "auto reply outcome unknown; will look it up");
+            ("unknown", json!(e.to_string()), Err(transient(e)))
         }
     };
     services
@@ -333,6 +340,54 @@ async fn send_reply(
         .await
         .map_err(transient)?;
     outcome
+}
+
+/// A reply whose send had an unknown outcome: asks the provider for the thread since the claim.
+/// Found → recorded as sent, nothing more to do (false). Missing → handed back as `pending`
+/// so the caller sends it (true).
+async fn resolve_unknown(
+    services: &Services,
+    key: &crate::ports::table::Key,
+    reply: &Item,
+    phone: &PhoneNumber,
+    from: &str,
+    content: &str,
+) -> Result<bool, HandlerError> {
+    let since = reply
+        .get("created_at")
+        .and_then(Value::as_str)
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.with_timezone(&Utc) - chrono::Duration::minutes(1));
+    let thread = services
+        .sms
+        .list_messages(&MessageQuery {
+            phone_number_id: from.to_string(),
+            participant: phone.clone(),
+            created_after: since,
+            created_before: None,
+        })
+        .await
+        .map_err(transient)?;
+    let found = thread
+        .iter()
+        .find(|m| m.direction == Direction::Outgoing && m.text == content);
+    let (status, result) = match found {
+        Some(message) => ("sent", json!(message.id)),
+        None => ("pending", Value::Null),
+    };
+    let updated = services
+        .table
+        .update(
+            key,
+            Update::new().set("status", status).set("result", result),
+            Some(Condition::equals("status", "unknown")),
+        )
+        .await;
+    match updated {
+        Ok(_) => Ok(found.is_none()),
+        Err(e) if e.is_condition_failure() => Ok(false),
+        Err(e) => Err(transient(e)),
+    }
 }
 
 pub fn reply_text(kind: ReplyKind, business: &str) -> String {
