@@ -11,6 +11,7 @@ use trickle_app::audience::validation::ValidationWorker;
 use trickle_app::audience::{AudienceSettings, VALIDATE_QUEUE};
 use trickle_app::ports::blobs::UPLOADS_QUEUE;
 use trickle_app::ports::PhoneValidator;
+use trickle_app::webhooks::{self, media::MediaHandler, process::EventProcessor};
 use trickle_app::worker::{run_consumer, MessageHandler, RetryPolicy};
 use trickle_app::Services;
 use trickle_domain::{Clock, OffsetClock, SystemClock};
@@ -58,11 +59,13 @@ pub async fn run(settings: DevSettings) -> anyhow::Result<()> {
         None => Arc::new(SystemClock),
     };
     let (validator, numverify_sandbox) = validator(&settings).await?;
+    let openphone = crate::openphone::build(&settings.openphone, &public_url).await?;
     let services = Services {
         table: Arc::new(table.clone()),
         queue: queue.clone(),
         blobs: Arc::new(EmbeddedBlobs::open(&data_dir, &public_url, queue.clone())?),
         mailer: Arc::new(OutboxMailer::open(&data_dir)?),
+        sms: openphone.sms.clone(),
         clock: clock.clone(),
         validator,
     };
@@ -83,6 +86,17 @@ pub async fn run(settings: DevSettings) -> anyhow::Result<()> {
             VALIDATE_QUEUE,
             Arc::new(ValidationWorker::new(services.clone(), audience.clone())),
         ),
+        (
+            webhooks::EVENTS_QUEUE,
+            Arc::new(EventProcessor::new(
+                services.clone(),
+                openphone.process.clone(),
+            )),
+        ),
+        (
+            webhooks::MEDIA_QUEUE,
+            Arc::new(MediaHandler::new(services.clone())),
+        ),
     ];
     for (name, handler) in consumers {
         background.push(tokio::spawn(run_consumer(
@@ -95,11 +109,12 @@ pub async fn run(settings: DevSettings) -> anyhow::Result<()> {
         )));
     }
 
-    let app = trickle_http::router(
+    let app = trickle_http::router_with_webhooks(
         services,
         HttpSettings {
             admin_token: admin_token.clone(),
         },
+        openphone.ingest.clone(),
     );
     println!("trickle dev listening on http://{address}");
     println!("data dir: {}", data_dir.display());
@@ -115,6 +130,17 @@ pub async fn run(settings: DevSettings) -> anyhow::Result<()> {
              (set TRICKLE_NUMVERIFY_KEY to use NumVerify)",
             sandbox.base_url
         );
+    }
+    match &openphone.simulator {
+        Some(sim) => println!(
+            "SANDBOX MODE: TRICKLE_OPENPHONE_API_KEY is unset, so no real texts are sent; \
+             an OpenPhone simulator runs at {} (webhooks go to {public_url}/webhooks/openphone)",
+            sim.url()
+        ),
+        None => println!(
+            "OpenPhone: {} (real texts are sent)",
+            settings.openphone.openphone_base_url
+        ),
     }
     if let Some(start) = settings.clock_start {
         println!("clock starts at {start} and runs forward");

@@ -2,6 +2,7 @@
 
 mod dev;
 mod import;
+mod openphone;
 mod settings;
 mod telemetry;
 

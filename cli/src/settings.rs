@@ -29,6 +29,8 @@ pub struct DevSettings {
     /// NumVerify base URL (the free plan needs plain HTTP).
     #[arg(long, env = "TRICKLE_NUMVERIFY_BASE_URL")]
     pub numverify_base_url: Option<String>,
+    #[command(flatten)]
+    pub openphone: crate::openphone::OpenPhoneArgs,
 }
 
 fn parse_instant(text: &str) -> Result<DateTime<Utc>, String> {

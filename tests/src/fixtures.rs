@@ -112,6 +112,7 @@ pub fn embedded_services_with(
         queue: queue.clone(),
         blobs: Arc::new(EmbeddedBlobs::open(dir, public_url, queue).expect("blobs")),
         mailer: Arc::new(OutboxMailer::open(dir).expect("outbox")),
+        sms: Arc::new(trickle_providers::openphone::UnconfiguredProvider),
         clock: Arc::new(SystemClock),
         validator,
     }

@@ -7,3 +7,4 @@ pub mod campaign_world;
 pub mod contract;
 pub mod fixtures;
 pub mod moto;
+pub mod webhooks;

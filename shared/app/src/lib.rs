@@ -10,6 +10,7 @@ pub mod health;
 pub mod ports;
 pub mod records;
 pub mod services;
+pub mod webhooks;
 pub mod worker;
 
 pub use services::Services;

@@ -94,6 +94,7 @@ impl AwsHost {
             clients::DynamoDb::new(&config),
             &settings.table_name,
         ));
+        let sms = openphone_client(&secrets);
         let services = Services {
             table: table.clone(),
             queue: Arc::new(SqsQueue::new(
@@ -103,6 +104,7 @@ impl AwsHost {
             )),
             blobs: Arc::new(S3Blobs::new(clients::s3(&config), &settings.bucket)),
             mailer: Arc::new(SesMailer::new(clients::SesV2::new(&config))),
+            sms,
             clock: Arc::new(SystemClock),
             validator: numverify_validator(&secrets),
         };
@@ -130,6 +132,27 @@ fn numverify_validator(secrets: &Secrets) -> Arc<dyn trickle_app::ports::PhoneVa
             &base_url, &key,
         )),
         None => Arc::new(trickle_app::ports::validator::NotConfigured),
+    }
+}
+
+/// OpenPhone with the `openphone-api-key` secret at `TRICKLE_OPENPHONE_BASE_URL` (default the
+/// public API); without the secret every provider call fails as unavailable.
+fn openphone_client(secrets: &Secrets) -> Arc<dyn trickle_app::ports::SmsProvider> {
+    use trickle_providers::openphone::{self, OpenPhoneClient, OpenPhoneSettings};
+    let Some(key) = secrets.get("openphone-api-key").filter(|k| !k.is_empty()) else {
+        tracing::warn!("secret openphone-api-key is missing: provider calls will fail");
+        return Arc::new(openphone::UnconfiguredProvider);
+    };
+    let base = std::env::var("TRICKLE_OPENPHONE_BASE_URL")
+        .ok()
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| openphone::DEFAULT_BASE_URL.to_string());
+    match OpenPhoneClient::new(OpenPhoneSettings::new(base, key)) {
+        Ok(client) => Arc::new(client),
+        Err(error) => {
+            tracing::error!(%error, "cannot build the OpenPhone client");
+            Arc::new(openphone::UnconfiguredProvider)
+        }
     }
 }
 

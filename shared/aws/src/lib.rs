@@ -10,6 +10,7 @@ mod s3;
 mod secrets;
 mod ses;
 mod sqs;
+pub mod sqs_batch;
 
 pub use config::{load_sdk_config, AwsEndpoint};
 pub use dynamodb::DynamoTable;

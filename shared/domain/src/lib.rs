@@ -11,7 +11,9 @@ pub mod csv_import;
 pub mod health;
 pub mod ids;
 pub mod nanp_zones;
+pub mod opt_out_keyword;
 pub mod phone;
+pub mod webhook_signature;
 
 pub use clock::{Clock, FixedClock, OffsetClock, SystemClock};
 pub use contact::{Contact, ContactError, NewContact, RawContact};

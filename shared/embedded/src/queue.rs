@@ -16,9 +16,10 @@ use crate::store::{epoch_millis, EmbeddedStore};
 
 /// The queues the system uses, each with its receive limit before dead-lettering (as in
 /// `template.yaml`).
-pub const DEFAULT_QUEUES: [&str; 7] = [
+pub const DEFAULT_QUEUES: [&str; 8] = [
     "events",
     "media",
+    "forward",
     "sends",
     "validate",
     "health",
@@ -127,22 +128,24 @@ impl EmbeddedQueue {
                     if let Role::Source { max_receives, dlq } = &role {
                         if count >= *max_receives {
                             // Redrive: the receive that would exceed the limit moves it instead.
-                            tx.execute(
+                            tx.prepare_cached(
                                 "UPDATE queue_messages SET queue = ?1, receive_count = 0,
                                  receipt = NULL, visible_at = ?2 WHERE seq = ?3",
-                                params![dlq, now, seq],
                             )
+                            .map_err(unavailable)?
+                            .execute(params![dlq, now, seq])
                             .map_err(unavailable)?;
                             moved = true;
                             continue;
                         }
                     }
                     let receipt = uuid::Uuid::new_v4().to_string();
-                    tx.execute(
+                    tx.prepare_cached(
                         "UPDATE queue_messages SET receive_count = receive_count + 1,
                          receipt = ?1, visible_at = ?2 WHERE seq = ?3",
-                        params![receipt, now + visibility.as_millis() as i64, seq],
                     )
+                    .map_err(unavailable)?
+                    .execute(params![receipt, now + visibility.as_millis() as i64, seq])
                     .map_err(unavailable)?;
                     out.push(ReceivedMessage {
                         message_id: id,
@@ -177,15 +180,17 @@ impl Queue for EmbeddedQueue {
                 let tx = conn.transaction().map_err(unavailable)?;
                 let now = epoch_millis();
                 if let Some(dedup) = &message.dedup_id {
-                    tx.execute(
-                        "DELETE FROM queue_dedup WHERE queue = ?1 AND dedup_id = ?2 AND expires_at <= ?3",
+                    tx.prepare_cached("DELETE FROM queue_dedup WHERE queue = ?1 AND dedup_id = ?2 AND expires_at <= ?3")
+.map_err(unavailable)?
+.execute(
                         params![queue, dedup, now],
                     )
                     .map_err(unavailable)?;
                     let fresh = tx
-                        .execute(
-                            "INSERT OR IGNORE INTO queue_dedup (queue, dedup_id, expires_at)
-                             VALUES (?1, ?2, ?3)",
+                        .prepare_cached("INSERT OR IGNORE INTO queue_dedup (queue, dedup_id, expires_at)
+                             VALUES (?1, ?2, ?3)")
+.map_err(unavailable)?
+.execute(
                             params![queue, dedup, now + DEDUP_WINDOW.as_millis() as i64],
                         )
                         .map_err(unavailable)?;
@@ -194,9 +199,10 @@ impl Queue for EmbeddedQueue {
                     }
                 }
                 let id = uuid::Uuid::new_v4().to_string();
-                tx.execute(
-                    "INSERT INTO queue_messages (id, queue, body, visible_at, sent_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                tx.prepare_cached("INSERT INTO queue_messages (id, queue, body, visible_at, sent_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5)")
+.map_err(unavailable)?
+.execute(
                     params![
                         id,
                         queue,
@@ -249,11 +255,10 @@ impl Queue for EmbeddedQueue {
         let (queue, receipt) = (queue.to_string(), receipt.to_string());
         self.store
             .with_conn(move |conn| {
-                conn.execute(
-                    "DELETE FROM queue_messages WHERE queue = ?1 AND receipt = ?2",
-                    params![queue, receipt],
-                )
-                .map_err(unavailable)?;
+                conn.prepare_cached("DELETE FROM queue_messages WHERE queue = ?1 AND receipt = ?2")
+                    .map_err(unavailable)?
+                    .execute(params![queue, receipt])
+                    .map_err(unavailable)?;
                 Ok(())
             })
             .await
@@ -274,10 +279,15 @@ impl Queue for EmbeddedQueue {
         let (queue, receipt) = (queue.to_string(), receipt.to_string());
         self.store
             .with_conn(move |conn| {
-                conn.execute(
+                conn.prepare_cached(
                     "UPDATE queue_messages SET visible_at = ?1 WHERE queue = ?2 AND receipt = ?3",
-                    params![epoch_millis() + timeout.as_millis() as i64, queue, receipt],
                 )
+                .map_err(unavailable)?
+                .execute(params![
+                    epoch_millis() + timeout.as_millis() as i64,
+                    queue,
+                    receipt
+                ])
                 .map_err(unavailable)?;
                 Ok(())
             })
@@ -290,11 +300,9 @@ impl Queue for EmbeddedQueue {
         self.store
             .with_conn(move |conn| {
                 let n: Option<i64> = conn
-                    .query_row(
-                        "SELECT COUNT(*) FROM queue_messages WHERE queue = ?1",
-                        [queue],
-                        |r| r.get(0),
-                    )
+                    .prepare_cached("SELECT COUNT(*) FROM queue_messages WHERE queue = ?1")
+                    .map_err(unavailable)?
+                    .query_row([queue], |r| r.get(0))
                     .optional()
                     .map_err(unavailable)?;
                 Ok(n.unwrap_or(0) as u64)

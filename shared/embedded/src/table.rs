@@ -27,10 +27,11 @@ impl EmbeddedTable {
     pub async fn sweep_expired(&self) -> Result<usize, TableError> {
         self.store
             .with_conn(|conn| {
-                conn.execute(
+                conn.prepare_cached(
                     "DELETE FROM items WHERE expires_at IS NOT NULL AND expires_at <= ?1",
-                    [epoch_secs()],
                 )
+                .map_err(unavailable)?
+                .execute([epoch_secs()])
                 .map_err(unavailable)
             })
             .await
@@ -43,11 +44,9 @@ fn unavailable(e: rusqlite::Error) -> TableError {
 
 fn read(tx: &Transaction<'_>, key: &Key) -> Result<Option<Item>, TableError> {
     let body: Option<String> = tx
-        .query_row(
-            "SELECT body FROM items WHERE pk = ?1 AND sk = ?2",
-            params![key.pk, key.sk],
-            |row| row.get(0),
-        )
+        .prepare_cached("SELECT body FROM items WHERE pk = ?1 AND sk = ?2")
+        .map_err(unavailable)?
+        .query_row(params![key.pk, key.sk], |row| row.get(0))
         .optional()
         .map_err(unavailable)?;
     let Some(body) = body else { return Ok(None) };
@@ -63,33 +62,33 @@ fn write(tx: &Transaction<'_>, item: &Item) -> Result<(), TableError> {
     let key = rules::key_of(item)?;
     let text = |attr: &str| item.get(attr).and_then(Value::as_str).map(str::to_string);
     let body = serde_json::to_string(item).map_err(|e| TableError::Invalid(e.to_string()))?;
-    tx.execute(
+    tx.prepare_cached(
         "INSERT OR REPLACE INTO items
             (pk, sk, body, expires_at, gsi1pk, gsi1sk, gsi2pk, gsi2sk, gsi3pk, gsi3sk)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-        params![
-            key.pk,
-            key.sk,
-            body,
-            item.get(EXPIRES_AT).and_then(Value::as_i64),
-            text("gsi1pk"),
-            text("gsi1sk"),
-            text("gsi2pk"),
-            text("gsi2sk"),
-            text("gsi3pk"),
-            text("gsi3sk"),
-        ],
     )
+    .map_err(unavailable)?
+    .execute(params![
+        key.pk,
+        key.sk,
+        body,
+        item.get(EXPIRES_AT).and_then(Value::as_i64),
+        text("gsi1pk"),
+        text("gsi1sk"),
+        text("gsi2pk"),
+        text("gsi2sk"),
+        text("gsi3pk"),
+        text("gsi3sk"),
+    ])
     .map_err(unavailable)?;
     Ok(())
 }
 
 fn remove(tx: &Transaction<'_>, key: &Key) -> Result<(), TableError> {
-    tx.execute(
-        "DELETE FROM items WHERE pk = ?1 AND sk = ?2",
-        params![key.pk, key.sk],
-    )
-    .map_err(unavailable)?;
+    tx.prepare_cached("DELETE FROM items WHERE pk = ?1 AND sk = ?2")
+        .map_err(unavailable)?
+        .execute(params![key.pk, key.sk])
+        .map_err(unavailable)?;
     Ok(())
 }
 

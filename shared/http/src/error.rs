@@ -7,6 +7,10 @@ use trickle_app::audience::AudienceError;
 use trickle_app::campaigns::CampaignsError;
 use trickle_app::contacts::ContactsError;
 use trickle_app::ports::{BlobError, QueueError, TableError};
+use trickle_app::webhooks::events::EventsError;
+use trickle_app::webhooks::ingest::IngestError;
+use trickle_app::webhooks::opt_out::OptOutError;
+use trickle_domain::webhook_signature::SignatureError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -26,6 +30,8 @@ pub enum ApiError {
     #[error("{0}")]
     Invalid(String),
     #[error("{0}")]
+    PayloadTooLarge(String),
+    #[error("{0}")]
     Unavailable(String),
     #[error("{0}")]
     Internal(String),
@@ -40,6 +46,7 @@ impl ApiError {
             ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             ApiError::Conflict { .. } => (StatusCode::CONFLICT, "conflict"),
             ApiError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
+            ApiError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
@@ -132,6 +139,22 @@ impl From<CampaignsError> for ApiError {
     }
 }
 
+impl From<IngestError> for ApiError {
+    fn from(e: IngestError) -> Self {
+        match e {
+            IngestError::TooLarge => ApiError::PayloadTooLarge(e.to_string()),
+            IngestError::Signature(SignatureError::NoKey) => {
+                ApiError::Unavailable("webhook signing key is not configured".into())
+            }
+            IngestError::Signature(s) => ApiError::Unauthorized(s.to_string()),
+            // Not captured: a 5xx makes the provider deliver again.
+            IngestError::Store(_) | IngestError::Blob(_) | IngestError::Queue(_) => {
+                ApiError::Unavailable(e.to_string())
+            }
+        }
+    }
+}
+
 impl From<AudienceError> for ApiError {
     fn from(e: AudienceError) -> Self {
         match e {
@@ -147,6 +170,29 @@ impl From<AudienceError> for ApiError {
             AudienceError::Mail(e) => ApiError::Unavailable(e.to_string()),
             AudienceError::Provider(m) => ApiError::Unavailable(m),
             AudienceError::Corrupt(m) | AudienceError::Read(m) => ApiError::Internal(m),
+        }
+    }
+}
+
+impl From<EventsError> for ApiError {
+    fn from(e: EventsError) -> Self {
+        match e {
+            EventsError::NotFound => ApiError::NotFound(e.to_string()),
+            EventsError::Store(e) => e.into(),
+            EventsError::Queue(e) => ApiError::Unavailable(e.to_string()),
+        }
+    }
+}
+
+impl From<OptOutError> for ApiError {
+    fn from(e: OptOutError) -> Self {
+        match e {
+            OptOutError::Invalid(m) => ApiError::BadRequest(m),
+            OptOutError::AlreadyOptedOut(_) | OptOutError::NotOptedOut(_) => ApiError::Conflict {
+                message: e.to_string(),
+                details: serde_json::Value::Null,
+            },
+            OptOutError::Store(e) => e.into(),
         }
     }
 }

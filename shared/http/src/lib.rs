@@ -1,18 +1,23 @@
 //! The one HTTP router of trickle: admin API, webhook, OpenAPI document. Hosted by `lambda_http`
 //! in AWS and by the local runner on a TCP port.
 
+mod activities;
 mod audience;
 mod auth;
 mod campaigns;
 mod contacts;
 mod error;
+mod events;
 mod local_blobs;
 mod openapi;
+mod opt_outs;
+mod webhooks;
 
 use std::sync::Arc;
 
 use axum::routing::get;
 use axum::{middleware, Json, Router};
+use trickle_app::webhooks::ingest::IngestSettings;
 use trickle_app::Services;
 
 pub use error::ApiError;
@@ -28,18 +33,32 @@ pub struct HttpSettings {
 pub(crate) struct AppState {
     pub services: Services,
     pub admin_token: Arc<str>,
+    pub webhooks: Arc<IngestSettings>,
 }
 
 pub fn router(services: Services, settings: HttpSettings) -> Router {
+    router_with_webhooks(services, settings, IngestSettings::new(vec![]))
+}
+
+/// The router with the webhook's signing keys (without keys every webhook is refused).
+pub fn router_with_webhooks(
+    services: Services,
+    settings: HttpSettings,
+    webhooks: IngestSettings,
+) -> Router {
     let state = AppState {
         services,
         admin_token: Arc::from(settings.admin_token),
+        webhooks: Arc::new(webhooks),
     };
     // Every resource brings its own routes; `/v1` ones sit behind the admin token.
     let admin = Router::new()
         .merge(contacts::routes())
         .merge(campaigns::routes())
         .merge(audience::routes())
+        .merge(activities::routes())
+        .merge(events::routes())
+        .merge(opt_outs::routes())
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             auth::require_admin,
@@ -47,7 +66,8 @@ pub fn router(services: Services, settings: HttpSettings) -> Router {
     let public = Router::new()
         .route("/healthz", get(healthz))
         .route("/openapi.json", get(openapi::serve))
-        .merge(local_blobs::routes());
+        .merge(local_blobs::routes())
+        .merge(webhooks::routes());
     public
         .nest("/v1", admin)
         .fallback(|| async { ApiError::NotFound("no such route".into()) })

@@ -14,6 +14,10 @@ const FRAGMENTS: &[&str] = &[
     include_str!("../openapi/campaigns.json"),
     include_str!("../openapi/audience.json"),
     include_str!("../openapi/local-blobs.json"),
+    include_str!("../openapi/webhooks.json"),
+    include_str!("../openapi/events.json"),
+    include_str!("../openapi/opt-outs.json"),
+    include_str!("../openapi/activities.json"),
 ];
 
 pub fn document() -> &'static Value {

@@ -1,3 +1,5 @@
-//! In-process HTTP simulators of the outside services, following `shared/reference/*.md`.
+//! Simulators of the outside providers, following `shared/reference/*.md`: HTTP servers on a
+//! loopback port, used by the tests and by `trickle dev` in sandbox mode.
 
 pub mod numverify;
+pub mod openphone;

@@ -1,0 +1,50 @@
+//! Lambda: SQS `events` → process captured OpenPhone webhook events (partial batch failures).
+
+use std::sync::Arc;
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use lambda_runtime::{service_fn, LambdaEvent};
+use trickle_app::webhooks::process::{EventProcessor, ProcessSettings};
+use trickle_app::webhooks::EVENTS_QUEUE;
+use trickle_app::worker::RetryPolicy;
+use trickle_aws::host::{init_telemetry, AwsHost, AwsSettings};
+use trickle_aws::sqs_batch::handle_batch;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    init_telemetry();
+    let host = AwsHost::build(AwsSettings::from_env()?).await?;
+    let defaults = ProcessSettings::default();
+    let settings = ProcessSettings {
+        business_name: std::env::var("TRICKLE_BUSINESS_NAME")
+            .ok()
+            .filter(|v| !v.is_empty())
+            .unwrap_or(defaults.business_name),
+        max_attempts: std::env::var("TRICKLE_EVENT_MAX_ATTEMPTS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(defaults.max_attempts),
+    };
+    let policy = RetryPolicy {
+        max_receives: settings.max_attempts,
+        ..RetryPolicy::default()
+    };
+    let handler = Arc::new(EventProcessor::new(host.services.clone(), settings));
+    let queue = host.services.queue.clone();
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
+        let (handler, queue) = (handler.clone(), queue.clone());
+        async move {
+            Ok::<SqsBatchResponse, lambda_runtime::Error>(
+                handle_batch(
+                    queue.as_ref(),
+                    EVENTS_QUEUE,
+                    handler.as_ref(),
+                    &policy,
+                    event.payload,
+                )
+                .await,
+            )
+        }
+    }))
+    .await
+}

@@ -1,0 +1,132 @@
+//! Copying provider media (MMS attachments, call recordings, voicemails) into the blob store.
+//!
+//! Webhook processing only queues a job per file; the `media` queue worker downloads it through
+//! the provider client and stores it under a key fixed at queue time (`media/<provider id>/<slot>`),
+//! so a retried job overwrites the same object. The activity then records when it was stored.
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::activities;
+use super::payload::MediaRef;
+use crate::ports::queue::OutgoingMessage;
+use crate::ports::{QueueError, ReceivedMessage, SmsError};
+use crate::worker::{HandlerError, MessageHandler};
+use crate::Services;
+
+use super::{permanent, transient};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MediaJob {
+    /// The message or call id the file belongs to.
+    pub provider_id: String,
+    /// Names the file within its activity: `media_0`, `recording_1`, `voicemail`.
+    pub slot: String,
+    pub url: String,
+    #[serde(default)]
+    pub content_type: Option<String>,
+    pub blob_key: String,
+}
+
+pub fn blob_key(provider_id: &str, slot: &str) -> String {
+    let safe: String = provider_id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("media/{safe}/{slot}")
+}
+
+/// The media entry an activity shows: the provider's URL and the object key it is copied to.
+pub fn entry(provider_id: &str, slot: &str, media: &MediaRef) -> Value {
+    let mut v = serde_json::to_value(media).expect("serialisable");
+    v["slot"] = slot.into();
+    v["blob_key"] = blob_key(provider_id, slot).into();
+    v
+}
+
+pub async fn enqueue(
+    services: &Services,
+    provider_id: &str,
+    slot: &str,
+    media: &MediaRef,
+) -> Result<(), QueueError> {
+    let job = MediaJob {
+        provider_id: provider_id.to_string(),
+        slot: slot.to_string(),
+        url: media.url.clone(),
+        content_type: media.content_type.clone(),
+        blob_key: blob_key(provider_id, slot),
+    };
+    services
+        .queue
+        .send(
+            super::MEDIA_QUEUE,
+            OutgoingMessage::new(serde_json::to_string(&job).expect("serialisable"))
+                .dedup(format!("{provider_id}#{slot}")),
+        )
+        .await
+        .map(|_| ())
+}
+
+/// The `media` queue worker.
+pub struct MediaHandler {
+    services: Services,
+}
+
+impl MediaHandler {
+    pub fn new(services: Services) -> Self {
+        Self { services }
+    }
+}
+
+#[async_trait]
+impl MessageHandler for MediaHandler {
+    async fn handle(&self, message: &ReceivedMessage) -> Result<(), HandlerError> {
+        let job: MediaJob = serde_json::from_str(&message.body)
+            .map_err(|e| permanent(format!("unreadable media job: {e}")))?;
+        copy(&self.services, &job).await
+    }
+}
+
+pub async fn copy(services: &Services, job: &MediaJob) -> Result<(), HandlerError> {
+    let bytes = services
+        .sms
+        .fetch_media(&job.url)
+        .await
+        .map_err(|e| match e {
+            SmsError::Rejected {
+                status: 404 | 410, ..
+            } => permanent(e),
+            other => transient(other),
+        })?;
+    let size = bytes.len();
+    services
+        .blobs
+        .put(
+            &job.blob_key,
+            bytes,
+            job.content_type
+                .as_deref()
+                .unwrap_or("application/octet-stream"),
+        )
+        .await
+        .map_err(transient)?;
+    let now = super::keys::sort_time(services.clock.now());
+    activities::merge_artefact(
+        services,
+        &job.provider_id,
+        vec![(
+            format!("stored_{}", job.slot),
+            serde_json::json!({ "blob_key": job.blob_key, "bytes": size, "at": now }),
+        )],
+    )
+    .await
+    .map_err(transient)
+}

@@ -1,0 +1,38 @@
+//! OpenPhone webhooks: capture (verify, store raw, enqueue), processing per event type, media
+//! copies, the opt-out pipeline, and the operator's view of events.
+//!
+//! Capture answers the provider as soon as the raw event is durably stored; everything else
+//! happens on the `events` and `media` queues, idempotently (provider-id guards, conditional
+//! writes), so a delivery repeated or reordered by the provider ends in the same records.
+
+pub mod activities;
+pub mod calls;
+pub mod contacts;
+pub mod events;
+pub mod forward;
+pub mod ingest;
+pub mod keys;
+pub mod media;
+pub mod messages;
+pub mod opt_out;
+pub mod payload;
+pub mod process;
+pub mod replies;
+
+/// The queue of captured events waiting to be processed.
+pub const EVENTS_QUEUE: &str = "events";
+/// The queue of media files waiting to be copied into the blob store.
+pub const MEDIA_QUEUE: &str = "media";
+/// The queue of captured events waiting for the development forwarder (when it is on).
+pub const FORWARD_QUEUE: &str = "forward";
+
+use crate::worker::HandlerError;
+
+/// A processing failure: `Transient` is retried with backoff, `Permanent` parks the event.
+pub(crate) fn transient(e: impl std::fmt::Display) -> HandlerError {
+    HandlerError::Transient(e.to_string())
+}
+
+pub(crate) fn permanent(e: impl std::fmt::Display) -> HandlerError {
+    HandlerError::Permanent(e.to_string())
+}

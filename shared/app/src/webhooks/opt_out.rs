@@ -1,0 +1,557 @@
+//! The opt-out pipeline (`reference/compliance.md`): STOP and friends opt a number out of every
+//! campaign at once, START/UNSTOP (and YES, for someone opted out) opt it back in, HELP/INFO get
+//! the help reply. Each change is one transaction: the state, its audit record and the claim of
+//! the one reply owed, keyed by the inbound message id. The reply is then sent at most once
+//! however often the webhook is delivered or the contact repeats STOP.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use trickle_domain::opt_out_keyword::{classify, Intent};
+use trickle_domain::PhoneNumber;
+
+use super::keys;
+use super::payload::MessageObject;
+use super::process::ProcessSettings;
+use crate::contacts;
+use crate::ports::table::{
+    Condition, Index, Item, Query, SortKeyCondition, TableError, TxOp, Update,
+};
+use crate::ports::{Direction, MessageQuery, OutboundSms, SmsError};
+use crate::worker::HandlerError;
+use crate::Services;
+
+use super::{permanent, transient};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OptOutStatus {
+    OptedOut,
+    Subscribed,
+}
+
+impl OptOutStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OptOutStatus::OptedOut => "opted_out",
+            OptOutStatus::Subscribed => "subscribed",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReplyKind {
+    OptOutConfirmation,
+    OptInConfirmation,
+    Help,
+}
+
+/// An inbound message, as the opt-out pipeline needs it.
+pub struct Inbound<'a> {
+    pub contact_id: &'a str,
+    pub phone: &'a PhoneNumber,
+    pub message: &'a MessageObject,
+    /// The campaign that reached the contact last, if any.
+    pub campaign_id: Option<&'a str>,
+}
+
+/// What one state change records.
+struct Change<'a> {
+    phone: &'a PhoneNumber,
+    contact_id: Option<&'a str>,
+    to: OptOutStatus,
+    actor: &'a str,
+    text: Option<&'a str>,
+    provider_message_id: Option<&'a str>,
+    campaign_id: Option<&'a str>,
+    reason: Option<&'a str>,
+    /// Makes the audit key unique and the change idempotent: the inbound message id, or a
+    /// fresh id for an operator's action.
+    discriminator: &'a str,
+    reply: Option<(ReplyKind, String)>,
+}
+
+pub async fn on_inbound(
+    services: &Services,
+    settings: &ProcessSettings,
+    inbound: Inbound<'_>,
+) -> Result<(), HandlerError> {
+    let message = inbound.message;
+    // Prefer false positives: the contains-STOP rule applies to every North American number.
+    let intent = classify(&message.text, inbound.phone.is_nanp());
+    let reply_from = message
+        .phone_number_id
+        .clone()
+        .or_else(|| message.to.first().cloned());
+    let change = |to, kind| Change {
+        phone: inbound.phone,
+        contact_id: Some(inbound.contact_id),
+        to,
+        actor: "contact",
+        text: Some(&message.text),
+        provider_message_id: Some(&message.id),
+        campaign_id: inbound.campaign_id,
+        reason: None,
+        discriminator: &message.id,
+        reply: reply_from.clone().map(|from| (kind, from)),
+    };
+    match intent {
+        Intent::OptOut => {
+            apply(
+                services,
+                change(OptOutStatus::OptedOut, ReplyKind::OptOutConfirmation),
+            )
+            .await
+            .map_err(transient)?;
+        }
+        Intent::OptIn { .. } => {
+            // START, UNSTOP and YES only mean something to a number that is opted out.
+            apply(
+                services,
+                change(OptOutStatus::Subscribed, ReplyKind::OptInConfirmation),
+            )
+            .await
+            .map_err(transient)?;
+        }
+        Intent::Help => {
+            if let Some(from) = &reply_from {
+                claim_reply(services, inbound.phone, &message.id, ReplyKind::Help, from)
+                    .await
+                    .map_err(transient)?;
+            }
+        }
+        Intent::None => return Ok(()),
+    }
+    send_reply(services, settings, inbound.phone, &message.id).await
+}
+
+/// True when the number is opted out (campaigns check this before every send).
+pub async fn is_opted_out(services: &Services, phone: &PhoneNumber) -> Result<bool, TableError> {
+    let state = services
+        .table
+        .get(&keys::opt_out_state(phone.as_str()))
+        .await?;
+    Ok(
+        state.and_then(|s| s.get("status").and_then(Value::as_str).map(str::to_string))
+            == Some(OptOutStatus::OptedOut.as_str().to_string()),
+    )
+}
+
+/// Applies a change if it changes the state. Returns false when it did not (already there).
+async fn apply(services: &Services, change: Change<'_>) -> Result<bool, TableError> {
+    let now = services.clock.now();
+    let e164 = change.phone.as_str();
+    let state_key = keys::opt_out_state(e164);
+    let mut state = Item::new();
+    state.insert("pk".into(), state_key.pk.clone().into());
+    state.insert("sk".into(), state_key.sk.clone().into());
+    state.insert("phone".into(), e164.into());
+    state.insert("status".into(), change.to.as_str().into());
+    state.insert("updated_at".into(), keys::sort_time(now).into());
+    state.insert("contact_id".into(), json!(change.contact_id));
+    state.insert("last_message_id".into(), json!(change.provider_message_id));
+    state.insert(Index::Gsi1.pk_attr().into(), keys::OPT_OUTS.into());
+    state.insert(
+        Index::Gsi1.sk_attr().into(),
+        format!("{}#{e164}", keys::sort_time(now)).into(),
+    );
+    let state_condition = match change.to {
+        OptOutStatus::OptedOut => Condition::Any(vec![
+            Condition::ItemAbsent,
+            Condition::NotEquals("status".into(), OptOutStatus::OptedOut.as_str().into()),
+        ]),
+        OptOutStatus::Subscribed => Condition::equals("status", OptOutStatus::OptedOut.as_str()),
+    };
+    let audit_key = keys::opt_out_audit(e164, now, change.discriminator);
+    let Value::Object(mut audit) = json!({
+        "action": match change.to { OptOutStatus::OptedOut => "opt_out", OptOutStatus::Subscribed => "opt_in" },
+        "actor": change.actor,
+        "phone": e164,
+        "contact_id": change.contact_id,
+        "text": change.text,
+        "provider_message_id": change.provider_message_id,
+        "campaign_id": change.campaign_id,
+        "reason": change.reason,
+        "at": keys::sort_time(now),
+    }) else {
+        unreachable!()
+    };
+    audit.insert("pk".into(), audit_key.pk.into());
+    audit.insert("sk".into(), audit_key.sk.into());
+    let mut ops = vec![
+        TxOp::Put {
+            item: state,
+            condition: Some(state_condition),
+        },
+        TxOp::Put {
+            item: audit,
+            condition: Some(Condition::ItemAbsent),
+        },
+    ];
+    if let Some((kind, from)) = &change.reply {
+        ops.push(TxOp::Put {
+            item: reply_item(e164, change.discriminator, *kind, from, now),
+            condition: Some(Condition::ItemAbsent),
+        });
+    }
+    match services.table.transact(ops).await {
+        Ok(()) => {}
+        Err(e) if e.is_condition_failure() => return Ok(false),
+        Err(e) => return Err(e),
+    }
+    // The contact carries the flag too, for views; the state item is what sends check.
+    let contact_id = match change.contact_id {
+        Some(id) => Some(id.to_string()),
+        None => contacts::find_by_phone(services, change.phone)
+            .await
+            .ok()
+            .flatten()
+            .map(|c| c.id.as_str().to_string()),
+    };
+    if let Some(id) = contact_id {
+        let flagged = services
+            .table
+            .update(
+                &crate::records::contact(&id),
+                Update::new().set("opted_out", change.to == OptOutStatus::OptedOut),
+                Some(Condition::ItemExists),
+            )
+            .await;
+        if let Err(e) = flagged {
+            if !e.is_condition_failure() {
+                return Err(e);
+            }
+        }
+    }
+    Ok(true)
+}
+
+fn reply_item(
+    e164: &str,
+    message_id: &str,
+    kind: ReplyKind,
+    from: &str,
+    now: DateTime<Utc>,
+) -> Item {
+    let key = keys::auto_reply(e164, message_id);
+    let Value::Object(mut item) = json!({
+        "kind": kind,
+        "status": "pending",
+        "to": e164,
+        "from": from,
+        "created_at": keys::sort_time(now),
+    }) else {
+        unreachable!()
+    };
+    item.insert("pk".into(), key.pk.into());
+    item.insert("sk".into(), key.sk.into());
+    item
+}
+
+async fn claim_reply(
+    services: &Services,
+    phone: &PhoneNumber,
+    message_id: &str,
+    kind: ReplyKind,
+    from: &str,
+) -> Result<(), TableError> {
+    let item = reply_item(phone.as_str(), message_id, kind, from, services.clock.now());
+    match services.table.put(item, Some(Condition::ItemAbsent)).await {
+        Err(e) if !e.is_condition_failure() => Err(e),
+        _ => Ok(()),
+    }
+}
+
+/// Sends the reply owed for this inbound message, if one is owed and not yet sent.
+/// `pending` → `sending` is claimed with a conditional write; a send whose outcome is unknown is
+/// left `unknown` for an operator rather than risk a second message.
+async fn send_reply(
+    services: &Services,
+    settings: &ProcessSettings,
+    phone: &PhoneNumber,
+    message_id: &str,
+) -> Result<(), HandlerError> {
+    let key = keys::auto_reply(phone.as_str(), message_id);
+    let Some(reply) = services.table.get(&key).await.map_err(transient)? else {
+        return Ok(()); // nothing owed: a repeated STOP, or START from someone subscribed
+    };
+    let kind: ReplyKind = serde_json::from_value(reply.get("kind").cloned().unwrap_or(Value::Null))
+        .map_err(|e| permanent(format!("unreadable reply kind: {e}")))?;
+    let from = reply
+        .get("from")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let content = reply_text(kind, &settings.business_name);
+    match reply.get("status").and_then(Value::as_str) {
+        Some("pending") => {}
+        Some("unknown") => {
+            if !resolve_unknown(services, &key, &reply, phone, &from, &content).await? {
+                return Ok(()); // the provider has it: sent once, done
+            }
+        }
+        _ => return Ok(()),
+    }
+    let claimed = services
+        .table
+        .update(
+            &key,
+            Update::new().set("status", "sending"),
+            Some(Condition::equals("status", "pending")),
+        )
+        .await;
+    match claimed {
+        Ok(_) => {}
+        Err(e) if e.is_condition_failure() => return Ok(()),
+        Err(e) => return Err(transient(e)),
+    }
+    let sent = services
+        .sms
+        .send(&OutboundSms {
+            from,
+            to: phone.clone(),
+            content,
+        })
+        .await;
+    let (status, extra, outcome) = match sent {
+        Ok(message) => ("sent", json!(message.id), Ok(())),
+        // Not sent: give the claim back and retry later.
+        Err(e @ (SmsError::RateLimited | SmsError::Unavailable(_))) => {
+            ("pending", Value::Null, Err(transient(e)))
+        }
+        Err(e @ SmsError::Rejected { .. }) => ("rejected", json!(e.to_string()), Err(permanent(e))),
+        // Maybe sent: never resend blindly. The retry looks the message up first.
+        Err(e @ SmsError::Ambiguous(_)) => {
+            tracing::warn!(error = %e, phone = %phone, "auto reply outcome unknown; will look it up");
+            ("unknown", json!(e.to_string()), Err(transient(e)))
+        }
+    };
+    services
+        .table
+        .update(
+            &key,
+            Update::new()
+                .set("status", status)
+                .set("result", extra)
+                .set("updated_at", keys::sort_time(services.clock.now())),
+            Some(Condition::ItemExists),
+        )
+        .await
+        .map_err(transient)?;
+    outcome
+}
+
+/// A reply whose send had an unknown outcome: asks the provider for the thread since the claim.
+/// Found → recorded as sent, nothing more to do (false). Missing → handed back as `pending`
+/// so the caller sends it (true).
+async fn resolve_unknown(
+    services: &Services,
+    key: &crate::ports::table::Key,
+    reply: &Item,
+    phone: &PhoneNumber,
+    from: &str,
+    content: &str,
+) -> Result<bool, HandlerError> {
+    let since = reply
+        .get("created_at")
+        .and_then(Value::as_str)
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.with_timezone(&Utc) - chrono::Duration::minutes(1));
+    let thread = services
+        .sms
+        .list_messages(&MessageQuery {
+            phone_number_id: from.to_string(),
+            participant: phone.clone(),
+            created_after: since,
+            created_before: None,
+        })
+        .await
+        .map_err(transient)?;
+    let found = thread
+        .iter()
+        .find(|m| m.direction == Direction::Outgoing && m.text == content);
+    let (status, result) = match found {
+        Some(message) => ("sent", json!(message.id)),
+        None => ("pending", Value::Null),
+    };
+    let updated = services
+        .table
+        .update(
+            key,
+            Update::new().set("status", status).set("result", result),
+            Some(Condition::equals("status", "unknown")),
+        )
+        .await;
+    match updated {
+        Ok(_) => Ok(found.is_none()),
+        Err(e) if e.is_condition_failure() => Ok(false),
+        Err(e) => Err(transient(e)),
+    }
+}
+
+pub fn reply_text(kind: ReplyKind, business: &str) -> String {
+    match kind {
+        ReplyKind::OptOutConfirmation => format!(
+            "{business}: you are unsubscribed and will receive no more messages. Reply START to resubscribe."
+        ),
+        ReplyKind::OptInConfirmation => {
+            format!("{business}: you are subscribed again. Reply STOP to opt out.")
+        }
+        ReplyKind::Help => format!(
+            "{business}: reply to this message to reach us. Reply STOP to opt out."
+        ),
+    }
+}
+
+// ---- the operator's side ----
+
+#[derive(Debug, thiserror::Error)]
+pub enum OptOutError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0} is already opted out")]
+    AlreadyOptedOut(String),
+    #[error("{0} is not opted out")]
+    NotOptedOut(String),
+    #[error(transparent)]
+    Store(#[from] TableError),
+}
+
+/// An operator opts a number out (no confirmation is texted; the audit names the operator).
+pub async fn manual_opt_out(
+    services: &Services,
+    phone: &PhoneNumber,
+    reason: Option<&str>,
+) -> Result<Value, OptOutError> {
+    let discriminator = format!("manual-{}", services.clock.now().timestamp_millis());
+    let changed = apply(
+        services,
+        Change {
+            phone,
+            contact_id: None,
+            to: OptOutStatus::OptedOut,
+            actor: "operator",
+            text: None,
+            provider_message_id: None,
+            campaign_id: None,
+            reason,
+            discriminator: &discriminator,
+            reply: None,
+        },
+    )
+    .await?;
+    if !changed {
+        return Err(OptOutError::AlreadyOptedOut(phone.to_string()));
+    }
+    state_with_audit(services, phone).await
+}
+
+/// An operator re-subscribes a number; a reason is required for the audit.
+pub async fn manual_resubscribe(
+    services: &Services,
+    phone: &PhoneNumber,
+    reason: &str,
+) -> Result<Value, OptOutError> {
+    if reason.trim().is_empty() {
+        return Err(OptOutError::Invalid(
+            "a reason is required to re-subscribe a number".into(),
+        ));
+    }
+    let discriminator = format!("manual-{}", services.clock.now().timestamp_millis());
+    let changed = apply(
+        services,
+        Change {
+            phone,
+            contact_id: None,
+            to: OptOutStatus::Subscribed,
+            actor: "operator",
+            text: None,
+            provider_message_id: None,
+            campaign_id: None,
+            reason: Some(reason.trim()),
+            discriminator: &discriminator,
+            reply: None,
+        },
+    )
+    .await?;
+    if !changed {
+        return Err(OptOutError::NotOptedOut(phone.to_string()));
+    }
+    state_with_audit(services, phone).await
+}
+
+/// Opt-out states, most recently changed first, each with its audit trail (oldest first).
+pub async fn list(
+    services: &Services,
+    limit: u32,
+    cursor: Option<String>,
+) -> Result<(Vec<Value>, Option<String>), OptOutError> {
+    let page = services
+        .table
+        .query(
+            Query::on_index(Index::Gsi1, keys::OPT_OUTS)
+                .backward()
+                .limit(limit.clamp(1, 100))
+                .after(cursor),
+        )
+        .await?;
+    let mut items = Vec::new();
+    for state in page.items {
+        let Some(phone) = state.get("phone").and_then(Value::as_str) else {
+            continue;
+        };
+        let phone = phone.to_string();
+        items.push(with_audit(services, &phone, state).await?);
+    }
+    Ok((items, page.next))
+}
+
+async fn state_with_audit(services: &Services, phone: &PhoneNumber) -> Result<Value, OptOutError> {
+    let state = services
+        .table
+        .get(&keys::opt_out_state(phone.as_str()))
+        .await?
+        .unwrap_or_default();
+    with_audit(services, phone.as_str(), state).await
+}
+
+async fn with_audit(
+    services: &Services,
+    e164: &str,
+    mut state: Item,
+) -> Result<Value, OptOutError> {
+    let audit = services
+        .table
+        .query(
+            Query::partition(keys::opt_out_partition(e164))
+                .sk(SortKeyCondition::BeginsWith("AUDIT#".into()))
+                .limit(100),
+        )
+        .await?;
+    strip(&mut state);
+    state.insert(
+        "audit".into(),
+        Value::Array(
+            audit
+                .items
+                .into_iter()
+                .map(|mut a| {
+                    strip(&mut a);
+                    Value::Object(a)
+                })
+                .collect(),
+        ),
+    );
+    Ok(Value::Object(state))
+}
+
+fn strip(item: &mut Item) {
+    for attr in ["pk", "sk"] {
+        item.remove(attr);
+    }
+    for index in Index::ALL {
+        item.remove(index.pk_attr());
+        item.remove(index.sk_attr());
+    }
+}

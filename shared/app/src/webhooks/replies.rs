@@ -1,0 +1,87 @@
+//! Reply detection: an inbound message marks the contact's campaign sends as replied.
+//!
+//! A campaign send lives under `CAMPAIGN#<id>`/`SEND#<contact>`; to find the sends of a contact
+//! without a scan, the send path writes a reverse reference `CONTACT#<contact>`/
+//! `CAMPAIGNREF#<campaign>` with [`record_campaign_contact`]. (The campaign issue calls it when a
+//! send is made; until then no references exist and this hook finds nothing.)
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+use super::keys;
+use crate::ports::table::{Condition, Item, Query, SortKeyCondition, TableError, Update};
+use crate::Services;
+
+/// Notes that `campaign_id` messaged `contact_id` at `at` (the campaign send path calls this).
+pub async fn record_campaign_contact(
+    services: &Services,
+    contact_id: &str,
+    campaign_id: &str,
+    at: DateTime<Utc>,
+) -> Result<(), TableError> {
+    let key = keys::campaign_ref(contact_id, campaign_id);
+    let mut item = Item::new();
+    item.insert("pk".into(), key.pk.into());
+    item.insert("sk".into(), key.sk.into());
+    item.insert("campaign_id".into(), campaign_id.into());
+    item.insert("contact_id".into(), contact_id.into());
+    item.insert("sent_at".into(), keys::sort_time(at).into());
+    services.table.put(item, None).await
+}
+
+/// Marks every campaign send of the contact replied (first reply wins) and returns the campaign
+/// that reached the contact last, for the opt-out audit.
+pub async fn on_inbound(
+    services: &Services,
+    contact_id: &str,
+    at: DateTime<Utc>,
+) -> Result<Option<String>, TableError> {
+    let mut cursor = None;
+    let mut latest: Option<(String, String)> = None;
+    loop {
+        let page = services
+            .table
+            .query(
+                Query::partition(keys::contact_partition(contact_id))
+                    .sk(SortKeyCondition::BeginsWith(
+                        keys::CAMPAIGN_REF_PREFIX.into(),
+                    ))
+                    .after(cursor),
+            )
+            .await?;
+        for item in &page.items {
+            let Some(campaign_id) = item.get("campaign_id").and_then(Value::as_str) else {
+                continue;
+            };
+            let sent_at = item
+                .get("sent_at")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
+            if latest.as_ref().is_none_or(|(_, t)| *t < sent_at) {
+                latest = Some((campaign_id.to_string(), sent_at));
+            }
+            let result = services
+                .table
+                .update(
+                    &keys::campaign_send(campaign_id, contact_id),
+                    Update::new().set("replied_at", keys::sort_time(at)),
+                    Some(Condition::All(vec![
+                        Condition::ItemExists,
+                        Condition::AttrAbsent("replied_at".into()),
+                    ])),
+                )
+                .await;
+            match result {
+                Ok(_) => {}
+                Err(e) if e.is_condition_failure() => {}
+                Err(e) => return Err(e),
+            }
+        }
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    Ok(latest.map(|(id, _)| id))
+}

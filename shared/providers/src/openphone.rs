@@ -1,0 +1,365 @@
+//! The OpenPhone REST client (`reference/openphone.md`), implementing [`SmsProvider`].
+//!
+//! - Auth: the raw API key in `Authorization` (no `Bearer`), sent only to the API's own host:
+//!   media URLs point elsewhere and never see the key.
+//! - `POST /v1/messages` has no idempotency key, so it is never retried here: a timeout or 5xx
+//!   comes back as [`SmsError::Ambiguous`] for the caller to resolve by listing messages.
+//! - Reads (list, media) back off with jitter on 429 and 5xx, a few times.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use chrono::{DateTime, SecondsFormat, Utc};
+use rand::Rng;
+use reqwest::{Method, StatusCode, Url};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use trickle_app::ports::{
+    Direction, MessageQuery, OutboundSms, ProviderMessage, SmsError, SmsProvider,
+};
+
+pub const DEFAULT_BASE_URL: &str = "https://api.openphone.com";
+
+#[derive(Debug, Clone)]
+pub struct OpenPhoneSettings {
+    pub base_url: String,
+    pub api_key: String,
+    pub timeout: Duration,
+    pub connect_timeout: Duration,
+    /// Tries of an idempotent request (GET) before giving up on 429/5xx.
+    pub read_attempts: u32,
+    /// First backoff delay; doubled per retry, with jitter.
+    pub backoff: Duration,
+}
+
+impl OpenPhoneSettings {
+    pub fn new(base_url: impl Into<String>, api_key: impl Into<String>) -> Self {
+        Self {
+            base_url: base_url.into(),
+            api_key: api_key.into(),
+            timeout: Duration::from_secs(10),
+            connect_timeout: Duration::from_secs(3),
+            read_attempts: 4,
+            backoff: Duration::from_millis(250),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct OpenPhoneClient {
+    http: reqwest::Client,
+    base: Url,
+    settings: OpenPhoneSettings,
+}
+
+impl std::fmt::Debug for OpenPhoneClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "OpenPhoneClient({})", self.base)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("invalid base URL {0:?}")]
+    BaseUrl(String),
+    #[error("cannot build the HTTP client: {0}")]
+    Build(String),
+}
+
+/// The documented error body.
+#[derive(Debug, Default, Deserialize)]
+struct ErrorBody {
+    #[serde(default)]
+    message: Option<String>,
+    #[serde(default)]
+    code: Option<String>,
+    #[serde(default)]
+    title: Option<String>,
+    #[serde(default)]
+    errors: Option<Vec<Value>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RestMessage {
+    id: String,
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: Vec<String>,
+    #[serde(default)]
+    text: Option<String>,
+    #[serde(default)]
+    direction: Option<String>,
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    phone_number_id: Option<String>,
+    #[serde(default)]
+    created_at: Option<DateTime<Utc>>,
+}
+
+impl From<RestMessage> for ProviderMessage {
+    fn from(m: RestMessage) -> Self {
+        ProviderMessage {
+            id: m.id,
+            from: m.from,
+            to: m.to,
+            text: m.text.unwrap_or_default(),
+            direction: match m.direction.as_deref() {
+                Some("incoming") => Direction::Incoming,
+                _ => Direction::Outgoing,
+            },
+            status: m.status.unwrap_or_else(|| "queued".into()),
+            phone_number_id: m.phone_number_id,
+            created_at: m.created_at.unwrap_or_else(Utc::now),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct One {
+    data: RestMessage,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Many {
+    data: Vec<RestMessage>,
+    #[serde(default)]
+    next_page_token: Option<String>,
+}
+
+impl OpenPhoneClient {
+    pub fn new(settings: OpenPhoneSettings) -> Result<Self, ClientError> {
+        let mut base = Url::parse(&settings.base_url)
+            .map_err(|_| ClientError::BaseUrl(settings.base_url.clone()))?;
+        if !base.path().ends_with('/') {
+            base.set_path(&format!("{}/", base.path()));
+        }
+        let http = reqwest::Client::builder()
+            .timeout(settings.timeout)
+            .connect_timeout(settings.connect_timeout)
+            .user_agent("trickle/0.1")
+            .build()
+            .map_err(|e| ClientError::Build(e.to_string()))?;
+        Ok(Self {
+            http,
+            base,
+            settings,
+        })
+    }
+
+    fn url(&self, path: &str) -> Url {
+        self.base
+            .join(path.trim_start_matches('/'))
+            .expect("relative path")
+    }
+
+    fn same_host(&self, url: &Url) -> bool {
+        url.scheme() == self.base.scheme()
+            && url.host_str() == self.base.host_str()
+            && url.port_or_known_default() == self.base.port_or_known_default()
+    }
+
+    fn request(&self, method: Method, url: Url) -> reqwest::RequestBuilder {
+        let authorised = self.same_host(&url);
+        let builder = self.http.request(method, url);
+        if authorised {
+            builder.header("Authorization", &self.settings.api_key)
+        } else {
+            builder
+        }
+    }
+
+    /// A GET with backoff on 429/5xx/transport failures: safe, since it changes nothing.
+    async fn get_with_retries(&self, url: Url) -> Result<reqwest::Response, SmsError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let last = attempt >= self.settings.read_attempts.max(1);
+            match self.request(Method::GET, url.clone()).send().await {
+                Ok(r) if r.status().is_success() => return Ok(r),
+                Ok(r) if !last && retryable(r.status()) => {}
+                Ok(r) => return Err(error_from(r, false).await),
+                Err(e) if !last && (e.is_timeout() || e.is_connect() || e.is_request()) => {}
+                Err(e) if e.is_connect() => return Err(SmsError::Unavailable(e.to_string())),
+                Err(e) => return Err(SmsError::Unavailable(e.to_string())),
+            }
+            tokio::time::sleep(self.backoff(attempt)).await;
+        }
+    }
+
+    fn backoff(&self, attempt: u32) -> Duration {
+        let ceiling = self.settings.backoff.saturating_mul(1 << attempt.min(8));
+        ceiling.mul_f64(rand::rng().random_range(0.5..=1.0))
+    }
+}
+
+fn retryable(status: StatusCode) -> bool {
+    status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error()
+}
+
+/// Maps a non-2xx answer. `sent_request` marks a request that may have acted (a POST): a 5xx
+/// there is ambiguous, not a failure.
+async fn error_from(response: reqwest::Response, sent_request: bool) -> SmsError {
+    let status = response.status();
+    let body: ErrorBody = response.json().await.unwrap_or_default();
+    if status == StatusCode::TOO_MANY_REQUESTS {
+        return SmsError::RateLimited;
+    }
+    let message = body
+        .message
+        .clone()
+        .or(body.title.clone())
+        .unwrap_or_else(|| status.to_string());
+    if status.is_server_error() {
+        return if sent_request {
+            SmsError::Ambiguous(format!("{status}: {message}"))
+        } else {
+            SmsError::Unavailable(format!("{status}: {message}"))
+        };
+    }
+    let a2p = [&body.message, &body.title]
+        .iter()
+        .filter_map(|t| t.as_deref())
+        .any(|t| t.to_ascii_lowercase().contains("a2p"));
+    let mut message = message;
+    if let Some(errors) = body.errors.filter(|e| !e.is_empty()) {
+        message = format!("{message} {}", Value::Array(errors));
+    }
+    SmsError::Rejected {
+        status: status.as_u16(),
+        code: body.code.unwrap_or_default(),
+        message,
+        a2p_unregistered: a2p,
+    }
+}
+
+#[async_trait]
+impl SmsProvider for OpenPhoneClient {
+    async fn send(&self, message: &OutboundSms) -> Result<ProviderMessage, SmsError> {
+        if message.content.trim().is_empty() {
+            return Err(SmsError::Rejected {
+                status: 400,
+                code: String::new(),
+                message: "content must contain a non-space character".into(),
+                a2p_unregistered: false,
+            });
+        }
+        let body = json!({
+            "content": message.content,
+            "from": message.from,
+            "to": [message.to.as_str()],
+        });
+        let sent = self
+            .request(Method::POST, self.url("v1/messages"))
+            .json(&body)
+            .send()
+            .await;
+        let response = match sent {
+            Ok(r) => r,
+            // Refused before anything was sent: safe to retry.
+            Err(e) if e.is_connect() => return Err(SmsError::Unavailable(e.to_string())),
+            // Timeouts and broken connections: the provider may have sent it.
+            Err(e) => return Err(SmsError::Ambiguous(e.to_string())),
+        };
+        if !response.status().is_success() {
+            return Err(error_from(response, true).await);
+        }
+        let one: One = response
+            .json()
+            .await
+            .map_err(|e| SmsError::Ambiguous(format!("unreadable send answer: {e}")))?;
+        Ok(one.data.into())
+    }
+
+    async fn list_messages(&self, query: &MessageQuery) -> Result<Vec<ProviderMessage>, SmsError> {
+        let mut all = Vec::new();
+        let mut page_token: Option<String> = None;
+        loop {
+            let mut url = self.url("v1/messages");
+            {
+                let mut q = url.query_pairs_mut();
+                q.append_pair("phoneNumberId", &query.phone_number_id)
+                    .append_pair("participants", query.participant.as_str())
+                    .append_pair("maxResults", "100");
+                if let Some(after) = query.created_after {
+                    q.append_pair(
+                        "createdAfter",
+                        &after.to_rfc3339_opts(SecondsFormat::Millis, true),
+                    );
+                }
+                if let Some(before) = query.created_before {
+                    q.append_pair(
+                        "createdBefore",
+                        &before.to_rfc3339_opts(SecondsFormat::Millis, true),
+                    );
+                }
+                if let Some(token) = &page_token {
+                    q.append_pair("pageToken", token);
+                }
+            }
+            let response = self.get_with_retries(url).await?;
+            let page: Many = response
+                .json()
+                .await
+                .map_err(|e| SmsError::Unavailable(format!("unreadable list answer: {e}")))?;
+            all.extend(page.data.into_iter().map(ProviderMessage::from));
+            match page.next_page_token.filter(|t| !t.is_empty()) {
+                Some(token) => page_token = Some(token),
+                None => break,
+            }
+        }
+        all.sort_by_key(|m| m.created_at);
+        Ok(all)
+    }
+
+    async fn fetch_media(&self, url: &str) -> Result<Bytes, SmsError> {
+        let url = Url::parse(url).map_err(|e| SmsError::Rejected {
+            status: 400,
+            code: String::new(),
+            message: format!("media URL {url:?}: {e}"),
+            a2p_unregistered: false,
+        })?;
+        if !matches!(url.scheme(), "https" | "http") {
+            return Err(SmsError::Rejected {
+                status: 400,
+                code: String::new(),
+                message: format!("media URL scheme {} is not allowed", url.scheme()),
+                a2p_unregistered: false,
+            });
+        }
+        let response = self.get_with_retries(url).await?;
+        response
+            .bytes()
+            .await
+            .map_err(|e| SmsError::Unavailable(format!("media download broke off: {e}")))
+    }
+}
+
+/// Stands in when no provider is configured: every call says so.
+#[derive(Debug, Default)]
+pub struct UnconfiguredProvider;
+
+#[async_trait]
+impl SmsProvider for UnconfiguredProvider {
+    async fn send(&self, _: &OutboundSms) -> Result<ProviderMessage, SmsError> {
+        Err(SmsError::Unavailable(
+            "no OpenPhone API key is configured".into(),
+        ))
+    }
+
+    async fn list_messages(&self, _: &MessageQuery) -> Result<Vec<ProviderMessage>, SmsError> {
+        Err(SmsError::Unavailable(
+            "no OpenPhone API key is configured".into(),
+        ))
+    }
+
+    async fn fetch_media(&self, _: &str) -> Result<Bytes, SmsError> {
+        Err(SmsError::Unavailable(
+            "no OpenPhone API key is configured".into(),
+        ))
+    }
+}

@@ -1,0 +1,789 @@
+//! An OpenPhone simulator (`reference/openphone.md`).
+//!
+//! REST subset: `POST /v1/messages` (202), `GET /v1/messages` (paged, `participants` required),
+//! `GET /v1/messages/{id}`, and the media URLs it hands out in webhooks (`GET /media/{id}`).
+//! Auth is the raw key in `Authorization`; more than `rate_limit` requests in one second per key
+//! get a 429. Errors use the documented body (`message`, `code`, `status`, `docs`, `title`).
+//!
+//! Webhooks are delivered, signed, to a configured URL, in the legacy (`openphone-signature`)
+//! or Standard-Webhooks format, in v3 (app) or v4 (API) shapes. Control routes under `/_sim`
+//! (and the same methods in Rust) inject inbound messages with media, calls with their
+//! recording/transcript/summary in any order, duplicate deliveries, and send failures.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use base64::Engine;
+use bytes::Bytes;
+use chrono::{SecondsFormat, Utc};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use trickle_domain::webhook_signature::{sign_legacy, sign_standard, SigningKey};
+
+/// Which webhook system signs a delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    #[default]
+    Legacy,
+    Standard,
+}
+
+/// Which payload generation to produce.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Shape {
+    /// App webhooks: `body`, `to` as a string, `media`.
+    #[default]
+    V3,
+    /// API webhooks: `text`, `to` as an array, `recordings`.
+    V4,
+}
+
+#[derive(Debug, Clone)]
+pub struct SimulatorConfig {
+    /// The API key requests must carry; `None` accepts any non-empty key.
+    pub api_key: Option<String>,
+    /// Requests per second per key before 429; `None` is unlimited.
+    pub rate_limit: Option<u32>,
+    pub webhook_url: Option<String>,
+    pub signing_key: SigningKey,
+    /// Our OpenPhone number and its id.
+    pub phone_number: String,
+    pub phone_number_id: String,
+}
+
+impl Default for SimulatorConfig {
+    fn default() -> Self {
+        Self {
+            api_key: None,
+            rate_limit: Some(10),
+            webhook_url: None,
+            signing_key: SigningKey::from_bytes(b"openphone-simulator-signing-key".to_vec()),
+            phone_number: "+13105550100".into(),
+            phone_number_id: "PNsimulator01".into(),
+        }
+    }
+}
+
+struct MediaFile {
+    bytes: Bytes,
+    content_type: String,
+}
+
+#[derive(Default)]
+struct State_ {
+    messages: Vec<Value>,
+    media: HashMap<String, MediaFile>,
+    /// key → (second started, requests in it)
+    windows: HashMap<String, (Instant, u32)>,
+    /// Status codes the next sends answer with, in order.
+    failures: Vec<u16>,
+    webhook_url: Option<String>,
+    deliveries: u64,
+}
+
+#[derive(Clone)]
+struct Shared {
+    config: Arc<SimulatorConfig>,
+    state: Arc<Mutex<State_>>,
+    base_url: Arc<str>,
+    http: reqwest::Client,
+}
+
+/// A running simulator; dropping it stops the server.
+pub struct OpenPhoneSimulator {
+    shared: Shared,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for OpenPhoneSimulator {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// One webhook delivery to make.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Delivery {
+    pub format: Format,
+    /// How many times the same event is delivered (a duplicate is the same id and body).
+    pub copies: usize,
+}
+
+impl Delivery {
+    pub fn once(format: Format) -> Self {
+        Self { format, copies: 1 }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct InboundMedia {
+    pub bytes: Bytes,
+    pub content_type: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct CallScript {
+    pub from: String,
+    pub answered: bool,
+    pub duration: u32,
+    pub recording: Option<InboundMedia>,
+    pub voicemail: Option<InboundMedia>,
+    pub transcript: Vec<(String, String)>,
+    pub summary: Vec<String>,
+    pub next_steps: Vec<String>,
+}
+
+impl OpenPhoneSimulator {
+    pub async fn start(config: SimulatorConfig) -> std::io::Result<Self> {
+        Self::start_on("127.0.0.1:0".parse().expect("address"), config).await
+    }
+
+    pub async fn start_on(address: SocketAddr, config: SimulatorConfig) -> std::io::Result<Self> {
+        let listener = tokio::net::TcpListener::bind(address).await?;
+        let base_url: Arc<str> = Arc::from(format!("http://{}", listener.local_addr()?));
+        let shared = Shared {
+            state: Arc::new(Mutex::new(State_ {
+                webhook_url: config.webhook_url.clone(),
+                ..Default::default()
+            })),
+            config: Arc::new(config),
+            base_url,
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .build()
+                .expect("http client"),
+        };
+        let app = Router::new()
+            .route("/v1/messages", post(send_message).get(list_messages))
+            .route("/v1/messages/{id}", get(get_message))
+            .route("/media/{id}", get(get_media))
+            .route("/_sim/inbound", post(control_inbound))
+            .route("/_sim/call", post(control_call))
+            .route("/_sim/fail", post(control_fail))
+            .route("/_sim/sent", get(control_sent))
+            .with_state(shared.clone());
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok(Self { shared, task })
+    }
+
+    pub fn url(&self) -> &str {
+        &self.shared.base_url
+    }
+
+    pub fn signing_key(&self) -> &SigningKey {
+        &self.shared.config.signing_key
+    }
+
+    pub fn phone_number(&self) -> &str {
+        &self.shared.config.phone_number
+    }
+
+    pub fn set_webhook_url(&self, url: impl Into<String>) {
+        self.shared.state.lock().unwrap().webhook_url = Some(url.into());
+    }
+
+    /// The messages sent through `POST /v1/messages`, oldest first.
+    pub fn sent_messages(&self) -> Vec<Value> {
+        self.shared.state.lock().unwrap().messages.clone()
+    }
+
+    /// The next sends answer these statuses (e.g. 429, 500, 400 for A2P), one each; 599 sends
+    /// the message and then answers 500 (an answer lost after the fact).
+    pub fn fail_next_sends(&self, statuses: &[u16]) {
+        self.shared
+            .state
+            .lock()
+            .unwrap()
+            .failures
+            .extend_from_slice(statuses);
+    }
+
+    /// Serves `bytes` at a media URL of this simulator.
+    pub fn host_media(&self, media: &InboundMedia) -> String {
+        self.shared.host_media(media)
+    }
+
+    /// A `message.received` event from `from` to our number.
+    pub fn inbound_event(
+        &self,
+        shape: Shape,
+        from: &str,
+        text: &str,
+        media: &[InboundMedia],
+    ) -> Value {
+        self.shared.inbound_event(shape, from, text, media)
+    }
+
+    /// The events of one call, in the natural order: ringing, completed, recording, transcript,
+    /// summary (artefacts only when scripted). Reorder them to test out-of-order delivery.
+    pub fn call_events(&self, shape: Shape, script: &CallScript) -> Vec<Value> {
+        self.shared.call_events(shape, script)
+    }
+
+    /// A `message.delivered` event for a message sent through this simulator.
+    pub fn delivered_event(&self, shape: Shape, message: &Value) -> Value {
+        let mut object = message.clone();
+        object["object"] = json!("message");
+        object["status"] = json!("delivered");
+        if shape == Shape::V3 {
+            object["body"] = object["text"].take();
+            object["to"] = json!(object["to"][0].as_str().unwrap_or_default());
+        }
+        self.shared.envelope(shape, "message.delivered", object)
+    }
+
+    /// Delivers `event` to the webhook URL; answers the HTTP status of each copy.
+    pub async fn deliver(&self, event: &Value, delivery: Delivery) -> Vec<u16> {
+        self.shared.deliver(event, delivery).await
+    }
+}
+
+impl Shared {
+    fn host_media(&self, media: &InboundMedia) -> String {
+        let id = format!("ME{}", uuid::Uuid::new_v4().simple());
+        self.state.lock().unwrap().media.insert(
+            id.clone(),
+            MediaFile {
+                bytes: media.bytes.clone(),
+                content_type: media.content_type.clone(),
+            },
+        );
+        format!("{}/media/{id}", self.base_url)
+    }
+
+    fn envelope(&self, shape: Shape, event_type: &str, object: Value) -> Value {
+        let mut data = json!({ "object": object });
+        if shape == Shape::V4 {
+            data["deepLink"] = json!("https://my.openphone.com/inbox");
+        }
+        json!({
+            "id": format!("EV{}", uuid::Uuid::new_v4().simple()),
+            "object": "event",
+            "apiVersion": match shape { Shape::V3 => "v3", Shape::V4 => "v4" },
+            "createdAt": now(),
+            "type": event_type,
+            "data": data,
+        })
+    }
+
+    fn inbound_event(&self, shape: Shape, from: &str, text: &str, media: &[InboundMedia]) -> Value {
+        let media: Vec<Value> = media
+            .iter()
+            .map(|m| json!({ "url": self.host_media(m), "type": m.content_type }))
+            .collect();
+        let id = format!("AC{}", uuid::Uuid::new_v4().simple());
+        let ours = &self.config.phone_number;
+        let object = match shape {
+            Shape::V3 => json!({
+                "id": id, "object": "message", "from": from, "to": ours, "direction": "incoming",
+                "body": text, "media": media, "status": "received", "createdAt": now(),
+                "userId": "USsim", "phoneNumberId": self.config.phone_number_id,
+                "conversationId": format!("CN{}", digits(from)),
+            }),
+            Shape::V4 => json!({
+                "id": id, "object": "message", "from": from, "to": [ours], "direction": "incoming",
+                "text": text, "media": media, "status": "received", "createdAt": now(),
+                "userId": "USsim", "phoneNumberId": self.config.phone_number_id,
+                "conversationId": format!("CN{}", digits(from)), "contactIds": [],
+            }),
+        };
+        self.envelope(shape, "message.received", object)
+    }
+
+    fn call_events(&self, shape: Shape, script: &CallScript) -> Vec<Value> {
+        let id = format!("AC{}", uuid::Uuid::new_v4().simple());
+        let ours = self.config.phone_number.clone();
+        let created = now();
+        let recordings: Vec<Value> = script
+            .recording
+            .iter()
+            .map(|r| {
+                json!({"id": format!("RC{}", digits(&id)), "url": self.host_media(r),
+                "type": r.content_type, "duration": script.duration, "startTime": created})
+            })
+            .collect();
+        let voicemail = script
+            .voicemail
+            .as_ref()
+            .map(|v| json!({"url": self.host_media(v), "type": v.content_type, "duration": 9}));
+        let call = |status: &str, completed: bool, with_recordings: bool| -> Value {
+            let answered_at = (completed && script.answered).then(now);
+            match shape {
+                Shape::V3 => json!({
+                    "id": id, "object": "call", "from": script.from, "to": ours,
+                    "direction": "incoming", "status": status, "createdAt": created,
+                    "answeredAt": answered_at, "completedAt": completed.then(now),
+                    "media": if with_recordings { json!(recordings) } else { json!([]) },
+                    "voicemail": if completed { json!(voicemail) } else { Value::Null },
+                    "userId": "USsim", "phoneNumberId": self.config.phone_number_id,
+                    "conversationId": format!("CN{}", digits(&script.from)),
+                }),
+                Shape::V4 => json!({
+                    "id": id, "object": "call", "from": script.from, "to": ours,
+                    "participants": [script.from, ours], "direction": "incoming", "status": status,
+                    "duration": if completed { json!(script.duration) } else { json!(0) },
+                    "createdAt": created, "answeredAt": answered_at,
+                    "completedAt": completed.then(now),
+                    "recordings": if with_recordings { json!(recordings) } else { Value::Null },
+                    "voicemail": if completed { json!(voicemail) } else { Value::Null },
+                    "phoneNumberId": self.config.phone_number_id,
+                }),
+            }
+        };
+        let final_status = if script.answered {
+            "completed"
+        } else {
+            "no-answer"
+        };
+        let mut events = vec![
+            self.envelope(shape, "call.ringing", call("ringing", false, false)),
+            self.envelope(shape, "call.completed", call(final_status, true, false)),
+        ];
+        if !recordings.is_empty() {
+            events.push(self.envelope(
+                shape,
+                "call.recording.completed",
+                call(final_status, true, true),
+            ));
+        }
+        if !script.transcript.is_empty() {
+            let dialogue: Vec<Value> = script
+                .transcript
+                .iter()
+                .enumerate()
+                .map(|(n, (who, said))| {
+                    json!({"content": said, "start": n, "end": n + 1,
+                    "identifier": who, "userId": null})
+                })
+                .collect();
+            events.push(self.envelope(
+                shape,
+                "call.transcript.completed",
+                json!({
+                    "callId": id, "object": "callTranscript", "createdAt": now(),
+                    "duration": script.duration, "status": "completed", "dialogue": dialogue,
+                }),
+            ));
+        }
+        if !script.summary.is_empty() {
+            // One doc sample spells the type `callSummary`: the v4 shape uses it here.
+            let event_type = match shape {
+                Shape::V3 => "call.summary.completed",
+                Shape::V4 => "callSummary",
+            };
+            events.push(self.envelope(
+                shape,
+                event_type,
+                json!({
+                    "callId": id, "object": "callSummary", "status": "completed",
+                    "summary": script.summary, "nextSteps": script.next_steps,
+                }),
+            ));
+        }
+        events
+    }
+
+    async fn deliver(&self, event: &Value, delivery: Delivery) -> Vec<u16> {
+        let Some(url) = self.state.lock().unwrap().webhook_url.clone() else {
+            return vec![];
+        };
+        let body = serde_json::to_vec(event).expect("serialisable");
+        let webhook_id = format!(
+            "msg_{}",
+            event["id"]
+                .as_str()
+                .unwrap_or("unknown")
+                .trim_start_matches("EV")
+        );
+        let mut statuses = Vec::new();
+        for _ in 0..delivery.copies.max(1) {
+            let key = &self.config.signing_key;
+            let request = self
+                .http
+                .post(&url)
+                .header("content-type", "application/json")
+                .body(body.clone());
+            let request = match delivery.format {
+                Format::Legacy => {
+                    request.header("openphone-signature", sign_legacy(key, Utc::now(), &body))
+                }
+                Format::Standard => {
+                    let (ts, sig) = sign_standard(key, &webhook_id, Utc::now(), &body);
+                    request
+                        .header("webhook-id", &webhook_id)
+                        .header("webhook-timestamp", ts)
+                        .header("webhook-signature", sig)
+                }
+            };
+            self.state.lock().unwrap().deliveries += 1;
+            statuses.push(match request.send().await {
+                Ok(r) => r.status().as_u16(),
+                Err(_) => 0,
+            });
+        }
+        statuses
+    }
+
+    /// Auth and the per-key rate limit, shared by every REST route.
+    fn admit(&self, headers: &HeaderMap) -> Result<String, Box<Response>> {
+        let key = headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .filter(|k| !k.is_empty())
+            .ok_or_else(|| {
+                Box::new(api_error(401, "0100401", "Unauthorized", "Missing API key"))
+            })?;
+        if let Some(expected) = &self.config.api_key {
+            if key != expected {
+                return Err(Box::new(api_error(
+                    401,
+                    "0100401",
+                    "Unauthorized",
+                    "Invalid API key",
+                )));
+            }
+        }
+        if let Some(limit) = self.config.rate_limit {
+            let mut state = self.state.lock().unwrap();
+            let window = state
+                .windows
+                .entry(key.to_string())
+                .or_insert((Instant::now(), 0));
+            if window.0.elapsed() >= Duration::from_secs(1) {
+                *window = (Instant::now(), 0);
+            }
+            window.1 += 1;
+            if window.1 > limit {
+                return Err(Box::new(api_error(
+                    429,
+                    "0100429",
+                    "Too Many Requests",
+                    "Rate limit exceeded",
+                )));
+            }
+        }
+        Ok(key.to_string())
+    }
+}
+
+fn now() -> String {
+    Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+fn digits(s: &str) -> String {
+    s.chars().filter(char::is_ascii_alphanumeric).collect()
+}
+
+fn api_error(status: u16, code: &str, title: &str, message: &str) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (
+        status,
+        Json(json!({
+            "message": message, "code": code, "status": status.as_u16(),
+            "docs": "https://www.openphone.com/docs", "title": title,
+            "trace": uuid::Uuid::new_v4().simple().to_string(),
+        })),
+    )
+        .into_response()
+}
+
+fn is_e164(s: &str) -> bool {
+    s.len() >= 8
+        && s.len() <= 16
+        && s.starts_with('+')
+        && s[1..].bytes().all(|b| b.is_ascii_digit())
+}
+
+async fn send_message(State(sim): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+    if let Err(r) = sim.admit(&headers) {
+        return *r;
+    }
+    let Ok(body) = serde_json::from_slice::<Value>(&body) else {
+        return api_error(400, "0206400", "Bad Request", "Body must be JSON");
+    };
+    let content = body["content"].as_str().unwrap_or_default();
+    let to: Vec<&str> = body["to"]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let from = body["from"].as_str().unwrap_or_default();
+    if content.trim().is_empty() || content.chars().count() > 1600 {
+        return api_error(
+            400,
+            "0206400",
+            "Bad Request",
+            "content must hold 1-1600 characters",
+        );
+    }
+    if to.len() != 1 || !is_e164(to[0]) {
+        return api_error(
+            400,
+            "0206400",
+            "Bad Request",
+            "to must hold exactly one E.164 number",
+        );
+    }
+    if from != sim.config.phone_number && from != sim.config.phone_number_id {
+        return api_error(
+            403,
+            "0206403",
+            "Not Phone Number User",
+            "Not Phone Number User",
+        );
+    }
+    let injected = {
+        let mut state = sim.state.lock().unwrap();
+        (!state.failures.is_empty()).then(|| state.failures.remove(0))
+    };
+    let message = json!({
+        "id": format!("AC{}", uuid::Uuid::new_v4().simple()),
+        "to": [to[0]], "from": sim.config.phone_number, "text": content,
+        "phoneNumberId": sim.config.phone_number_id, "direction": "outgoing",
+        "userId": body.get("userId").cloned().unwrap_or(json!("USsim")),
+        "status": "sent", "createdAt": now(), "updatedAt": now(),
+    });
+    match injected {
+        // The answer is lost after the message went out: the caller cannot know it was sent.
+        Some(599) => {
+            sim.state.lock().unwrap().messages.push(message);
+            return api_error(
+                500,
+                "0206500",
+                "Internal Server Error",
+                "Injected lost answer",
+            );
+        }
+        Some(400) => {
+            return api_error(
+                400,
+                "0206400",
+                "A2P Registration Not Approved",
+                "A2P Registration Not Approved",
+            )
+        }
+        Some(status) => {
+            return api_error(
+                status,
+                &format!("0206{status}"),
+                "Injected failure",
+                "Injected failure",
+            )
+        }
+        None => {}
+    }
+    sim.state.lock().unwrap().messages.push(message.clone());
+    (StatusCode::ACCEPTED, Json(json!({ "data": message }))).into_response()
+}
+
+async fn list_messages(
+    State(sim): State<Shared>,
+    headers: HeaderMap,
+    Query(query): Query<Vec<(String, String)>>,
+) -> Response {
+    if let Err(r) = sim.admit(&headers) {
+        return *r;
+    }
+    let param = |name: &str| {
+        query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
+    let participants: Vec<String> = query
+        .iter()
+        .filter(|(k, _)| k == "participants" || k == "participants[]")
+        .map(|(_, v)| v.clone())
+        .collect();
+    let max: usize = match param("maxResults").and_then(|m| m.parse().ok()) {
+        Some(m) if (1..=100).contains(&m) => m,
+        _ => return api_error(400, "0206400", "Bad Request", "maxResults must be 1-100"),
+    };
+    if param("phoneNumberId").is_none() || participants.is_empty() {
+        return api_error(
+            400,
+            "0206400",
+            "Bad Request",
+            "phoneNumberId and participants are required",
+        );
+    }
+    let offset: usize = param("pageToken").and_then(|t| t.parse().ok()).unwrap_or(0);
+    let matching: Vec<Value> = sim
+        .state
+        .lock()
+        .unwrap()
+        .messages
+        .iter()
+        .filter(|m| {
+            m["to"]
+                .as_array()
+                .is_some_and(|to| to.iter().any(|t| participants.iter().any(|p| t == p)))
+        })
+        .cloned()
+        .collect();
+    let page: Vec<Value> = matching.iter().skip(offset).take(max).cloned().collect();
+    let next = (offset + max < matching.len()).then(|| (offset + max).to_string());
+    Json(json!({ "data": page, "totalItems": matching.len(), "nextPageToken": next }))
+        .into_response()
+}
+
+async fn get_message(
+    State(sim): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    if let Err(r) = sim.admit(&headers) {
+        return *r;
+    }
+    let found = sim
+        .state
+        .lock()
+        .unwrap()
+        .messages
+        .iter()
+        .find(|m| m["id"] == id)
+        .cloned();
+    match found {
+        Some(m) => Json(json!({ "data": m })).into_response(),
+        None => api_error(404, "0206404", "Not Found", "Message not found"),
+    }
+}
+
+/// Media URLs are public (like the provider's CDN links): no key needed.
+async fn get_media(State(sim): State<Shared>, Path(id): Path<String>) -> Response {
+    let state = sim.state.lock().unwrap();
+    match state.media.get(&id) {
+        Some(file) => (
+            [("content-type", file.content_type.clone())],
+            file.bytes.clone(),
+        )
+            .into_response(),
+        None => api_error(404, "0206404", "Not Found", "Media not found"),
+    }
+}
+
+#[derive(Deserialize)]
+struct ControlMedia {
+    /// Standard base64 of the file.
+    base64: String,
+    #[serde(rename = "type")]
+    content_type: String,
+}
+
+impl ControlMedia {
+    fn decode(&self) -> Option<InboundMedia> {
+        Some(InboundMedia {
+            bytes: base64::engine::general_purpose::STANDARD
+                .decode(&self.base64)
+                .ok()?
+                .into(),
+            content_type: self.content_type.clone(),
+        })
+    }
+}
+
+#[derive(Deserialize)]
+struct ControlInbound {
+    from: String,
+    text: String,
+    #[serde(default)]
+    media: Vec<ControlMedia>,
+    #[serde(default)]
+    shape: Shape,
+    #[serde(default)]
+    format: Format,
+    #[serde(default = "one")]
+    copies: usize,
+}
+
+fn one() -> usize {
+    1
+}
+
+async fn control_inbound(State(sim): State<Shared>, Json(body): Json<ControlInbound>) -> Response {
+    let media: Option<Vec<InboundMedia>> = body.media.iter().map(ControlMedia::decode).collect();
+    let Some(media) = media else {
+        return (StatusCode::BAD_REQUEST, "media.base64 is not base64").into_response();
+    };
+    let event = sim.inbound_event(body.shape, &body.from, &body.text, &media);
+    let statuses = sim
+        .deliver(
+            &event,
+            Delivery {
+                format: body.format,
+                copies: body.copies,
+            },
+        )
+        .await;
+    Json(json!({ "event": event, "statuses": statuses })).into_response()
+}
+
+#[derive(Deserialize)]
+struct ControlCall {
+    from: String,
+    #[serde(default)]
+    answered: bool,
+    #[serde(default)]
+    duration: u32,
+    recording: Option<ControlMedia>,
+    voicemail: Option<ControlMedia>,
+    #[serde(default)]
+    transcript: Vec<(String, String)>,
+    #[serde(default)]
+    summary: Vec<String>,
+    #[serde(default)]
+    next_steps: Vec<String>,
+    #[serde(default)]
+    shape: Shape,
+    #[serde(default)]
+    format: Format,
+    /// Delivery order as indexes into ringing, completed, recording, transcript, summary
+    /// (those scripted); default the natural order.
+    order: Option<Vec<usize>>,
+}
+
+async fn control_call(State(sim): State<Shared>, Json(body): Json<ControlCall>) -> Response {
+    let script = CallScript {
+        from: body.from,
+        answered: body.answered,
+        duration: body.duration,
+        recording: body.recording.as_ref().and_then(ControlMedia::decode),
+        voicemail: body.voicemail.as_ref().and_then(ControlMedia::decode),
+        transcript: body.transcript,
+        summary: body.summary,
+        next_steps: body.next_steps,
+    };
+    let events = sim.call_events(body.shape, &script);
+    let order = body.order.unwrap_or_else(|| (0..events.len()).collect());
+    let mut statuses = Vec::new();
+    for i in order {
+        if let Some(event) = events.get(i) {
+            statuses.extend(sim.deliver(event, Delivery::once(body.format)).await);
+        }
+    }
+    Json(json!({ "events": events, "statuses": statuses })).into_response()
+}
+
+#[derive(Deserialize)]
+struct ControlFail {
+    statuses: Vec<u16>,
+}
+
+async fn control_fail(State(sim): State<Shared>, Json(body): Json<ControlFail>) -> Response {
+    sim.state.lock().unwrap().failures.extend(body.statuses);
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn control_sent(State(sim): State<Shared>) -> Response {
+    Json(json!({ "data": sim.state.lock().unwrap().messages.clone() })).into_response()
+}

@@ -1,0 +1,185 @@
+//! The OpenPhone client over real HTTP against the simulator (which follows the reference).
+
+use std::time::Duration;
+
+use trickle_app::ports::{MessageQuery, OutboundSms, SmsError, SmsProvider};
+use trickle_providers::openphone::{OpenPhoneClient, OpenPhoneSettings};
+use trickle_simulators::openphone::{InboundMedia, OpenPhoneSimulator, SimulatorConfig};
+
+async fn simulator(rate_limit: Option<u32>) -> OpenPhoneSimulator {
+    OpenPhoneSimulator::start(SimulatorConfig {
+        api_key: Some("the-key".into()),
+        rate_limit,
+        ..SimulatorConfig::default()
+    })
+    .await
+    .unwrap()
+}
+
+fn client(sim: &OpenPhoneSimulator, key: &str) -> OpenPhoneClient {
+    let mut settings = OpenPhoneSettings::new(sim.url(), key);
+    settings.backoff = Duration::from_millis(5);
+    OpenPhoneClient::new(settings).unwrap()
+}
+
+fn sms(sim: &OpenPhoneSimulator, to: &str, content: &str) -> OutboundSms {
+    OutboundSms {
+        from: sim.phone_number().into(),
+        to: to.parse().unwrap(),
+        content: content.into(),
+    }
+}
+
+#[tokio::test]
+async fn sends_lists_and_reads_back() {
+    let sim = simulator(None).await;
+    let client = client(&sim, "the-key");
+    let sent = client
+        .send(&sms(&sim, "+12125550134", "Hello from Acme"))
+        .await
+        .unwrap();
+    assert!(sent.id.starts_with("AC"), "{sent:?}");
+    assert_eq!(sent.to, vec!["+12125550134"]);
+    assert_eq!(sent.text, "Hello from Acme");
+    client
+        .send(&sms(&sim, "+12125550199", "someone else"))
+        .await
+        .unwrap();
+    let listed = client
+        .list_messages(&MessageQuery {
+            phone_number_id: "PNsimulator01".into(),
+            participant: "+12125550134".parse().unwrap(),
+            created_after: None,
+            created_before: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].id, sent.id);
+}
+
+#[tokio::test]
+async fn refusals_are_typed_from_the_documented_error_body() {
+    let sim = simulator(None).await;
+    let wrong_key = client(&sim, "wrong");
+    match wrong_key.send(&sms(&sim, "+12125550134", "hi")).await {
+        Err(SmsError::Rejected { status: 401, .. }) => {}
+        other => panic!("{other:?}"),
+    }
+    let client = client(&sim, "the-key");
+    sim.fail_next_sends(&[400]);
+    match client.send(&sms(&sim, "+12125550134", "hi")).await {
+        Err(SmsError::Rejected {
+            status: 400,
+            a2p_unregistered: true,
+            code,
+            ..
+        }) => {
+            assert_eq!(code, "0206400")
+        }
+        other => panic!("{other:?}"),
+    }
+    let from_other_number = OutboundSms {
+        from: "+19995550000".into(),
+        ..sms(&sim, "+12125550134", "hi")
+    };
+    match client.send(&from_other_number).await {
+        Err(SmsError::Rejected {
+            status: 403,
+            a2p_unregistered: false,
+            message,
+            ..
+        }) => {
+            assert!(message.contains("Not Phone Number User"))
+        }
+        other => panic!("{other:?}"),
+    }
+    match client.send(&sms(&sim, "+12125550134", "   ")).await {
+        Err(SmsError::Rejected { status: 400, .. }) => {}
+        other => panic!("{other:?}"),
+    }
+    assert!(sim.sent_messages().is_empty());
+}
+
+#[tokio::test]
+async fn a_send_that_may_have_happened_is_ambiguous_and_never_retried() {
+    let sim = simulator(None).await;
+    let client = client(&sim, "the-key");
+    sim.fail_next_sends(&[500, 503]);
+    match client.send(&sms(&sim, "+12125550134", "hi")).await {
+        Err(SmsError::Ambiguous(_)) => {}
+        other => panic!("{other:?}"),
+    }
+    // Exactly one failure was consumed: the POST was not retried behind our back.
+    let next = client.send(&sms(&sim, "+12125550134", "hi")).await;
+    assert!(matches!(next, Err(SmsError::Ambiguous(_))), "{next:?}");
+    assert!(client.send(&sms(&sim, "+12125550134", "hi")).await.is_ok());
+    // Nothing listening: the request never left, safe to retry.
+    let dead = OpenPhoneClient::new(OpenPhoneSettings::new("http://127.0.0.1:9", "k")).unwrap();
+    assert!(matches!(
+        dead.send(&sms(&sim, "+12125550134", "hi")).await,
+        Err(SmsError::Unavailable(_))
+    ));
+}
+
+#[tokio::test]
+async fn over_ten_requests_a_second_is_rate_limited_and_reads_back_off() {
+    let sim = simulator(Some(10)).await;
+    let client = client(&sim, "the-key");
+    let mut limited = 0;
+    let mut sent = 0;
+    for n in 0..15 {
+        match client
+            .send(&sms(&sim, "+12125550134", &format!("n{n}")))
+            .await
+        {
+            Ok(_) => sent += 1,
+            Err(SmsError::RateLimited) => limited += 1,
+            Err(other) => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(sent, 10, "the limit is 10 per second per key");
+    assert_eq!(limited, 5);
+    // A read inside the same second is retried with backoff until the window opens.
+    let mut slow = OpenPhoneSettings::new(sim.url(), "the-key");
+    slow.backoff = Duration::from_millis(200);
+    slow.read_attempts = 6;
+    let reader = OpenPhoneClient::new(slow).unwrap();
+    let listed = reader
+        .list_messages(&MessageQuery {
+            phone_number_id: "PNsimulator01".into(),
+            participant: "+12125550134".parse().unwrap(),
+            created_after: None,
+            created_before: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 10);
+}
+
+#[tokio::test]
+async fn media_is_fetched_byte_for_byte_without_the_api_key() {
+    let sim = simulator(None).await;
+    let bytes = bytes::Bytes::from((0..=255u8).collect::<Vec<u8>>());
+    let url = sim.host_media(&InboundMedia {
+        bytes: bytes.clone(),
+        content_type: "image/png".into(),
+    });
+    assert_eq!(
+        client(&sim, "the-key").fetch_media(&url).await.unwrap(),
+        bytes
+    );
+    match client(&sim, "the-key")
+        .fetch_media(&format!("{}/media/MEnope", sim.url()))
+        .await
+    {
+        Err(SmsError::Rejected { status: 404, .. }) => {}
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        client(&sim, "the-key")
+            .fetch_media("file:///etc/passwd")
+            .await,
+        Err(SmsError::Rejected { .. })
+    ));
+}
