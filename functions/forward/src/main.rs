@@ -4,13 +4,11 @@
 
 use std::sync::Arc;
 
-use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
-use lambda_runtime::{service_fn, LambdaEvent};
 use trickle_app::webhooks::forward::ForwardHandler;
 use trickle_app::webhooks::FORWARD_QUEUE;
 use trickle_app::worker::RetryPolicy;
 use trickle_aws::host::{init_telemetry, AwsHost, AwsSettings};
-use trickle_aws::sqs_batch::handle_batch;
+use trickle_aws::sqs_batch::serve;
 use trickle_domain::webhook_signature::SigningKey;
 use trickle_providers::forwarder::HttpForwarder;
 
@@ -30,20 +28,5 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     ));
     let policy = RetryPolicy::default();
     let queue = host.services.queue.clone();
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
-        let (handler, queue) = (handler.clone(), queue.clone());
-        async move {
-            Ok::<SqsBatchResponse, lambda_runtime::Error>(
-                handle_batch(
-                    queue.as_ref(),
-                    FORWARD_QUEUE,
-                    handler.as_ref(),
-                    &policy,
-                    event.payload,
-                )
-                .await,
-            )
-        }
-    }))
-    .await
+    serve(queue, FORWARD_QUEUE, handler, policy).await
 }

@@ -5,7 +5,6 @@ mod attributes;
 mod config;
 mod dynamodb;
 pub mod host;
-pub mod lambda_sqs;
 mod s3;
 mod secrets;
 mod ses;

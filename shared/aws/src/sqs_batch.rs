@@ -74,3 +74,31 @@ fn received(record: &SqsMessage) -> ReceivedMessage {
             .unwrap_or(1),
     }
 }
+
+/// Runs an SQS-triggered function: every batch from `queue_name` goes to `handler` through
+/// [`handle_batch`]. The clients and the handler are built once, before the first event.
+pub async fn serve(
+    queue: std::sync::Arc<dyn Queue>,
+    queue_name: &'static str,
+    handler: std::sync::Arc<dyn MessageHandler>,
+    policy: RetryPolicy,
+) -> Result<(), lambda_runtime::Error> {
+    lambda_runtime::run(lambda_runtime::service_fn(
+        move |event: lambda_runtime::LambdaEvent<SqsEvent>| {
+            let (queue, handler) = (queue.clone(), handler.clone());
+            async move {
+                Ok::<SqsBatchResponse, lambda_runtime::Error>(
+                    handle_batch(
+                        queue.as_ref(),
+                        queue_name,
+                        handler.as_ref(),
+                        &policy,
+                        event.payload,
+                    )
+                    .await,
+                )
+            }
+        },
+    ))
+    .await
+}
