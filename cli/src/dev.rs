@@ -9,12 +9,13 @@ use tokio::sync::watch;
 use trickle_app::audience::pipeline::ImportWorker;
 use trickle_app::audience::validation::ValidationWorker;
 use trickle_app::audience::{AudienceSettings, VALIDATE_QUEUE};
+use trickle_app::health::{self, HealthSettings, VerdictHandler, HEALTH_QUEUE};
 use trickle_app::ports::blobs::UPLOADS_QUEUE;
 use trickle_app::ports::PhoneValidator;
 use trickle_app::webhooks::{self, media::MediaHandler, process::EventProcessor};
 use trickle_app::worker::{run_consumer, MessageHandler, RetryPolicy};
 use trickle_app::Services;
-use trickle_domain::{Clock, OffsetClock, SystemClock};
+use trickle_domain::{Clock, OffsetClock, PhoneNumber, SystemClock};
 use trickle_embedded::{
     EmbeddedBlobs, EmbeddedQueue, EmbeddedStore, EmbeddedTable, OutboxMailer, QueueSettings,
 };
@@ -28,6 +29,10 @@ use crate::settings::{self, DevSettings};
 const SWEEP_EVERY: Duration = Duration::from_secs(600);
 /// How often the scheduler loop looks for due campaign runs (EventBridge's rate in AWS).
 const TICK_EVERY: Duration = Duration::from_secs(60);
+/// How often the local scheduler runs the webhook health check.
+const HEALTH_EVERY: Duration = Duration::from_secs(3600);
+/// The internal number the sandbox health check texts.
+const SANDBOX_HEALTH_RECEIVER: &str = "+13105550199";
 /// How long a message being handled stays hidden from the other consumers.
 const CONSUMER_VISIBILITY: Duration = Duration::from_secs(60);
 
@@ -70,6 +75,7 @@ pub async fn run(settings: DevSettings) -> anyhow::Result<()> {
         validator,
     };
     let audience = AudienceSettings::from_env();
+    let health = health_settings(&openphone)?;
 
     let (stop, stopped) = watch::channel(false);
     let mut background = vec![
@@ -77,7 +83,7 @@ pub async fn run(settings: DevSettings) -> anyhow::Result<()> {
         tokio::spawn(campaign_ticks(services.clone(), stopped.clone())),
     ];
     // The queue consumers that stand in for the SQS-triggered functions: (queue, handler).
-    let consumers: Vec<(&str, Arc<dyn MessageHandler>)> = vec![
+    let mut consumers: Vec<(&str, Arc<dyn MessageHandler>)> = vec![
         (
             UPLOADS_QUEUE,
             Arc::new(ImportWorker::new(services.clone(), audience.clone())),
@@ -98,6 +104,20 @@ pub async fn run(settings: DevSettings) -> anyhow::Result<()> {
             Arc::new(MediaHandler::new(services.clone())),
         ),
     ];
+    if let Some(settings) = &health {
+        consumers.push((
+            HEALTH_QUEUE,
+            Arc::new(VerdictHandler {
+                services: services.clone(),
+                settings: settings.clone(),
+            }),
+        ));
+        background.push(tokio::spawn(health_checks(
+            services.clone(),
+            settings.clone(),
+            stopped.clone(),
+        )));
+    }
     for (name, handler) in consumers {
         background.push(tokio::spawn(run_consumer(
             services.queue.clone(),
@@ -113,6 +133,7 @@ pub async fn run(settings: DevSettings) -> anyhow::Result<()> {
         services,
         HttpSettings {
             admin_token: admin_token.clone(),
+            health: health.clone(),
         },
         openphone.ingest.clone(),
     );
@@ -208,6 +229,53 @@ async fn campaign_ticks(services: Services, mut stopped: watch::Receiver<bool>) 
             _ = tokio::time::sleep(TICK_EVERY) => {}
             _ = stopped.changed() => return,
         }
+    }
+}
+
+/// The health check's settings: from the environment, or in sandbox mode a pair of simulator
+/// numbers (the receiver becomes one of the simulator's own numbers, so its webhook comes back).
+fn health_settings(
+    openphone: &crate::openphone::OpenPhone,
+) -> anyhow::Result<Option<HealthSettings>> {
+    if let Some(settings) = HealthSettings::from_env().map_err(anyhow::Error::msg)? {
+        return Ok(Some(settings));
+    }
+    let Some(simulator) = &openphone.simulator else {
+        return Ok(None);
+    };
+    let receiver = PhoneNumber::parse(SANDBOX_HEALTH_RECEIVER)?;
+    simulator.add_internal_number(receiver.as_str());
+    let env = |name: &str, default: &str| {
+        std::env::var(name)
+            .ok()
+            .filter(|v| !v.trim().is_empty())
+            .unwrap_or_else(|| default.to_string())
+    };
+    Ok(Some(HealthSettings::new(
+        simulator.phone_number().to_string(),
+        receiver,
+        env("TRICKLE_ALERT_FROM", "alerts@trickle.local"),
+        vec![env("TRICKLE_ALERT_EMAIL", "operator@trickle.local")],
+    )))
+}
+
+/// EventBridge's hourly health schedule, locally: the first check a minute after start.
+async fn health_checks(
+    services: Services,
+    settings: HealthSettings,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let mut wait = Duration::from_secs(60);
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = stopped.changed() => return,
+        }
+        match health::start_check(&services, services.sms.as_ref(), &settings).await {
+            Ok(check) => tracing::info!(token = %check.token, "health check started"),
+            Err(error) => tracing::warn!(%error, "health check could not start"),
+        }
+        wait = HEALTH_EVERY;
     }
 }
 

@@ -28,6 +28,7 @@ pub async fn spawn_embedded(dir: &Path, admin_token: &str) -> (Services, Running
         services.clone(),
         HttpSettings {
             admin_token: admin_token.to_string(),
+            health: None,
         },
     );
     let task = tokio::spawn(async move {

@@ -209,6 +209,7 @@ impl World {
             self.services.clone(),
             trickle_http::HttpSettings {
                 admin_token: admin_token.to_string(),
+                health: None,
             },
         );
         let task = tokio::spawn(async move {

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 use tokio::sync::watch;
+use trickle_app::health::{HealthSettings, VerdictHandler, HEALTH_QUEUE};
 use trickle_app::webhooks::forward::ForwardHandler;
 use trickle_app::webhooks::ingest::IngestSettings;
 use trickle_app::webhooks::media::MediaHandler;
@@ -52,6 +53,9 @@ pub struct Options {
     pub extra_keys: Vec<SigningKey>,
     /// Forward every captured event to this URL, signed with this key.
     pub forward_to: Option<(String, SigningKey)>,
+    /// Run the webhook health check with these settings (its receiver becomes an internal
+    /// number of the simulator, and the `health` queue gets its verdict consumer).
+    pub health: Option<HealthSettings>,
 }
 
 impl WebhookApp {
@@ -84,6 +88,7 @@ impl WebhookApp {
             services.clone(),
             HttpSettings {
                 admin_token: TOKEN.into(),
+                health: options.health.clone(),
             },
             ingest,
         );
@@ -102,6 +107,16 @@ impl WebhookApp {
             ),
             (MEDIA_QUEUE, Arc::new(MediaHandler::new(services.clone()))),
         ];
+        if let Some(settings) = options.health.clone() {
+            simulator.add_internal_number(settings.receiver.as_str());
+            consumers.push((
+                HEALTH_QUEUE,
+                Arc::new(VerdictHandler {
+                    services: services.clone(),
+                    settings,
+                }),
+            ));
+        }
         if let Some((url, key)) = options.forward_to {
             let forwarder = HttpForwarder::new(&url, key).expect("forward URL");
             consumers.push((
@@ -133,6 +148,19 @@ impl WebhookApp {
             tasks,
             _dir: dir,
         }
+    }
+
+    /// The alert emails written to the outbox so far, oldest first.
+    pub fn outbox(&self) -> Vec<String> {
+        let mut files: Vec<_> = std::fs::read_dir(self._dir.path().join("outbox"))
+            .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
+            .unwrap_or_default();
+        files.retain(|f| f.extension().is_some_and(|e| e == "eml"));
+        files.sort();
+        files
+            .iter()
+            .map(|f| std::fs::read_to_string(f).expect("outbox file"))
+            .collect()
     }
 
     pub fn webhook_url(&self) -> String {

@@ -110,6 +110,7 @@ impl Dev {
             services.clone(),
             HttpSettings {
                 admin_token: TOKEN.into(),
+                health: None,
             },
         );
         tasks.push(tokio::spawn(async move {

@@ -1,5 +1,6 @@
 //! Lambda: API Gateway HTTP API → the trickle router (admin API and webhook).
 
+use trickle_app::health::HealthSettings;
 use trickle_app::webhooks::ingest::IngestSettings;
 use trickle_aws::host::{init_telemetry, AwsHost, AwsSettings};
 use trickle_domain::webhook_signature::SigningKey;
@@ -35,7 +36,14 @@ async fn main() -> Result<(), lambda_http::Error> {
     }
     // The development forwarder: off unless a URL is configured (and then a forward-key secret).
     webhooks.forward = std::env::var("TRICKLE_FORWARD_URL").is_ok_and(|u| !u.is_empty());
-    let router =
-        trickle_http::router_with_webhooks(host.services, HttpSettings { admin_token }, webhooks);
+    let health = HealthSettings::from_env()?;
+    let router = trickle_http::router_with_webhooks(
+        host.services,
+        HttpSettings {
+            admin_token,
+            health,
+        },
+        webhooks,
+    );
     lambda_http::run(router).await
 }

@@ -2,7 +2,7 @@
 //! passes only if the matching `message.received` webhook was processed within the verdict delay.
 //!
 //! Records: the check `HEALTH#<token>`/`CHECK` (gsi1 `HEALTH` / `<started at>` for the history),
-//! the alerting state `HEALTH`/`ALERTS`, the last webhook seen `HEALTH`/`LAST_WEBHOOK`.
+//! the alerting state `HEALTH`/`ALERTS`; the last webhook seen is the newest captured event.
 
 use std::time::Duration;
 
@@ -53,6 +53,51 @@ impl HealthSettings {
     }
 }
 
+impl HealthSettings {
+    /// From `TRICKLE_HEALTH_SENDER` (the sending number's `PN…` id or E.164),
+    /// `TRICKLE_HEALTH_RECEIVER` (E.164), `TRICKLE_ALERT_EMAIL` (comma-separated),
+    /// `TRICKLE_ALERT_FROM`, and optionally `TRICKLE_HEALTH_REMINDER_HOURS` (default 6).
+    /// `None` when the check is not configured; an error names a malformed setting.
+    pub fn from_env() -> Result<Option<Self>, String> {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let (Some(sender), Some(receiver)) =
+            (var("TRICKLE_HEALTH_SENDER"), var("TRICKLE_HEALTH_RECEIVER"))
+        else {
+            return Ok(None);
+        };
+        let receiver =
+            PhoneNumber::parse(&receiver).map_err(|e| format!("TRICKLE_HEALTH_RECEIVER: {e}"))?;
+        let alert_to: Vec<String> = var("TRICKLE_ALERT_EMAIL")
+            .ok_or("TRICKLE_ALERT_EMAIL is needed for health-check alerts")?
+            .split(',')
+            .map(|a| a.trim().to_string())
+            .filter(|a| !a.is_empty())
+            .collect();
+        let alert_from = var("TRICKLE_ALERT_FROM")
+            .ok_or("TRICKLE_ALERT_FROM is needed for health-check alerts")?;
+        let mut settings = Self::new(sender, receiver, alert_from, alert_to);
+        if let Some(hours) = var("TRICKLE_HEALTH_REMINDER_HOURS") {
+            let hours: i64 = hours
+                .parse()
+                .map_err(|_| format!("TRICKLE_HEALTH_REMINDER_HOURS: {hours:?} is not a number"))?;
+            settings.reminder_every = chrono::Duration::hours(hours.max(1));
+        }
+        Ok(Some(settings))
+    }
+}
+
+/// The queues whose depth `GET /v1/health` shows (each with its dead-letter queue).
+pub const WATCHED_QUEUES: [&str; 8] = [
+    "events",
+    "media",
+    "sends",
+    "validate",
+    "health",
+    "reconcile",
+    "uploads",
+    "forward",
+];
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CheckStatus {
@@ -100,10 +145,6 @@ fn check_key(token: &HealthToken) -> Key {
 
 fn alerts_key() -> Key {
     Key::new("HEALTH", "ALERTS")
-}
-
-fn last_webhook_key() -> Key {
-    Key::new("HEALTH", "LAST_WEBHOOK")
 }
 
 fn stamp(at: DateTime<Utc>) -> String {
@@ -182,22 +223,6 @@ pub async fn start_check(
     Ok(check)
 }
 
-/// Notes that a webhook (of any kind) arrived. Called on the webhook path.
-pub async fn record_webhook_seen(
-    services: &Services,
-    at: DateTime<Utc>,
-) -> Result<(), HealthError> {
-    services
-        .table
-        .update(
-            &last_webhook_key(),
-            Update::new().set("at", stamp(at)),
-            None,
-        )
-        .await?;
-    Ok(())
-}
-
 /// Records that the check's message came back through the webhook. Returns false for an
 /// unknown token or a receipt already recorded (webhooks may be delivered more than once).
 pub async fn record_receipt(
@@ -246,11 +271,21 @@ pub async fn find(
     }
 }
 
+/// When the last webhook of any kind was captured: the newest event on the all-events index.
 async fn last_webhook_at(services: &Services) -> Result<Option<DateTime<Utc>>, HealthError> {
-    let item = services.table.get(&last_webhook_key()).await?;
-    Ok(item
-        .and_then(|i| i.get("at").and_then(Value::as_str).map(str::to_string))
-        .and_then(|at| DateTime::parse_from_rfc3339(&at).ok())
+    let page = services
+        .table
+        .query(
+            Query::on_index(Index::Gsi3, crate::webhooks::keys::ALL_EVENTS)
+                .backward()
+                .limit(1),
+        )
+        .await?;
+    Ok(page
+        .items
+        .first()
+        .and_then(|i| i.get("received_at").and_then(Value::as_str))
+        .and_then(|at| DateTime::parse_from_rfc3339(at).ok())
         .map(|at| at.with_timezone(&Utc)))
 }
 

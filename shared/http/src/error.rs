@@ -6,6 +6,7 @@ use axum::Json;
 use trickle_app::audience::AudienceError;
 use trickle_app::campaigns::CampaignsError;
 use trickle_app::contacts::ContactsError;
+use trickle_app::health::HealthError;
 use trickle_app::ports::{BlobError, QueueError, TableError};
 use trickle_app::webhooks::events::EventsError;
 use trickle_app::webhooks::ingest::IngestError;
@@ -77,6 +78,18 @@ impl From<TableError> for ApiError {
                 message: other.to_string(),
                 details: serde_json::Value::Null,
             },
+        }
+    }
+}
+
+impl From<HealthError> for ApiError {
+    fn from(e: HealthError) -> Self {
+        match e {
+            HealthError::NotFound(_) => ApiError::NotFound(e.to_string()),
+            HealthError::Corrupt(m) => ApiError::Internal(m),
+            HealthError::Store(e) => e.into(),
+            HealthError::Queue(e) => ApiError::Unavailable(e.to_string()),
+            HealthError::Mail(e) => ApiError::Unavailable(e.to_string()),
         }
     }
 }

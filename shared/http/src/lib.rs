@@ -8,6 +8,7 @@ mod campaigns;
 mod contacts;
 mod error;
 mod events;
+mod health;
 mod local_blobs;
 mod openapi;
 mod opt_outs;
@@ -17,6 +18,7 @@ use std::sync::Arc;
 
 use axum::routing::get;
 use axum::{middleware, Json, Router};
+use trickle_app::health::HealthSettings;
 use trickle_app::webhooks::ingest::IngestSettings;
 use trickle_app::Services;
 
@@ -27,6 +29,8 @@ pub use openapi::document as openapi_document;
 pub struct HttpSettings {
     /// Every `/v1` request must carry `Authorization: Bearer <admin_token>`.
     pub admin_token: String,
+    /// The webhook health check (`POST /v1/health/checks`); `None` when not configured.
+    pub health: Option<HealthSettings>,
 }
 
 #[derive(Clone)]
@@ -34,6 +38,7 @@ pub(crate) struct AppState {
     pub services: Services,
     pub admin_token: Arc<str>,
     pub webhooks: Arc<IngestSettings>,
+    pub health: Arc<Option<HealthSettings>>,
 }
 
 pub fn router(services: Services, settings: HttpSettings) -> Router {
@@ -50,6 +55,7 @@ pub fn router_with_webhooks(
         services,
         admin_token: Arc::from(settings.admin_token),
         webhooks: Arc::new(webhooks),
+        health: Arc::new(settings.health),
     };
     // Every resource brings its own routes; `/v1` ones sit behind the admin token.
     let admin = Router::new()
@@ -59,6 +65,7 @@ pub fn router_with_webhooks(
         .merge(activities::routes())
         .merge(events::routes())
         .merge(opt_outs::routes())
+        .merge(health::routes())
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             auth::require_admin,

@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 const FRAGMENTS: &[&str] = &[
     include_str!("../openapi/base.json"),
     include_str!("../openapi/contacts.json"),
+    include_str!("../openapi/health.json"),
     include_str!("../openapi/campaigns.json"),
     include_str!("../openapi/audience.json"),
     include_str!("../openapi/local-blobs.json"),

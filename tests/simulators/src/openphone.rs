@@ -88,6 +88,10 @@ struct State_ {
     failures: Vec<u16>,
     webhook_url: Option<String>,
     deliveries: u64,
+    /// Numbers of the same workspace: a text sent to one comes back as `message.received`.
+    internal_numbers: Vec<String>,
+    /// Simulates a webhook outage for those internal deliveries.
+    drop_internal: bool,
 }
 
 #[derive(Clone)]
@@ -207,6 +211,23 @@ impl OpenPhoneSimulator {
             .unwrap()
             .failures
             .extend_from_slice(statuses);
+    }
+
+    /// Makes `number` one of the workspace's own numbers: a text sent to it through
+    /// `POST /v1/messages` is delivered back as a signed `message.received` webhook (how the
+    /// health check sees its message arrive).
+    pub fn add_internal_number(&self, number: impl Into<String>) {
+        self.shared
+            .state
+            .lock()
+            .unwrap()
+            .internal_numbers
+            .push(number.into());
+    }
+
+    /// While true, texts to internal numbers are accepted but their webhooks never come.
+    pub fn drop_internal_webhooks(&self, drop: bool) {
+        self.shared.state.lock().unwrap().drop_internal = drop;
     }
 
     /// Serves `bytes` at a media URL of this simulator.
@@ -582,7 +603,18 @@ async fn send_message(State(sim): State<Shared>, headers: HeaderMap, body: Bytes
         }
         None => {}
     }
-    sim.state.lock().unwrap().messages.push(message.clone());
+    let echo = {
+        let mut state = sim.state.lock().unwrap();
+        state.messages.push(message.clone());
+        state.internal_numbers.iter().any(|n| n == to[0]) && !state.drop_internal
+    };
+    if echo {
+        let event = sim.inbound_event(Shape::V3, &sim.config.phone_number, content, &[]);
+        let sim = sim.clone();
+        tokio::spawn(async move {
+            sim.deliver(&event, Delivery::once(Format::default())).await;
+        });
+    }
     (StatusCode::ACCEPTED, Json(json!({ "data": message }))).into_response()
 }
 

@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
+use trickle_domain::health::HealthToken;
 
 use super::activities::{self, ActivityRef};
 use super::payload::{Envelope, MessageObject};
@@ -19,6 +20,14 @@ pub async fn received(
     envelope: &Envelope,
 ) -> Result<(), HandlerError> {
     let message = MessageObject::read(&envelope.object).map_err(permanent)?;
+    // The hourly health check's own text: record its arrival, and nothing else (no contact,
+    // activity, opt-out or reply).
+    if let Some(token) = HealthToken::find_in(&message.text) {
+        crate::health::record_receipt(services, &token, services.clock.now())
+            .await
+            .map_err(transient)?;
+        return Ok(());
+    }
     let from = message
         .from
         .clone()

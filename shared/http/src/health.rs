@@ -1,0 +1,66 @@
+//! `/v1/health…`: the webhook health check, its history and the current state.
+
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use trickle_app::health::{self, HealthCheck, WATCHED_QUEUES};
+use trickle_app::ports::queue::dead_letter_queue;
+
+use crate::{ApiError, AppState};
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/health", get(current))
+        .route("/health/checks", post(run_now).get(history))
+}
+
+async fn run_now(
+    State(state): State<AppState>,
+) -> Result<(StatusCode, Json<HealthCheck>), ApiError> {
+    let settings = state
+        .health
+        .as_ref()
+        .as_ref()
+        .ok_or_else(|| ApiError::Conflict {
+            message: "the health check is not configured: set TRICKLE_HEALTH_SENDER, \
+                  TRICKLE_HEALTH_RECEIVER, TRICKLE_ALERT_EMAIL and TRICKLE_ALERT_FROM"
+                .into(),
+            details: Value::Null,
+        })?;
+    let services = &state.services;
+    let check = health::start_check(services, services.sms.as_ref(), settings).await?;
+    Ok((StatusCode::CREATED, Json(check)))
+}
+
+#[derive(Deserialize)]
+struct Page {
+    limit: Option<u32>,
+    cursor: Option<String>,
+}
+
+async fn history(
+    State(state): State<AppState>,
+    Query(page): Query<Page>,
+) -> Result<Json<Value>, ApiError> {
+    let limit = page.limit.unwrap_or(50).clamp(1, 100);
+    let (items, next) = health::history(&state.services, limit, page.cursor).await?;
+    Ok(Json(json!({ "items": items, "next": next })))
+}
+
+async fn current(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let dlqs: Vec<String> = WATCHED_QUEUES
+        .iter()
+        .map(|q| dead_letter_queue(q))
+        .collect();
+    let names: Vec<&str> = WATCHED_QUEUES
+        .iter()
+        .copied()
+        .chain(dlqs.iter().map(String::as_str))
+        .collect();
+    let mut body = health::current(&state.services, &names).await?;
+    body["configured"] = json!(state.health.is_some());
+    Ok(Json(body))
+}
