@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# Writes trickle's four secrets as SecureString parameters in SSM Parameter Store:
+# Writes trickle's secrets as SecureString parameters in SSM Parameter Store:
 #
 #   <prefix>/admin-token            TRICKLE_ADMIN_TOKEN     bearer token for the admin API
 #   <prefix>/openphone-api-key      OPENPHONE_API_KEY       OpenPhone API key
 #   <prefix>/openphone-webhook-key  OPENPHONE_WEBHOOK_KEY   OpenPhone webhook signing secret
 #   <prefix>/numverify-key          NUMVERIFY_KEY           numverify API access key
+#   <prefix>/openphone-webhook-key-previous  OPENPHONE_WEBHOOK_KEY_PREVIOUS  optional: the old
+#                                   signing secret, accepted too during a key rotation
+#   <prefix>/forward-key            FORWARD_KEY             optional: signs re-deliveries of the
+#                                   development forwarder (only with the ForwardUrl parameter)
 #
 # Usage: infra/put-secrets.sh [PREFIX]
 #   PREFIX defaults to $TRICKLE_SECRETS_PREFIX, then /trickle/prod; it must match the stack's
@@ -35,6 +39,8 @@ secrets=(
     "openphone-api-key|OPENPHONE_API_KEY|OpenPhone API key"
     "openphone-webhook-key|OPENPHONE_WEBHOOK_KEY|OpenPhone webhook signing secret"
     "numverify-key|NUMVERIFY_KEY|numverify API access key"
+    "openphone-webhook-key-previous|OPENPHONE_WEBHOOK_KEY_PREVIOUS|previous OpenPhone webhook secret (optional)"
+    "forward-key|FORWARD_KEY|development forwarder signing key, base64 (optional)"
 )
 
 written=0
