@@ -164,6 +164,11 @@ impl World {
         }
     }
 
+    /// How many messages wait on the `sends` queue (visible, delayed or in flight).
+    pub async fn drain_sends_peek(&self) -> u64 {
+        self.services.queue.depth(keys::SENDS_QUEUE).await.unwrap()
+    }
+
     /// Every item of a partition whose sort key starts with `prefix`.
     pub async fn items(&self, pk: &str, prefix: &str) -> Vec<trickle_app::ports::Item> {
         let mut out = Vec::new();

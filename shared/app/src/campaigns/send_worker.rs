@@ -91,7 +91,7 @@ impl SendWorker {
         match send_rules::next_step(&send, campaign.state, quiet, now) {
             NextStep::Drop(why) => Ok(Step::Dropped(why)),
             NextStep::Wait(delay) => {
-                self.requeue(job, delay, now).await?;
+                self.requeue(job, delay).await?;
                 Ok(Step::Waiting(delay))
             }
             NextStep::Resolve => self.resolve(job, &send, &campaign, &phone, now).await,
@@ -219,7 +219,7 @@ impl SendWorker {
                     |u| u.set("error", reason.clone()).remove("lease_until"),
                 )
                 .await?;
-                self.requeue(job, delay, now).await?;
+                self.requeue(job, delay).await?;
                 Ok(Step::Replanned(reason))
             }
             AfterSend::Failed {
@@ -249,7 +249,7 @@ impl SendWorker {
                 )
                 .await?;
                 let settled_at = now + self.settings.settle;
-                self.requeue(job, send_rules::delay_until(now, settled_at), now)
+                self.requeue(job, send_rules::delay_until(now, settled_at))
                     .await?;
                 Ok(Step::Unknown(reason))
             }
@@ -289,11 +289,11 @@ impl SendWorker {
                         .remove("lease_until")
                 })
                 .await?;
-                self.requeue(job, StdDuration::from_secs(1), now).await?;
+                self.requeue(job, StdDuration::from_secs(1)).await?;
                 Ok(Step::Replanned("absent at the provider".into()))
             }
             Resolution::LookAgain(delay) => {
-                self.requeue(job, delay, now).await?;
+                self.requeue(job, delay).await?;
                 Ok(Step::Waiting(delay))
             }
         }
@@ -355,20 +355,14 @@ impl SendWorker {
         }
     }
 
-    async fn requeue(
-        &self,
-        job: &SendJob,
-        delay: StdDuration,
-        now: DateTime<Utc>,
-    ) -> Result<(), CampaignsError> {
+    async fn requeue(&self, job: &SendJob, delay: StdDuration) -> Result<(), CampaignsError> {
+        // No dedup id: a retry must never be mistaken for the planned message (same id) or for
+        // another retry in the same instant; a doubled message is harmless, every step below is
+        // a conditional write.
         let body = serde_json::to_string(job).map_err(store::corrupt)?;
-        let dedup = format!("{}#retry-{}", job.dedup_id(), keys::time_key(now));
         self.services
             .queue
-            .send(
-                keys::SENDS_QUEUE,
-                OutgoingMessage::new(body).delayed(delay).dedup(dedup),
-            )
+            .send(keys::SENDS_QUEUE, OutgoingMessage::new(body).delayed(delay))
             .await?;
         Ok(())
     }
