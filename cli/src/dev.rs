@@ -9,6 +9,9 @@ use tokio::sync::watch;
 use trickle_app::audience::pipeline::ImportWorker;
 use trickle_app::audience::validation::ValidationWorker;
 use trickle_app::audience::{AudienceSettings, VALIDATE_QUEUE};
+use trickle_app::campaigns;
+use trickle_app::campaigns::send_rules::SendSettings;
+use trickle_app::campaigns::send_worker::{AlertSettings, SendWorker};
 use trickle_app::health::{self, HealthSettings, VerdictHandler, HEALTH_QUEUE};
 use trickle_app::ports::blobs::UPLOADS_QUEUE;
 use trickle_app::ports::PhoneValidator;
@@ -102,6 +105,21 @@ pub async fn run(settings: DevSettings) -> anyhow::Result<()> {
         (
             webhooks::MEDIA_QUEUE,
             Arc::new(MediaHandler::new(services.clone())),
+        ),
+        (
+            campaigns::keys::SENDS_QUEUE,
+            Arc::new(SendWorker {
+                services: services.clone(),
+                sms: services.sms.clone(),
+                settings: SendSettings::default(),
+                alerts: AlertSettings {
+                    from: audience.alert_from.clone(),
+                    to: vec![audience
+                        .alert_email
+                        .clone()
+                        .unwrap_or_else(|| "operator@trickle.local".into())],
+                },
+            }),
         ),
     ];
     if let Some(settings) = &health {

@@ -313,7 +313,16 @@ impl SendWorker {
                 .remove("lease_until")
                 .remove("error")
         })
-        .await
+        .await?;
+        // Lets a reply from the contact be attributed to this campaign (reply detection).
+        crate::webhooks::replies::record_campaign_contact(
+            &self.services,
+            &send.contact_id,
+            &send.campaign_id,
+            now,
+        )
+        .await?;
+        Ok(())
     }
 
     /// One arrow of the state machine, conditional on the state and attempt that were read.

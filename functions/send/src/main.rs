@@ -1,0 +1,28 @@
+//! Lambda: SQS `sends` → one campaign send each: claim, send through OpenPhone, record.
+
+use std::sync::Arc;
+
+use trickle_app::campaigns::keys::SENDS_QUEUE;
+use trickle_app::campaigns::send_rules::SendSettings;
+use trickle_app::campaigns::send_worker::{AlertSettings, SendWorker};
+use trickle_app::worker::RetryPolicy;
+use trickle_aws::host::{init_telemetry, AwsHost, AwsSettings};
+use trickle_aws::sqs_batch::serve;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    init_telemetry();
+    let host = AwsHost::build(AwsSettings::from_env()?).await?;
+    let alerts = AlertSettings {
+        from: host.settings.alert_from.clone().unwrap_or_default(),
+        to: host.settings.alert_email.iter().cloned().collect(),
+    };
+    let handler = Arc::new(SendWorker {
+        services: host.services.clone(),
+        sms: host.services.sms.clone(),
+        settings: SendSettings::default(),
+        alerts,
+    });
+    let queue = host.services.queue.clone();
+    serve(queue, SENDS_QUEUE, handler, RetryPolicy::default()).await
+}
