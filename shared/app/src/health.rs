@@ -12,6 +12,7 @@ use serde_json::Value;
 use trickle_domain::health::{next_alert, AlertAction, AlertState, HealthToken};
 use trickle_domain::PhoneNumber;
 
+use crate::metrics::{self, Metric};
 use crate::ports::table::{Condition, Index, Key, Query, SortKeyCondition, TableError, Update};
 use crate::ports::{Email, MailError, OutboundSms, OutgoingMessage, QueueError, SmsProvider};
 use crate::records;
@@ -337,7 +338,17 @@ pub async fn judge(
             )
             .await;
         match written {
-            Ok(_) => {}
+            Ok(_) => {
+                let name = if passed {
+                    "HealthCheckPassed"
+                } else {
+                    "HealthCheckFailed"
+                };
+                metrics::record(Metric::count(name, &[]));
+                if let Some(latency) = check.latency_ms {
+                    metrics::record(Metric::millis("HealthCheckLatency", latency, &[]));
+                }
+            }
             Err(TableError::ConditionFailed { .. }) => {
                 check = find(services, token)
                     .await?

@@ -7,6 +7,7 @@ pub mod audience;
 pub mod campaigns;
 pub mod contacts;
 pub mod health;
+pub mod metrics;
 pub mod ports;
 pub mod records;
 pub mod services;

@@ -158,6 +158,7 @@ fn openphone_client(secrets: &Secrets) -> Arc<dyn trickle_app::ports::SmsProvide
 
 /// JSON log lines for CloudWatch, with the level taken from `RUST_LOG`.
 pub fn init_telemetry() {
+    trickle_app::metrics::init(trickle_app::metrics::Sink::EmfStdout);
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     tracing_subscriber::fmt()

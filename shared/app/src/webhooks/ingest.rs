@@ -14,6 +14,7 @@ use trickle_domain::webhook_signature::{
 use super::events::{EventStatus, QueuedEvent};
 use super::keys;
 use super::payload::{is_known_type, Envelope};
+use crate::metrics::{self, Metric};
 use crate::ports::queue::OutgoingMessage;
 use crate::ports::table::{Condition, Index, TableError};
 use crate::ports::{BlobError, QueueError};
@@ -172,6 +173,7 @@ pub async fn ingest(
                     enqueue(services, &event_id, settings.forward).await?;
                 }
             }
+            metrics::record(Metric::count("EventsDuplicate", &[]));
             return Ok(Ingested::Duplicate { event_id });
         }
         Err(e) => return Err(e.into()),
@@ -181,6 +183,7 @@ pub async fn ingest(
         _ if settings.forward && envelope.is_some() => enqueue_forward(services, &event_id).await?,
         _ => {}
     }
+    metrics::record(Metric::count("EventsReceived", &[]));
     Ok(match envelope {
         None => Ingested::NotJson { event_id },
         Some(_) => Ingested::Accepted { event_id, status },

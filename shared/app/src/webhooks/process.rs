@@ -10,6 +10,7 @@ use serde_json::Value;
 use super::events::{self, EventStatus, QueuedEvent};
 use super::payload::{is_known_type, Envelope};
 use super::{calls, keys, messages};
+use crate::metrics::{self, Metric};
 use crate::ports::table::{Condition, Update};
 use crate::ports::ReceivedMessage;
 use crate::worker::{HandlerError, MessageHandler};
@@ -117,9 +118,11 @@ pub async fn process_event(
             )
             .await
             .map_err(transient)?;
+            metrics::record(Metric::count("EventsProcessed", &[]));
             Ok(())
         }
         Err(error) => {
+            metrics::record(Metric::count("EventsFailed", &[]));
             let message = error.to_string();
             let exhausted = attempts >= i64::from(settings.max_attempts)
                 || matches!(error, HandlerError::Permanent(_));
@@ -136,6 +139,7 @@ pub async fn process_event(
                 .await
                 .map_err(transient)?;
                 tracing::error!(event_id, attempts, error = %message, "event parked as failed");
+                metrics::record(Metric::count("EventsParked", &[]));
                 Err(HandlerError::Permanent(message))
             } else {
                 services
