@@ -8,6 +8,7 @@ pub mod campaigns;
 pub mod contacts;
 pub mod health;
 pub mod ports;
+pub mod rate;
 pub mod records;
 pub mod services;
 pub mod worker;
