@@ -3,6 +3,7 @@
 
 mod activation;
 pub mod audience;
+pub mod error_guard;
 pub mod keys;
 pub mod lifecycle;
 pub mod planner;

@@ -22,6 +22,8 @@ pub struct SendSettings {
     pub rate_limit_backoff: Duration,
     /// Delay before trying again when the provider was unreachable (the request never left).
     pub unavailable_retry: Duration,
+    /// When failures pause the campaign.
+    pub error_guard: super::error_guard::ErrorGuard,
 }
 
 impl Default for SendSettings {
@@ -31,6 +33,7 @@ impl Default for SendSettings {
             settle: Duration::minutes(2),
             rate_limit_backoff: Duration::seconds(1),
             unavailable_retry: Duration::seconds(5),
+            error_guard: Default::default(),
         }
     }
 }

@@ -15,6 +15,7 @@ use serde_json::Value;
 use trickle_domain::campaign::{compose, Campaign, CampaignState, QuietHours, SendState, Variant};
 use trickle_domain::PhoneNumber;
 
+use super::error_guard::{Outcome, Verdict};
 use super::send_rules::{self, AfterSend, NextStep, Resolution, SendSettings};
 use super::sends::{SendJob, SendRecord};
 use super::{audience, keys, lifecycle, store, CampaignsError};
@@ -264,6 +265,7 @@ impl SendWorker {
         match send_rules::after_send(&result, attempt, &self.settings) {
             AfterSend::Sent { provider_id } => {
                 self.mark_sent(&claimed, &provider_id, now).await?;
+                self.judge(campaign, Outcome::Sent, "").await?;
                 Ok(Step::Sent { provider_id })
             }
             AfterSend::Replan { delay, reason } => {
@@ -296,7 +298,15 @@ impl SendWorker {
                 )
                 .await?;
                 if pause_campaign {
-                    self.pause_and_alert(campaign, &reason).await?;
+                    let text = format!(
+                        "The provider refused a message of campaign \"{name}\" ({id}) because the sending number is not registered for A2P messaging:\n\n    {reason}\n\nThe campaign is paused and its queued sends are held; none is lost. Resume it once the registration is approved.",
+                        name = campaign.settings.name,
+                        id = campaign.id,
+                    );
+                    self.pause_and_alert(campaign, "sending number not registered", text)
+                        .await?;
+                } else {
+                    self.judge(campaign, Outcome::Failed, &reason).await?;
                 }
                 Ok(Step::Failed(reason))
             }
@@ -352,6 +362,7 @@ impl SendWorker {
         match send_rules::resolve(&messages, &text, claimed_at, now, &self.settings) {
             Resolution::Sent { provider_id } => {
                 self.mark_sent(send, &provider_id, now).await?;
+                self.judge(campaign, Outcome::Sent, "").await?;
                 Ok(Step::Sent { provider_id })
             }
             Resolution::Replan => {
@@ -471,24 +482,51 @@ impl SendWorker {
         Ok(())
     }
 
+    /// Feeds the error-rate guard; too many recent failures pause the campaign.
+    async fn judge(
+        &self,
+        campaign: &Campaign,
+        outcome: Outcome,
+        last_error: &str,
+    ) -> Result<(), CampaignsError> {
+        let guard = self.settings.error_guard;
+        let verdict = guard
+            .record(&self.services, campaign.id.as_str(), outcome)
+            .await?;
+        if let Verdict::Trip { failures, window } = verdict {
+            let text = format!(
+                "Campaign \"{name}\" ({id}) was paused automatically: {failures} of its last {window} messages failed, more than the {limit:.0}% it may lose before someone looks.\n\nThe latest failure, as the provider put it:\n\n    {last_error}\n\nNothing else will be sent for this campaign until it is resumed; queued sends are held, not lost. The failed sends and their reasons are listed by GET /v1/campaigns/{id}/sends (or `trickle campaign show {id}`). Fix the cause (the sending number, the message, the list), then resume the campaign.",
+                name = campaign.settings.name,
+                id = campaign.id,
+                limit = guard.max_failure_rate * 100.0,
+            );
+            self.pause_and_alert(campaign, "too many failed messages", text)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Pauses the campaign (a conditional state change) and, if this call paused it, says so
+    /// by email: one alert per pause, however many workers saw the reason at once.
     async fn pause_and_alert(
         &self,
         campaign: &Campaign,
-        reason: &str,
+        why: &str,
+        text: String,
     ) -> Result<(), CampaignsError> {
         let id = campaign.id.as_str();
         match lifecycle::pause(&self.services, id).await {
-            Ok(_) | Err(CampaignsError::IllegalTransition(_)) => {}
+            Ok(_) => {}
+            // Paused (or stopped) already, by a person or by another worker.
+            Err(CampaignsError::IllegalTransition(_)) => return Ok(()),
             Err(e) => return Err(e),
         }
+        tracing::warn!(campaign = %id, why, "campaign paused automatically");
         let email = Email {
             from: self.alerts.from.clone(),
             to: self.alerts.to.clone(),
-            subject: format!("Campaign paused: {}", campaign.settings.name),
-            text: format!(
-                "The provider refused a message of campaign {} ({id}) because the sending number is not registered for A2P messaging:\n\n{reason}\n\nThe campaign is paused; queued sends are held. Resume it once the registration is approved.",
-                campaign.settings.name
-            ),
+            subject: format!("Campaign paused: {} ({why})", campaign.settings.name),
+            text,
         };
         if let Err(e) = self.services.mailer.send(&email).await {
             tracing::error!(campaign = %id, error = %e, "could not send the pause alert");
