@@ -12,6 +12,7 @@ pub mod review;
 pub mod send_rules;
 pub mod send_worker;
 pub mod sends;
+pub mod stats;
 pub mod store;
 
 use trickle_domain::campaign::{CampaignError, CampaignState, IllegalTransition};
