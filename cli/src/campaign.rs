@@ -22,7 +22,7 @@ pub struct CampaignArgs {
 #[derive(clap::Subcommand, Debug)]
 pub enum CampaignCommand {
     /// Create a draft campaign from flags or from a JSON file (the API's body; flags override).
-    Create(CreateArgs),
+    Create(Box<CreateArgs>),
     /// List campaigns, newest first.
     List {
         #[arg(long, default_value_t = 50)]

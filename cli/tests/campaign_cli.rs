@@ -23,7 +23,7 @@ impl Drop for Runner {
 
 /// Starts `trickle dev` with its data in `<dir>/.trickle` (where the CLI looks for the token).
 fn start(dir: &Path) -> Runner {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_trickle"))
+    let child = Command::new(env!("CARGO_BIN_EXE_trickle"))
         .arg("dev")
         .env("TRICKLE_LISTEN", "127.0.0.1:0")
         .env("TRICKLE_DATA_DIR", dir.join(".trickle"))
@@ -34,7 +34,12 @@ fn start(dir: &Path) -> Runner {
         .stderr(Stdio::null())
         .spawn()
         .expect("start trickle dev");
-    let stdout = child.stdout.take().unwrap();
+    // Owned by the runner at once, so it is killed and waited for on every path.
+    let mut runner = Runner {
+        child,
+        url: String::new(),
+    };
+    let stdout = runner.child.stdout.take().unwrap();
     let (lines, received) = mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
@@ -48,10 +53,8 @@ fn start(dir: &Path) -> Runner {
             .recv_timeout(Duration::from_secs(30))
             .expect("trickle dev printed its address");
         if let Some(rest) = line.strip_prefix("trickle dev listening on ") {
-            return Runner {
-                child,
-                url: rest.trim().to_string(),
-            };
+            runner.url = rest.trim().to_string();
+            return runner;
         }
     }
 }
