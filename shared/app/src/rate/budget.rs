@@ -8,7 +8,10 @@
 //!
 //! A [`RateShare`] caps one kind of caller (reconciliation, health checks) to fewer requests
 //! per second: it may only take some slots of each second (`m` of them, spread evenly), so the
-//! campaign sends keep the rest.
+//! campaign sends keep the rest. Those slots are also *held* for the small shares during their
+//! first half: the sends' share may take one only in its second half, if nobody took it. So a
+//! small share waiting at the start of its slot always gets it, and the sends lose nothing when
+//! the small shares are idle.
 
 use std::time::Duration as StdDuration;
 
@@ -87,7 +90,7 @@ impl RateBudget {
     ) -> Result<Admission, TableError> {
         let now = services.clock.now();
         let slot = Slot::at(now, self.per_second);
-        if !share_may_use(share, slot.index, self.per_second) {
+        if self.opens_at(share, slot) > nanos(now) {
             return Ok(Admission::Wait(self.until_share_slot(now, share)));
         }
         let mut item = Map::new();
@@ -131,18 +134,45 @@ impl RateBudget {
 
     /// How long until the next slot this share may try (never zero).
     fn until_share_slot(&self, now: DateTime<Utc>, share: RateShare) -> StdDuration {
-        let slot = Slot::at(now, self.per_second);
-        let mut next = slot.index + 1;
-        while !share_may_use(share, next % self.per_second, self.per_second) {
-            next += 1;
+        let current = Slot::at(now, self.per_second);
+        let now_nanos = nanos(now);
+        let mut slot = current;
+        // At most two seconds ahead: every share may use slot 0.
+        for _ in 0..=2 * self.per_second {
+            let opens = self.opens_at(share, slot);
+            if opens > now_nanos && opens != i128::MAX {
+                let wait = u64::try_from(opens - now_nanos).unwrap_or(u64::MAX);
+                return StdDuration::from_nanos(wait.max(1_000_000));
+            }
+            slot = slot.next(self.per_second);
         }
-        let start_nanos = i128::from(slot.second) * 1_000_000_000
-            + i128::from(next) * 1_000_000_000 / i128::from(self.per_second);
-        let now_nanos =
-            i128::from(now.timestamp()) * 1_000_000_000 + i128::from(now.timestamp_subsec_nanos());
-        let wait = u64::try_from((start_nanos - now_nanos).max(1_000_000)).unwrap_or(u64::MAX);
-        StdDuration::from_nanos(wait)
+        StdDuration::from_secs(1)
     }
+
+    /// When `share` may first try `slot` (nanoseconds since the epoch); `i128::MAX` if never.
+    fn opens_at(&self, share: RateShare, slot: Slot) -> i128 {
+        if !share_may_use(share, slot.index, self.per_second) {
+            return i128::MAX;
+        }
+        let length = 1_000_000_000 / i128::from(self.per_second);
+        let start = i128::from(slot.second) * 1_000_000_000 + i128::from(slot.index) * length;
+        let held = share.per_second >= self.per_second
+            && RESERVED
+                .iter()
+                .any(|r| share_may_use(*r, slot.index, self.per_second));
+        if held {
+            start + length / 2
+        } else {
+            start
+        }
+    }
+}
+
+/// The small shares whose slots are held for them during the first half of each slot.
+const RESERVED: [RateShare; 2] = [RateShare::RECONCILE, RateShare::HEALTH];
+
+fn nanos(at: DateTime<Utc>) -> i128 {
+    i128::from(at.timestamp()) * 1_000_000_000 + i128::from(at.timestamp_subsec_nanos())
 }
 
 /// Slot `index` of `second` (seconds since the epoch).
@@ -158,6 +188,20 @@ impl Slot {
         Slot {
             second: now.timestamp(),
             index: (nanos * u64::from(per_second) / 1_000_000_000) as u32,
+        }
+    }
+
+    fn next(self, per_second: u32) -> Slot {
+        if self.index + 1 >= per_second {
+            Slot {
+                second: self.second + 1,
+                index: 0,
+            }
+        } else {
+            Slot {
+                index: self.index + 1,
+                ..self
+            }
         }
     }
 
@@ -213,6 +257,36 @@ mod tests {
             .filter(|&i| share_may_use(RateShare::RECONCILE, i, 10))
             .collect();
         assert_eq!(reconcile, vec![0, 5]);
+    }
+
+    #[test]
+    fn small_shares_slots_are_held_for_them_for_half_a_slot() {
+        let budget = RateBudget::for_api_key("k", 10);
+        let at = |ms: i64| DateTime::<Utc>::from_timestamp_millis(1_767_600_000_000 + ms).unwrap();
+        // Slot 0 (reserved): reconcile now, sends from 50 ms.
+        assert_eq!(
+            budget.until_share_slot(at(999), RateShare::RECONCILE),
+            StdDuration::from_millis(1)
+        );
+        assert_eq!(
+            budget.until_share_slot(at(999), RateShare::SENDS),
+            StdDuration::from_millis(51)
+        );
+        // Slot 1 is the sends' alone; slot 5 is reconcile's next.
+        assert_eq!(
+            budget.until_share_slot(at(60), RateShare::SENDS),
+            StdDuration::from_millis(40)
+        );
+        assert_eq!(
+            budget.until_share_slot(at(60), RateShare::RECONCILE),
+            StdDuration::from_millis(440)
+        );
+        assert_eq!(
+            budget.until_share_slot(at(60), RateShare::HEALTH),
+            StdDuration::from_millis(940)
+        );
+        assert!(budget.opens_at(RateShare::SENDS, Slot::at(at(510), 10)) > nanos(at(510)));
+        assert!(budget.opens_at(RateShare::SENDS, Slot::at(at(550), 10)) <= nanos(at(550)));
     }
 
     #[test]
