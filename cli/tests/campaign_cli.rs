@@ -12,6 +12,9 @@ use serde_json::Value;
 struct Runner {
     child: Child,
     url: String,
+    /// Kept so the reader thread drains the runner's stdout for its whole life (a closed pipe
+    /// would make its next line fail).
+    _lines: Option<mpsc::Receiver<String>>,
 }
 
 impl Drop for Runner {
@@ -38,6 +41,7 @@ fn start(dir: &Path) -> Runner {
     let mut runner = Runner {
         child,
         url: String::new(),
+        _lines: None,
     };
     let stdout = runner.child.stdout.take().unwrap();
     let (lines, received) = mpsc::channel();
@@ -54,6 +58,7 @@ fn start(dir: &Path) -> Runner {
             .expect("trickle dev printed its address");
         if let Some(rest) = line.strip_prefix("trickle dev listening on ") {
             runner.url = rest.trim().to_string();
+            runner._lines = Some(received);
             return runner;
         }
     }
