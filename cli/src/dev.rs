@@ -11,7 +11,7 @@ use trickle_app::audience::validation::ValidationWorker;
 use trickle_app::audience::{AudienceSettings, VALIDATE_QUEUE};
 use trickle_app::campaigns;
 use trickle_app::campaigns::send_rules::SendSettings;
-use trickle_app::campaigns::send_worker::{AlertSettings, SendWorker};
+use trickle_app::campaigns::send_worker::{AlertSettings, SendLimits, SendWorker};
 use trickle_app::health::{self, HealthSettings, VerdictHandler, HEALTH_QUEUE};
 use trickle_app::ports::blobs::UPLOADS_QUEUE;
 use trickle_app::ports::PhoneValidator;
@@ -112,6 +112,14 @@ pub async fn run(settings: DevSettings) -> anyhow::Result<()> {
                 services: services.clone(),
                 sms: services.sms.clone(),
                 settings: SendSettings::default(),
+                // The budget is per OpenPhone key, shared with every other provider caller.
+                limits: SendLimits::new(
+                    settings
+                        .openphone
+                        .openphone_api_key
+                        .as_deref()
+                        .unwrap_or("sandbox"),
+                ),
                 alerts: AlertSettings {
                     from: audience.alert_from.clone(),
                     to: vec![audience
@@ -155,6 +163,7 @@ pub async fn run(settings: DevSettings) -> anyhow::Result<()> {
         },
         openphone.ingest.clone(),
     );
+    let shutdown = shutdown_signal();
     println!("trickle dev listening on http://{address}");
     println!("data dir: {}", data_dir.display());
     if generated {
@@ -187,7 +196,7 @@ pub async fn run(settings: DevSettings) -> anyhow::Result<()> {
     tracing::info!(%address, now = %clock.now(), "trickle dev started");
 
     axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(shutdown)
         .await?;
     let _ = stop.send(true);
     for task in background {
@@ -297,24 +306,36 @@ async fn health_checks(
     }
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+/// Waits for Ctrl-C or SIGTERM. The handlers are installed when this is called, not when the
+/// future is first polled, so a signal arriving during start-up already stops cleanly.
+#[cfg(unix)]
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut interrupt = signal(SignalKind::interrupt()).ok();
+    let mut terminate = signal(SignalKind::terminate()).ok();
+    async move {
+        tokio::select! {
+            _ = wait_for(interrupt.as_mut()) => {},
+            _ = wait_for(terminate.as_mut()) => {},
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = terminate => {},
+        tracing::info!("shutting down");
     }
-    tracing::info!("shutting down");
+}
+
+#[cfg(unix)]
+async fn wait_for(signal: Option<&mut tokio::signal::unix::Signal>) {
+    match signal {
+        Some(s) => {
+            s.recv().await;
+        }
+        None => std::future::pending::<()>().await,
+    }
+}
+
+#[cfg(not(unix))]
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    async {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down");
+    }
 }

@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use serde_json::{json, Value};
+
+use crate::api_client::checked;
 use tokio::io::AsyncReadExt;
 
 #[derive(clap::Args, Debug, Clone)]
@@ -28,12 +30,7 @@ pub struct ImportArgs {
 }
 
 pub async fn run(args: ImportArgs) -> anyhow::Result<()> {
-    let token = match args.token.clone().filter(|t| !t.trim().is_empty()) {
-        Some(t) => t,
-        None => std::fs::read_to_string(".trickle/admin-token")
-            .map(|t| t.trim().to_string())
-            .context("no --token given and no ./.trickle/admin-token to read")?,
-    };
+    let token = crate::api_client::resolve_token(args.token.as_deref())?;
     let api = args.api.trim_end_matches('/').to_string();
     let http = reqwest::Client::new();
     let size = tokio::fs::metadata(&args.file)
@@ -80,16 +77,6 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<()> {
             last["error"].as_str().unwrap_or("see its status")
         ),
     }
-}
-
-async fn checked(response: reqwest::Response) -> anyhow::Result<Value> {
-    let status = response.status();
-    let body: Value = response.json().await.unwrap_or(Value::Null);
-    if !status.is_success() {
-        let message = body["error"]["message"].as_str().unwrap_or("no detail");
-        bail!("the admin API answered {status}: {message}");
-    }
-    Ok(body)
 }
 
 /// PUTs the file in chunks, drawing the bytes sent so far (S3 needs the length up front).

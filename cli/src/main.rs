@@ -1,5 +1,7 @@
 //! `trickle`: the local runner and, later, the operator's commands over the admin API.
 
+mod api_client;
+mod campaign;
 mod dev;
 mod import;
 mod openphone;
@@ -25,6 +27,8 @@ enum Command {
     Dev(settings::DevSettings),
     /// Import a CSV file as a list (or a do-not-contact list) through the admin API.
     Import(import::ImportArgs),
+    /// Create, inspect and drive campaigns through the admin API.
+    Campaign(campaign::CampaignArgs),
 }
 
 #[tokio::main]
@@ -34,5 +38,6 @@ async fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Dev(settings) => dev::run(settings).await,
         Command::Import(args) => import::run(args).await,
+        Command::Campaign(args) => campaign::run(args).await,
     }
 }

@@ -64,7 +64,11 @@ fn kill_hard(runner: &mut Runner) {
 #[tokio::test]
 async fn the_runner_serves_the_api_and_loses_nothing_to_kill_9() {
     let dir = tempfile::tempdir().unwrap();
-    let http = reqwest::Client::new();
+    // No pooled connections: the restarted runner may get the killed one's port back.
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
     let mut runner = start(dir.path());
 
     let health = http

@@ -325,14 +325,9 @@ async fn concurrent_ticks_plan_each_contact_once_embedded() {
     concurrent_ticks_plan_each_contact_once(World::new(utc("2026-01-05T12:00:00Z")), 150).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_ticks_plan_each_contact_once_dynamo() {
-    concurrent_ticks_plan_each_contact_once(
-        World::on_dynamo(utc("2026-01-05T12:00:00Z")).await,
-        30,
-    )
-    .await;
-}
+// No DynamoDB variant: moto's server checks conditions and writes without a lock, so it cannot
+// show atomicity under concurrent ticks (DynamoDB itself guarantees it; the sequential
+// duplicate-tick tests run on moto).
 
 async fn concurrent_ticks_plan_each_contact_once(world: World, per_run: u32) {
     let people = world.contacts(0, 2 * per_run).await;

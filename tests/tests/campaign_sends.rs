@@ -9,8 +9,9 @@ use std::time::Duration as StdDuration;
 
 use chrono::Duration;
 use trickle_app::campaigns::send_rules::SendSettings;
-use trickle_app::campaigns::send_worker::{AlertSettings, SendWorker, Step};
+use trickle_app::campaigns::send_worker::{AlertSettings, SendLimits, SendWorker, Step};
 use trickle_app::campaigns::{self, SendJob};
+use trickle_app::rate::budget::RateBudget;
 use trickle_domain::campaign::{RawCampaign, RawSchedule};
 use trickle_domain::{Contact, ListId};
 use trickle_providers::openphone::{OpenPhoneClient, OpenPhoneSettings};
@@ -23,7 +24,8 @@ struct Scenario {
     worker: SendWorker,
 }
 
-async fn scenario(rate_limit: Option<u32>) -> Scenario {
+/// `budget`: requests per second the send worker allows itself (the provider's is `rate_limit`).
+async fn scenario(rate_limit: Option<u32>, budget: u32) -> Scenario {
     // Monday 2026-01-05, before the 10:00 New York send time.
     let world = World::new(utc("2026-01-05T12:00:00Z"));
     let simulator = OpenPhoneSimulator::start(SimulatorConfig {
@@ -43,6 +45,11 @@ async fn scenario(rate_limit: Option<u32>) -> Scenario {
             settle: Duration::seconds(1),
             rate_limit_backoff: Duration::milliseconds(10),
             unavailable_retry: Duration::milliseconds(10),
+            ..SendSettings::default()
+        },
+        limits: SendLimits {
+            budget: RateBudget::for_api_key("test-key", budget),
+            ..SendLimits::new("test-key")
         },
         alerts: AlertSettings {
             from: "alerts@trickle.test".into(),
@@ -126,7 +133,7 @@ impl Scenario {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_contacts_at_a_hundred_per_run_with_pause_resume_and_duplicate_ticks() {
-    let s = scenario(None).await;
+    let s = scenario(None, 1000).await;
     let people = s.world.contacts(0, 1000).await;
     let ids: Vec<String> = people.iter().map(|c| c.id.to_string()).collect();
     let list = s.world.list(&ids, "completed").await;
@@ -185,7 +192,7 @@ async fn a_thousand_contacts_at_a_hundred_per_run_with_pause_resume_and_duplicat
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lost_answer_after_the_202_and_a_storm_of_429s_and_5xx_send_nothing_twice() {
-    let s = scenario(None).await;
+    let s = scenario(None, 10).await;
     let people = s.world.contacts(0, 12).await;
     let ids: Vec<String> = people.iter().map(|c| c.id.to_string()).collect();
     let list = s.world.list(&ids, "completed").await;
@@ -213,7 +220,7 @@ async fn a_lost_answer_after_the_202_and_a_storm_of_429s_and_5xx_send_nothing_tw
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_simulator_rate_limit_is_absorbed_without_failures() {
-    let s = scenario(Some(10)).await;
+    let s = scenario(Some(10), 10).await;
     let people = s.world.contacts(0, 30).await;
     let ids: Vec<String> = people.iter().map(|c| c.id.to_string()).collect();
     let list = s.world.list(&ids, "completed").await;

@@ -10,7 +10,7 @@ use std::time::Duration as StdDuration;
 use async_trait::async_trait;
 use bytes::Bytes;
 use trickle_app::campaigns::send_rules::SendSettings;
-use trickle_app::campaigns::send_worker::{AlertSettings, SendWorker, Step};
+use trickle_app::campaigns::send_worker::{AlertSettings, SendLimits, SendWorker, Step};
 use trickle_app::campaigns::{self, keys, SendJob, SendRecord};
 use trickle_app::ports::sms::{MessageQuery, OutboundSms, ProviderMessage, SmsError, SmsProvider};
 use trickle_app::records;
@@ -60,6 +60,7 @@ fn worker(world: &World) -> SendWorker {
             from: "alerts@trickle.local".into(),
             to: vec!["ops@trickle.local".into()],
         },
+        limits: SendLimits::new("test-key"),
     }
 }
 

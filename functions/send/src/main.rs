@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use trickle_app::campaigns::keys::SENDS_QUEUE;
 use trickle_app::campaigns::send_rules::SendSettings;
-use trickle_app::campaigns::send_worker::{AlertSettings, SendWorker};
+use trickle_app::campaigns::send_worker::{AlertSettings, SendLimits, SendWorker};
 use trickle_app::worker::RetryPolicy;
 use trickle_aws::host::{init_telemetry, AwsHost, AwsSettings};
 use trickle_aws::sqs_batch::serve;
@@ -21,6 +21,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         services: host.services.clone(),
         sms: host.services.sms.clone(),
         settings: SendSettings::default(),
+        limits: SendLimits::new(host.secrets.get("openphone-api-key").unwrap_or_default()),
         alerts,
     });
     let queue = host.services.queue.clone();

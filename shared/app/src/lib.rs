@@ -9,6 +9,7 @@ pub mod contacts;
 pub mod health;
 pub mod metrics;
 pub mod ports;
+pub mod rate;
 pub mod records;
 pub mod services;
 pub mod webhooks;

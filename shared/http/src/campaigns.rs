@@ -25,6 +25,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/campaigns/{id}/duplicate", post(duplicate))
         .route("/campaigns/{id}/run", post(run))
         .route("/campaigns/{id}/sends", get(list_sends))
+        .route("/campaigns/{id}/stats", get(stats))
         .route("/review", get(list_review))
 }
 
@@ -61,6 +62,13 @@ async fn list(
     Ok(Json(
         campaigns::list(&state.services, limit, paging.after).await?,
     ))
+}
+
+async fn stats(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<campaigns::stats::CampaignStats>, ApiError> {
+    Ok(Json(campaigns::stats::stats(&state.services, &id).await?))
 }
 
 async fn get_one(

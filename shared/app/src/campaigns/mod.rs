@@ -3,6 +3,7 @@
 
 mod activation;
 pub mod audience;
+pub mod error_guard;
 pub mod keys;
 pub mod lifecycle;
 pub mod planner;
@@ -11,6 +12,7 @@ pub mod review;
 pub mod send_rules;
 pub mod send_worker;
 pub mod sends;
+pub mod stats;
 pub mod store;
 
 use trickle_domain::campaign::{CampaignError, CampaignState, IllegalTransition};

@@ -484,6 +484,7 @@ async fn judge(
         claimed_at: None,
         lease_until: None,
         text: None,
+        not_before: None,
     })))
 }
 

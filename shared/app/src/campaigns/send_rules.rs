@@ -22,6 +22,8 @@ pub struct SendSettings {
     pub rate_limit_backoff: Duration,
     /// Delay before trying again when the provider was unreachable (the request never left).
     pub unavailable_retry: Duration,
+    /// When failures pause the campaign.
+    pub error_guard: super::error_guard::ErrorGuard,
 }
 
 impl Default for SendSettings {
@@ -31,6 +33,7 @@ impl Default for SendSettings {
             settle: Duration::minutes(2),
             rate_limit_backoff: Duration::seconds(1),
             unavailable_retry: Duration::seconds(5),
+            error_guard: Default::default(),
         }
     }
 }
@@ -64,6 +67,10 @@ pub fn next_step(
             _ => NextStep::Resolve,
         },
         _ if campaign != CampaignState::Active => NextStep::Drop("campaign not active"),
+        // Deferred by the sender's daily cap: hop on the queue until that day comes.
+        _ if send.not_before.is_some_and(|at| at > now) => {
+            NextStep::Wait(delay_until(now, send.not_before.unwrap_or(now)))
+        }
         _ => match quiet {
             SendWindow::Now => NextStep::Claim,
             SendWindow::WaitUntil(at) => NextStep::Wait(delay_until(now, at)),
@@ -205,6 +212,7 @@ mod tests {
             claimed_at: None,
             lease_until: lease_until.map(t),
             text: None,
+            not_before: None,
         }
     }
 
@@ -284,6 +292,24 @@ mod tests {
                 NextStep::Resolve,
             ),
             (send(Sending, None), Paused, open, NextStep::Resolve),
+            (
+                SendRecord {
+                    not_before: Some(t("2026-01-05T15:05:00Z")),
+                    ..send(Planned, None)
+                },
+                Active,
+                open,
+                NextStep::Wait(StdDuration::from_secs(300)),
+            ),
+            (
+                SendRecord {
+                    not_before: Some(t("2026-01-05T15:00:00Z")),
+                    ..send(Planned, None)
+                },
+                Active,
+                open,
+                NextStep::Claim,
+            ),
         ];
         for (i, (s, campaign, quiet, expected)) in cases.into_iter().enumerate() {
             assert_eq!(next_step(&s, campaign, quiet, now), expected, "case {i}");

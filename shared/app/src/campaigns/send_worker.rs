@@ -15,6 +15,7 @@ use serde_json::Value;
 use trickle_domain::campaign::{compose, Campaign, CampaignState, QuietHours, SendState, Variant};
 use trickle_domain::PhoneNumber;
 
+use super::error_guard::{Outcome, Verdict};
 use super::send_rules::{self, AfterSend, NextStep, Resolution, SendSettings};
 use super::sends::{SendJob, SendRecord};
 use super::{audience, keys, lifecycle, store, CampaignsError};
@@ -22,6 +23,7 @@ use crate::ports::mailer::Email;
 use crate::ports::queue::{OutgoingMessage, ReceivedMessage};
 use crate::ports::sms::{MessageQuery, OutboundSms, SmsProvider};
 use crate::ports::table::{Condition, Index, TableError, TxOp, Update};
+use crate::rate::{Admission, DailyCap, RateBudget, RateShare};
 use crate::records;
 use crate::worker::{HandlerError, MessageHandler};
 use crate::Services;
@@ -38,6 +40,28 @@ pub struct SendWorker {
     pub sms: Arc<dyn SmsProvider>,
     pub settings: SendSettings,
     pub alerts: AlertSettings,
+    pub limits: SendLimits,
+}
+
+/// The provider's limits the worker keeps (docs/rate-limits.md).
+#[derive(Debug, Clone)]
+pub struct SendLimits {
+    /// The request budget of the OpenPhone API key, shared with every other provider caller.
+    pub budget: RateBudget,
+    /// Messages per sender number per local day (in the campaign's zone).
+    pub daily_cap: DailyCap,
+    /// How long one message may wait in the worker for a budget slot before it is re-queued.
+    pub patience: StdDuration,
+}
+
+impl SendLimits {
+    pub fn new(api_key: &str) -> Self {
+        Self {
+            budget: RateBudget::for_api_key(api_key, crate::rate::budget::DEFAULT_PER_SECOND),
+            daily_cap: DailyCap::default(),
+            patience: StdDuration::from_secs(2),
+        }
+    }
 }
 
 /// What handling one message did (for logs and tests).
@@ -53,6 +77,8 @@ pub enum Step {
     Unknown(String),
     /// Opted out or suppressed after planning: FAILED without a provider call.
     Withheld(&'static str),
+    /// The sender's daily cap is full: PLANNED, not before the next local day.
+    Deferred(DateTime<Utc>),
 }
 
 #[async_trait]
@@ -135,6 +161,9 @@ impl SendWorker {
             &settings.opt_out_footer,
             true,
         );
+        let sender = settings.sender.to_string();
+        let zone = settings.schedule.zone();
+        let day = DailyCap::day(zone, now);
         let attempt = send.attempts + 1;
         let lease_until = now + self.settings.lease;
         let claim = vec![
@@ -167,6 +196,8 @@ impl SendWorker {
                 key: keys::suppression(phone.as_str()),
                 condition: Condition::ItemAbsent,
             },
+            // Counted against the sender's day in the same write, so the day never passes its cap.
+            self.limits.daily_cap.count_op(&sender, day, now),
         ];
         match services.table.transact(claim).await {
             Ok(()) => {}
@@ -179,8 +210,10 @@ impl SendWorker {
                 }
                 let why = if failed.contains(&2) {
                     "opted out"
-                } else {
+                } else if failed.contains(&3) {
                     "suppressed"
+                } else {
+                    return self.defer_to_next_day(job, send, zone, day, now).await;
                 };
                 self.settle(
                     send,
@@ -194,20 +227,45 @@ impl SendWorker {
             }
             Err(e) => return Err(e.into()),
         }
+        let claimed = SendRecord {
+            attempts: attempt,
+            state: SendState::Sending,
+            ..send.clone()
+        };
+        // A budget slot only for a send that will really call the provider (after the claim);
+        // the patience is far shorter than the lease.
+        if let Admission::Wait(wait) = self
+            .limits
+            .budget
+            .acquire_within(services, RateShare::SENDS, self.limits.patience)
+            .await?
+        {
+            self.settle(
+                &claimed,
+                attempt,
+                SendState::Sending,
+                SendState::Planned,
+                |u| u.remove("lease_until"),
+            )
+            .await?;
+            self.limits
+                .daily_cap
+                .give_back(services, &sender, day)
+                .await?;
+            let delay = wait.max(StdDuration::from_secs(1));
+            self.requeue(job, delay).await?;
+            return Ok(Step::Waiting(delay));
+        }
         let outbound = OutboundSms {
             from: settings.sender.to_string(),
             to: phone.clone(),
             content: text,
         };
         let result = self.sms.send(&outbound).await;
-        let claimed = SendRecord {
-            attempts: attempt,
-            state: SendState::Sending,
-            ..send.clone()
-        };
         match send_rules::after_send(&result, attempt, &self.settings) {
             AfterSend::Sent { provider_id } => {
                 self.mark_sent(&claimed, &provider_id, now).await?;
+                self.judge(campaign, Outcome::Sent, "").await?;
                 Ok(Step::Sent { provider_id })
             }
             AfterSend::Replan { delay, reason } => {
@@ -219,6 +277,11 @@ impl SendWorker {
                     |u| u.set("error", reason.clone()).remove("lease_until"),
                 )
                 .await?;
+                // The provider did not act: the day's unit goes back.
+                self.limits
+                    .daily_cap
+                    .give_back(services, &sender, day)
+                    .await?;
                 self.requeue(job, delay).await?;
                 Ok(Step::Replanned(reason))
             }
@@ -235,7 +298,15 @@ impl SendWorker {
                 )
                 .await?;
                 if pause_campaign {
-                    self.pause_and_alert(campaign, &reason).await?;
+                    let text = format!(
+                        "The provider refused a message of campaign \"{name}\" ({id}) because the sending number is not registered for A2P messaging:\n\n    {reason}\n\nThe campaign is paused and its queued sends are held; none is lost. Resume it once the registration is approved.",
+                        name = campaign.settings.name,
+                        id = campaign.id,
+                    );
+                    self.pause_and_alert(campaign, "sending number not registered", text)
+                        .await?;
+                } else {
+                    self.judge(campaign, Outcome::Failed, &reason).await?;
                 }
                 Ok(Step::Failed(reason))
             }
@@ -273,6 +344,16 @@ impl SendWorker {
             created_after: Some(claimed_at - chrono::Duration::minutes(1)),
             created_before: None,
         };
+        if let Admission::Wait(wait) = self
+            .limits
+            .budget
+            .acquire_within(&self.services, RateShare::RECONCILE, self.limits.patience)
+            .await?
+        {
+            let delay = wait.max(StdDuration::from_secs(1));
+            self.requeue(job, delay).await?;
+            return Ok(Step::Waiting(delay));
+        }
         let messages = self
             .sms
             .list_messages(&query)
@@ -281,6 +362,7 @@ impl SendWorker {
         match send_rules::resolve(&messages, &text, claimed_at, now, &self.settings) {
             Resolution::Sent { provider_id } => {
                 self.mark_sent(send, &provider_id, now).await?;
+                self.judge(campaign, Outcome::Sent, "").await?;
                 Ok(Step::Sent { provider_id })
             }
             Resolution::Replan => {
@@ -297,6 +379,33 @@ impl SendWorker {
                 Ok(Step::Waiting(delay))
             }
         }
+    }
+
+    /// The cap is full today: PLANNED with `not_before` at the next local midnight, and back on
+    /// the queue (it hops at the queue's 15-minute ceiling until then, reading one item a hop).
+    async fn defer_to_next_day(
+        &self,
+        job: &SendJob,
+        send: &SendRecord,
+        zone: chrono_tz::Tz,
+        day: chrono::NaiveDate,
+        now: DateTime<Utc>,
+    ) -> Result<Step, CampaignsError> {
+        let next_day = crate::rate::daily_cap::next_day_start(zone, day);
+        self.settle(
+            send,
+            send.attempts,
+            SendState::Planned,
+            SendState::Planned,
+            |u| {
+                u.set("not_before", keys::time_key(next_day))
+                    .set("error", "the sender's daily cap is reached")
+            },
+        )
+        .await?;
+        self.requeue(job, send_rules::delay_until(now, next_day))
+            .await?;
+        Ok(Step::Deferred(next_day))
     }
 
     async fn mark_sent(
@@ -376,24 +485,51 @@ impl SendWorker {
         Ok(())
     }
 
+    /// Feeds the error-rate guard; too many recent failures pause the campaign.
+    async fn judge(
+        &self,
+        campaign: &Campaign,
+        outcome: Outcome,
+        last_error: &str,
+    ) -> Result<(), CampaignsError> {
+        let guard = self.settings.error_guard;
+        let verdict = guard
+            .record(&self.services, campaign.id.as_str(), outcome)
+            .await?;
+        if let Verdict::Trip { failures, window } = verdict {
+            let text = format!(
+                "Campaign \"{name}\" ({id}) was paused automatically: {failures} of its last {window} messages failed, more than the {limit:.0}% it may lose before someone looks.\n\nThe latest failure, as the provider put it:\n\n    {last_error}\n\nNothing else will be sent for this campaign until it is resumed; queued sends are held, not lost. The failed sends and their reasons are listed by GET /v1/campaigns/{id}/sends (or `trickle campaign show {id}`). Fix the cause (the sending number, the message, the list), then resume the campaign.",
+                name = campaign.settings.name,
+                id = campaign.id,
+                limit = guard.max_failure_rate * 100.0,
+            );
+            self.pause_and_alert(campaign, "too many failed messages", text)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Pauses the campaign (a conditional state change) and, if this call paused it, says so
+    /// by email: one alert per pause, however many workers saw the reason at once.
     async fn pause_and_alert(
         &self,
         campaign: &Campaign,
-        reason: &str,
+        why: &str,
+        text: String,
     ) -> Result<(), CampaignsError> {
         let id = campaign.id.as_str();
         match lifecycle::pause(&self.services, id).await {
-            Ok(_) | Err(CampaignsError::IllegalTransition(_)) => {}
+            Ok(_) => {}
+            // Paused (or stopped) already, by a person or by another worker.
+            Err(CampaignsError::IllegalTransition(_)) => return Ok(()),
             Err(e) => return Err(e),
         }
+        tracing::warn!(campaign = %id, why, "campaign paused automatically");
         let email = Email {
             from: self.alerts.from.clone(),
             to: self.alerts.to.clone(),
-            subject: format!("Campaign paused: {}", campaign.settings.name),
-            text: format!(
-                "The provider refused a message of campaign {} ({id}) because the sending number is not registered for A2P messaging:\n\n{reason}\n\nThe campaign is paused; queued sends are held. Resume it once the registration is approved.",
-                campaign.settings.name
-            ),
+            subject: format!("Campaign paused: {} ({why})", campaign.settings.name),
+            text,
         };
         if let Err(e) = self.services.mailer.send(&email).await {
             tracing::error!(campaign = %id, error = %e, "could not send the pause alert");

@@ -39,6 +39,9 @@ pub struct SendRecord {
     /// The exact text sent (or being sent): what a provider lookup must match.
     #[serde(default)]
     pub text: Option<String>,
+    /// Not to be claimed before this (the sender's daily cap was full: the next local day).
+    #[serde(default)]
+    pub not_before: Option<DateTime<Utc>>,
 }
 
 /// The body of a `sends` queue message: which send to work on (the record holds the rest).

@@ -1,0 +1,177 @@
+//! A campaign's numbers: how many sends were planned, went out, were delivered, failed, are in
+//! doubt, got a reply or an opt-out — in total and per variant — and whether A or B gets more
+//! replies (chi-square, 95%).
+//!
+//! Counting: a paged scan of the campaign's `SEND#` items (1,000 per page), plus, for every send
+//! that went out, one query of the contact's activities since the send (a reply) and one read of
+//! its opt-out state. Cost: ⌈sends/1000⌉ pages + 2 small reads per sent message, about 2,000
+//! reads for a 1,000-contact campaign; fine for the admin screens and the CLI. Replies and
+//! opt-outs are written by the webhook handler, so counters kept on the send transitions could
+//! not cover them without touching that code; when campaigns grow past ~10k sends, the
+//! webhook handler should add to per-campaign counters instead (same response shape).
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value;
+use trickle_domain::campaign::significance::{reply_rate_test, ChiSquare};
+use trickle_domain::campaign::{SendState, Variant};
+
+use super::sends::{self, SendRecord};
+use super::{keys, store, CampaignsError};
+use crate::ports::table::{Query, SortKeyCondition};
+use crate::Services;
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    /// Every send the planner wrote (all states).
+    pub planned: u64,
+    /// Planned but not yet out (PLANNED, SENDING).
+    pub pending: u64,
+    /// Accepted by the provider (SENT or DELIVERED).
+    pub sent: u64,
+    pub delivered: u64,
+    pub failed: u64,
+    /// May or may not have gone out; being resolved by a provider lookup.
+    pub unknown: u64,
+    /// Sent, and the contact wrote back after it.
+    pub replied: u64,
+    /// Sent, and the contact opted out after it.
+    pub opted_out: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CampaignStats {
+    pub campaign_id: String,
+    pub total: Counts,
+    pub a: Counts,
+    /// Present when the campaign has a message B.
+    pub b: Option<Counts>,
+    /// Reply rate A vs B; absent without a message B or before both have sends and replies
+    /// to compare.
+    pub reply_test: Option<ChiSquare>,
+}
+
+pub async fn stats(
+    services: &Services,
+    campaign_id: &str,
+) -> Result<CampaignStats, CampaignsError> {
+    let campaign = store::load(services, campaign_id).await?.campaign;
+    let mut total = Counts::default();
+    let mut a = Counts::default();
+    let mut b = Counts::default();
+    for send in sends::all(services, campaign_id).await? {
+        let counts = tally(services, &send).await?;
+        for c in [
+            &mut total,
+            if send.variant == Variant::B {
+                &mut b
+            } else {
+                &mut a
+            },
+        ] {
+            add(c, &counts);
+        }
+    }
+    let has_b = campaign.settings.message_b.is_some();
+    let reply_test = if has_b {
+        reply_rate_test(a.sent, a.replied, b.sent, b.replied)
+    } else {
+        None
+    };
+    Ok(CampaignStats {
+        campaign_id: campaign_id.to_string(),
+        total,
+        a,
+        b: has_b.then_some(b),
+        reply_test,
+    })
+}
+
+fn add(to: &mut Counts, c: &Counts) {
+    to.planned += c.planned;
+    to.pending += c.pending;
+    to.sent += c.sent;
+    to.delivered += c.delivered;
+    to.failed += c.failed;
+    to.unknown += c.unknown;
+    to.replied += c.replied;
+    to.opted_out += c.opted_out;
+}
+
+/// One send's contribution.
+async fn tally(services: &Services, send: &SendRecord) -> Result<Counts, CampaignsError> {
+    let mut c = Counts {
+        planned: 1,
+        ..Counts::default()
+    };
+    match send.state {
+        SendState::Planned | SendState::Sending => c.pending = 1,
+        SendState::Failed => c.failed = 1,
+        SendState::Unknown => c.unknown = 1,
+        SendState::Sent => c.sent = 1,
+        SendState::Delivered => {
+            c.sent = 1;
+            c.delivered = 1;
+        }
+    }
+    if c.sent == 1 {
+        let since = send.sent_at.unwrap_or(send.updated_at);
+        c.replied = u64::from(replied_since(services, &send.contact_id, since).await?);
+        c.opted_out = u64::from(opted_out_since(services, &send.phone, since).await?);
+    }
+    Ok(c)
+}
+
+async fn replied_since(
+    services: &Services,
+    contact_id: &str,
+    since: DateTime<Utc>,
+) -> Result<bool, CampaignsError> {
+    let mut cursor = None;
+    loop {
+        let page = services
+            .table
+            .query(
+                Query::partition(keys::contact_pk(contact_id))
+                    .sk(SortKeyCondition::Between(
+                        format!("{}{}", keys::ACTIVITY_PREFIX, keys::time_key(since)),
+                        format!("{}~", keys::ACTIVITY_PREFIX),
+                    ))
+                    .limit(100)
+                    .after(cursor),
+            )
+            .await?;
+        let text =
+            |i: &crate::ports::Item, k: &str| i.get(k).and_then(Value::as_str).map(str::to_string);
+        if page.items.iter().any(|i| {
+            text(i, "direction").as_deref() == Some("incoming")
+                && text(i, "kind").as_deref() == Some("message")
+        }) {
+            return Ok(true);
+        }
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => return Ok(false),
+        }
+    }
+}
+
+async fn opted_out_since(
+    services: &Services,
+    phone: &str,
+    since: DateTime<Utc>,
+) -> Result<bool, CampaignsError> {
+    let Some(item) = services.table.get(&keys::opt_out(phone)).await? else {
+        return Ok(false);
+    };
+    if item.get("status").and_then(Value::as_str) != Some("opted_out") {
+        return Ok(false);
+    }
+    // An opt-out from before the send would have withheld it; without a time, count it.
+    let at = item
+        .get("updated_at")
+        .and_then(Value::as_str)
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.with_timezone(&Utc));
+    Ok(at.is_none_or(|at| at >= since))
+}

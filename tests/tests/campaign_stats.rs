@@ -1,0 +1,177 @@
+//! `GET /v1/campaigns/{id}/stats` over real HTTP: counts by state, replies and opt-outs after
+//! the send, per variant, and the chi-square test on reply rate A vs B.
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use trickle_app::campaigns::keys;
+use trickle_app::ports::table::{Key, Update};
+use trickle_domain::campaign::reply_rate_test;
+use trickle_tests::campaign_world::{utc, World};
+
+const TOKEN: &str = "stats-test-token";
+
+async fn set_send(world: &World, campaign: &str, contact: &str, state: &str) {
+    let mut update = Update::new().set("state", state);
+    if state == "SENT" || state == "DELIVERED" {
+        update = update.set("sent_at", "2026-01-05T15:00:00.000Z");
+    }
+    world
+        .services
+        .table
+        .update(&keys::send(campaign, contact), update, None)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn stats_count_each_state_replies_and_opt_outs_per_variant_with_the_ab_test() {
+    let world = World::new(utc("2026-01-05T12:00:00Z"));
+    let served = world.serve(TOKEN).await;
+    let http = reqwest::Client::new();
+    let people = world.contacts(0, 40).await;
+    let ids: Vec<String> = people.iter().map(|c| c.id.to_string()).collect();
+    let list = world.list(&ids, "completed").await;
+    let post = |path: String, body: Value| {
+        http.post(format!("{}{path}", served.url))
+            .bearer_auth(TOKEN)
+            .json(&body)
+            .send()
+    };
+    let created: Value = post(
+        "/v1/campaigns".into(),
+        json!({
+            "name": "Split", "message_a": "Hi {{first_name}}", "message_b": "Hello {{first_name}}!",
+            "split_percent": 50, "list_id": list.to_string(),
+            "schedule": {"days": ["mon"], "send_time": "10:00", "time_zone": "America/New_York"},
+            "per_run": 40, "sender": "+12125550100", "business_name": "Acme"
+        }),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let id = created["id"].as_str().unwrap().to_string();
+    post(format!("/v1/campaigns/{id}/activate"), json!({}))
+        .await
+        .unwrap();
+    let run: Value = post(format!("/v1/campaigns/{id}/run"), json!({}))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(run["planned"], 40, "{run}");
+
+    // Variant A is positions 0..20, B 20..40.
+    set_send(&world, &id, &ids[0], "FAILED").await;
+    set_send(&world, &id, &ids[1], "UNKNOWN").await;
+    // ids[2] stays PLANNED.
+    for (i, c) in ids.iter().enumerate().skip(3) {
+        let state = if (3..6).contains(&i) {
+            "DELIVERED"
+        } else {
+            "SENT"
+        };
+        set_send(&world, &id, c, state).await;
+    }
+    let after = utc("2026-01-05T16:00:00Z");
+    for i in [3, 4].into_iter().chain(20..34) {
+        world.activity(&people[i], after, None).await;
+    }
+    // A message before the send is no reply; an opt-out before it does not count either.
+    world
+        .activity(&people[6], utc("2026-01-05T14:00:00Z"), None)
+        .await;
+    world.opt_out(&people[35]).await;
+    world
+        .services
+        .table
+        .update(
+            &Key::new(format!("OPTOUT#{}", people[34].phone.as_str()), "STATE"),
+            Update::new()
+                .set("status", "opted_out")
+                .set("updated_at", "2026-01-05T16:05:00.000Z"),
+            None,
+        )
+        .await
+        .unwrap();
+
+    let response = http
+        .get(format!("{}/v1/campaigns/{id}/stats", served.url))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let stats: Value = response.json().await.unwrap();
+    let counts = |v: &Value| {
+        [
+            "planned",
+            "pending",
+            "sent",
+            "delivered",
+            "failed",
+            "unknown",
+            "replied",
+            "opted_out",
+        ]
+        .map(|k| v[k].as_u64().unwrap())
+    };
+    assert_eq!(counts(&stats["a"]), [20, 1, 17, 3, 1, 1, 2, 0], "{stats}");
+    assert_eq!(counts(&stats["b"]), [20, 0, 20, 0, 0, 0, 14, 1], "{stats}");
+    assert_eq!(
+        counts(&stats["total"]),
+        [40, 1, 37, 3, 1, 1, 16, 1],
+        "{stats}"
+    );
+    let expected = reply_rate_test(17, 2, 20, 14).unwrap();
+    let test = &stats["reply_test"];
+    assert!((test["p_value"].as_f64().unwrap() - expected.p_value).abs() < 1e-12);
+    assert!(expected.p_value < 0.05);
+    assert_eq!(test["winner"], "B");
+
+    let missing = http
+        .get(format!(
+            "{}/v1/campaigns/cp_0123456789abcdef0123456789abcdef/stats",
+            served.url
+        ))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_single_message_campaign_has_no_ab_test() {
+    let world = World::new(utc("2026-01-05T12:00:00Z"));
+    let services = &world.services;
+    let people = world.contacts(0, 2).await;
+    let ids: Vec<String> = people.iter().map(|c| c.id.to_string()).collect();
+    let list = world.list(&ids, "completed").await;
+    let raw = trickle_domain::campaign::RawCampaign {
+        name: "Solo".into(),
+        message_a: "Hi".into(),
+        list_id: list.to_string(),
+        schedule: Some(trickle_domain::campaign::RawSchedule {
+            days: vec!["mon".into()],
+            send_time: "10:00".into(),
+            time_zone: "America/New_York".into(),
+        }),
+        per_run: 5,
+        sender: "+12125550100".into(),
+        business_name: Some("Acme".into()),
+        ..Default::default()
+    };
+    let id = trickle_app::campaigns::create(services, raw)
+        .await
+        .unwrap()
+        .id
+        .to_string();
+    let stats = trickle_app::campaigns::stats::stats(services, &id)
+        .await
+        .unwrap();
+    assert_eq!(stats.total.planned, 0);
+    assert!(stats.b.is_none() && stats.reply_test.is_none());
+}
