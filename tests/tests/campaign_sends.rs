@@ -109,6 +109,24 @@ impl Scenario {
         panic!("the sends queue never emptied: {steps:?}");
     }
 
+    /// `contacts` New York contacts on a completed list, and an active campaign (100 per run)
+    /// sending to them from the simulator's number.
+    async fn active_campaign(&self, contacts: u32) -> (Vec<Contact>, String) {
+        let people = self.world.contacts(0, contacts).await;
+        let ids: Vec<String> = people.iter().map(|c| c.id.to_string()).collect();
+        let list = self.world.list(&ids, "completed").await;
+        let sender = self.simulator.phone_number().to_string();
+        let id = campaigns::create(&self.world.services, campaign(&list, &sender, 100))
+            .await
+            .unwrap()
+            .id
+            .to_string();
+        campaigns::activate(&self.world.services, &id)
+            .await
+            .unwrap();
+        (people, id)
+    }
+
     /// Messages the provider holds, per recipient.
     fn sent_per_recipient(&self) -> BTreeMap<String, usize> {
         let mut per = BTreeMap::new();
@@ -134,16 +152,7 @@ impl Scenario {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_contacts_at_a_hundred_per_run_with_pause_resume_and_duplicate_ticks() {
     let s = scenario(None, 1000).await;
-    let people = s.world.contacts(0, 1000).await;
-    let ids: Vec<String> = people.iter().map(|c| c.id.to_string()).collect();
-    let list = s.world.list(&ids, "completed").await;
-    let sender = s.simulator.phone_number().to_string();
-    let id = campaigns::create(&s.world.services, campaign(&list, &sender, 100))
-        .await
-        .unwrap()
-        .id
-        .to_string();
-    campaigns::activate(&s.world.services, &id).await.unwrap();
+    let (people, id) = s.active_campaign(1000).await;
 
     let mut day = utc("2026-01-05T15:00:00Z");
     let mut runs = 0;
@@ -193,16 +202,7 @@ async fn a_thousand_contacts_at_a_hundred_per_run_with_pause_resume_and_duplicat
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lost_answer_after_the_202_and_a_storm_of_429s_and_5xx_send_nothing_twice() {
     let s = scenario(None, 10).await;
-    let people = s.world.contacts(0, 12).await;
-    let ids: Vec<String> = people.iter().map(|c| c.id.to_string()).collect();
-    let list = s.world.list(&ids, "completed").await;
-    let sender = s.simulator.phone_number().to_string();
-    let id = campaigns::create(&s.world.services, campaign(&list, &sender, 100))
-        .await
-        .unwrap()
-        .id
-        .to_string();
-    campaigns::activate(&s.world.services, &id).await.unwrap();
+    let (people, _) = s.active_campaign(12).await;
     // 599: the provider sends, then the answer is lost (the worker cannot know it went out).
     s.simulator
         .fail_next_sends(&[599, 429, 500, 429, 503, 599, 429, 500]);
@@ -221,16 +221,7 @@ async fn a_lost_answer_after_the_202_and_a_storm_of_429s_and_5xx_send_nothing_tw
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_simulator_rate_limit_is_absorbed_without_failures() {
     let s = scenario(Some(10), 10).await;
-    let people = s.world.contacts(0, 30).await;
-    let ids: Vec<String> = people.iter().map(|c| c.id.to_string()).collect();
-    let list = s.world.list(&ids, "completed").await;
-    let sender = s.simulator.phone_number().to_string();
-    let id = campaigns::create(&s.world.services, campaign(&list, &sender, 100))
-        .await
-        .unwrap()
-        .id
-        .to_string();
-    campaigns::activate(&s.world.services, &id).await.unwrap();
+    let (people, _) = s.active_campaign(30).await;
     s.world.clock.set(utc("2026-01-05T15:00:00Z"));
     campaigns::plan_due_campaigns(&s.world.services, s.world.now())
         .await

@@ -3,7 +3,7 @@
 use serde_json::Value;
 use trickle_domain::{Contact, ContactError, ContactId, NewContact, PhoneNumber, RawContact};
 
-use crate::ports::table::{Condition, TableError, TxOp};
+use crate::ports::table::TableError;
 use crate::records;
 use crate::Services;
 
@@ -36,19 +36,7 @@ pub async fn create_new(services: &Services, new: NewContact) -> Result<Contact,
     guard.insert("contact_id".into(), Value::from(contact.id.as_str()));
     let item = records::to_item(&records::contact(contact.id.as_str()), &contact)
         .map_err(|e| ContactsError::Corrupt(e.to_string()))?;
-    let written = services
-        .table
-        .transact(vec![
-            TxOp::Put {
-                item: guard,
-                condition: Some(Condition::ItemAbsent),
-            },
-            TxOp::Put {
-                item,
-                condition: Some(Condition::ItemAbsent),
-            },
-        ])
-        .await;
+    let written = records::put_guarded(services.table.as_ref(), guard, item).await;
     match written {
         Ok(()) => Ok(contact),
         Err(TableError::TransactionCancelled { failed }) if failed.contains(&0) => {

@@ -39,3 +39,25 @@ pub fn from_item<T: DeserializeOwned>(mut item: Item) -> Result<T, serde_json::E
     }
     serde_json::from_value(Value::Object(item))
 }
+
+/// Writes `item` together with the `guard` item that makes it unique (phone, provider id), both
+/// only if absent. A guard that exists already fails the transaction at position 0.
+pub async fn put_guarded(
+    table: &dyn crate::ports::Table,
+    guard: Item,
+    item: Item,
+) -> Result<(), crate::ports::TableError> {
+    use crate::ports::table::{Condition, TxOp};
+    table
+        .transact(vec![
+            TxOp::Put {
+                item: guard,
+                condition: Some(Condition::ItemAbsent),
+            },
+            TxOp::Put {
+                item,
+                condition: Some(Condition::ItemAbsent),
+            },
+        ])
+        .await
+}

@@ -10,9 +10,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::keys;
-use crate::ports::table::{
-    Condition, Item, Key, Query, SortKeyCondition, TableError, TxOp, Update,
-};
+use crate::ports::table::{Condition, Item, Key, Query, SortKeyCondition, TableError, Update};
 use crate::Services;
 
 /// Where an activity lives.
@@ -43,19 +41,7 @@ pub async fn create_once(
     item.insert("sk".into(), key.sk.clone().into());
     item.insert("contact_id".into(), contact_id.into());
     item.insert("provider_id".into(), provider_id.into());
-    let written = services
-        .table
-        .transact(vec![
-            TxOp::Put {
-                item: guard,
-                condition: Some(Condition::ItemAbsent),
-            },
-            TxOp::Put {
-                item,
-                condition: Some(Condition::ItemAbsent),
-            },
-        ])
-        .await;
+    let written = crate::records::put_guarded(services.table.as_ref(), guard, item).await;
     match written {
         Ok(()) => {
             let created = ActivityRef {
