@@ -89,7 +89,7 @@ async fn a_check_passes_with_its_latency_and_leaves_no_contact_behind() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dropped_webhook_alerts_once_reminds_after_the_interval_and_recovers_once() {
-    let app = start(chrono::Duration::seconds(4)).await;
+    let app = start(chrono::Duration::seconds(8)).await;
     app.simulator.drop_internal_webhooks(true);
 
     let first = run_check(&app).await;
@@ -117,7 +117,7 @@ async fn a_dropped_webhook_alerts_once_reminds_after_the_interval_and_recovers_o
     let (_, health) = app.get("/v1/health").await;
     assert_eq!(health["status"], "failing");
 
-    tokio::time::sleep(Duration::from_secs(4)).await;
+    tokio::time::sleep(Duration::from_secs(8)).await;
     run_check(&app).await;
     assert_eq!(app.outbox().len(), 2, "a reminder once the interval passed");
     assert!(app.outbox()[1].contains("Subject: trickle: webhook health check still failing"));
