@@ -39,6 +39,14 @@ const SANDBOX_HEALTH_RECEIVER: &str = "+13105550199";
 /// How long a message being handled stays hidden from the other consumers.
 const CONSUMER_VISIBILITY: Duration = Duration::from_secs(60);
 
+/// Prints a start-up line; a closed stdout (a reader that went away) must not stop the runner.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 pub async fn run(settings: DevSettings) -> anyhow::Result<()> {
     let data_dir = settings.data_dir.clone();
     std::fs::create_dir_all(&data_dir)
@@ -164,34 +172,34 @@ pub async fn run(settings: DevSettings) -> anyhow::Result<()> {
         openphone.ingest.clone(),
     );
     let shutdown = shutdown_signal();
-    println!("trickle dev listening on http://{address}");
-    println!("data dir: {}", data_dir.display());
+    say!("trickle dev listening on http://{address}");
+    say!("data dir: {}", data_dir.display());
     if generated {
-        println!(
+        say!(
             "admin token (kept in {}): {admin_token}",
             data_dir.join("admin-token").display()
         );
     }
     if let Some(sandbox) = &numverify_sandbox {
-        println!(
+        say!(
             "sandbox mode: phone numbers are validated by the NumVerify simulator at {} \
              (set TRICKLE_NUMVERIFY_KEY to use NumVerify)",
             sandbox.base_url
         );
     }
     match &openphone.simulator {
-        Some(sim) => println!(
+        Some(sim) => say!(
             "SANDBOX MODE: TRICKLE_OPENPHONE_API_KEY is unset, so no real texts are sent; \
              an OpenPhone simulator runs at {} (webhooks go to {public_url}/webhooks/openphone)",
             sim.url()
         ),
-        None => println!(
+        None => say!(
             "OpenPhone: {} (real texts are sent)",
             settings.openphone.openphone_base_url
         ),
     }
     if let Some(start) = settings.clock_start {
-        println!("clock starts at {start} and runs forward");
+        say!("clock starts at {start} and runs forward");
     }
     tracing::info!(%address, now = %clock.now(), "trickle dev started");
 

@@ -31,10 +31,9 @@ fn start(data_dir: &Path) -> Runner {
     let stdout = child.stdout.take().unwrap();
     let (lines, received) = mpsc::channel();
     std::thread::spawn(move || {
+        // Keep draining after start-up: a closed pipe would kill the runner at its next line.
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if lines.send(line).is_err() {
-                break;
-            }
+            let _ = lines.send(line);
         }
     });
     let (mut url, mut token) = (None, None);
