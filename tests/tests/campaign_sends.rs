@@ -11,12 +11,36 @@ use chrono::Duration;
 use trickle_app::campaigns::send_rules::SendSettings;
 use trickle_app::campaigns::send_worker::{AlertSettings, SendLimits, SendWorker, Step};
 use trickle_app::campaigns::{self, SendJob};
+use trickle_app::ports::sms::{MessageQuery, OutboundSms, ProviderMessage, SmsError};
+use trickle_app::ports::SmsProvider;
 use trickle_app::rate::budget::RateBudget;
+use trickle_app::webhooks::ingest::IngestSettings;
+use trickle_app::webhooks::process::{EventProcessor, ProcessSettings};
+use trickle_app::webhooks::EVENTS_QUEUE;
+use trickle_app::worker::MessageHandler;
 use trickle_domain::campaign::{RawCampaign, RawSchedule};
 use trickle_domain::{Contact, ListId};
 use trickle_providers::openphone::{OpenPhoneClient, OpenPhoneSettings};
-use trickle_simulators::openphone::{OpenPhoneSimulator, SimulatorConfig};
+use trickle_simulators::openphone::{Delivery, OpenPhoneSimulator, Shape, SimulatorConfig};
 use trickle_tests::campaign_world::{utc, World};
+
+/// Sends through the real provider, then never returns: the caller's future is dropped by a
+/// timeout, which is what a kill between the provider's 202 and the record looks like.
+struct DiesAfterTheProviderAccepts(Arc<dyn SmsProvider>);
+
+#[async_trait::async_trait]
+impl SmsProvider for DiesAfterTheProviderAccepts {
+    async fn send(&self, message: &OutboundSms) -> Result<ProviderMessage, SmsError> {
+        self.0.send(message).await?;
+        std::future::pending().await
+    }
+    async fn list_messages(&self, query: &MessageQuery) -> Result<Vec<ProviderMessage>, SmsError> {
+        self.0.list_messages(query).await
+    }
+    async fn fetch_media(&self, url: &str) -> Result<bytes::Bytes, SmsError> {
+        self.0.fetch_media(url).await
+    }
+}
 
 struct Scenario {
     world: World,
@@ -27,7 +51,7 @@ struct Scenario {
 /// `budget`: requests per second the send worker allows itself (the provider's is `rate_limit`).
 async fn scenario(rate_limit: Option<u32>, budget: u32) -> Scenario {
     // Monday 2026-01-05, before the 10:00 New York send time.
-    let world = World::new(utc("2026-01-05T12:00:00Z"));
+    let mut world = World::new(utc("2026-01-05T12:00:00Z"));
     let simulator = OpenPhoneSimulator::start(SimulatorConfig {
         rate_limit,
         ..SimulatorConfig::default()
@@ -36,9 +60,12 @@ async fn scenario(rate_limit: Option<u32>, budget: u32) -> Scenario {
     .unwrap();
     let mut client = OpenPhoneSettings::new(simulator.url(), "test-key");
     client.backoff = StdDuration::from_millis(5);
+    let sms: Arc<dyn SmsProvider> = Arc::new(OpenPhoneClient::new(client).unwrap());
+    // Automatic replies (an opt-out's confirmation) go through the same provider.
+    world.services.sms = sms.clone();
     let worker = SendWorker {
         services: world.services.clone(),
-        sms: Arc::new(OpenPhoneClient::new(client).unwrap()),
+        sms,
         settings: SendSettings {
             lease: Duration::seconds(60),
             // Short, because the embedded queue's delays run in real time.
@@ -127,14 +154,43 @@ impl Scenario {
         (people, id)
     }
 
-    /// Messages the provider holds, per recipient.
+    /// Campaign messages the provider holds, per recipient (an opt-out's confirmation is not one).
     fn sent_per_recipient(&self) -> BTreeMap<String, usize> {
         let mut per = BTreeMap::new();
         for m in self.simulator.sent_messages() {
+            if !m["text"]
+                .as_str()
+                .unwrap_or("")
+                .contains("thinking of selling")
+            {
+                continue;
+            }
             *per.entry(m["to"][0].as_str().unwrap().to_string())
                 .or_default() += 1;
         }
         per
+    }
+
+    /// The worker's twin whose process dies right after the provider accepted a message: its
+    /// future is dropped (as a killed process would stop) before anything is recorded.
+    fn dying_worker(&self) -> SendWorker {
+        SendWorker {
+            sms: Arc::new(DiesAfterTheProviderAccepts(self.worker.sms.clone())),
+            ..self.worker.clone()
+        }
+    }
+
+    /// The review list: contact ids held there.
+    async fn review_list(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self
+            .world
+            .items("REVIEW", "")
+            .await
+            .iter()
+            .filter_map(|i| i.get("contact_id")?.as_str().map(str::to_string))
+            .collect();
+        ids.sort();
+        ids
     }
 
     fn assert_each_got_exactly_one(&self, eligible: &[Contact]) {
@@ -232,4 +288,257 @@ async fn the_simulator_rate_limit_is_absorbed_without_failures() {
         "429s are not failures: {steps:?}"
     );
     s.assert_each_got_exactly_one(&people);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_killed_between_the_202_and_the_record_sends_nothing_twice_and_skips_no_one() {
+    let s = scenario(None, 1000).await;
+    let (people, id) = s.active_campaign(10).await;
+    s.world.clock.set(utc("2026-01-05T15:00:00Z"));
+    campaigns::plan_due_campaigns(&s.world.services, s.world.now())
+        .await
+        .unwrap();
+    let jobs = s.world.drain_sends().await;
+    assert_eq!(jobs.len(), 10);
+    let dying = s.dying_worker();
+    for job in &jobs[..3] {
+        let job: SendJob = serde_json::from_value(job.clone()).unwrap();
+        let killed = tokio::time::timeout(StdDuration::from_millis(500), dying.process(&job)).await;
+        assert!(killed.is_err(), "the worker died before recording");
+    }
+    assert_eq!(s.sent_per_recipient().len(), 3, "the provider took them");
+    // The queue redelivers every message whose worker died; the others were never taken.
+    for job in &jobs {
+        s.world
+            .services
+            .queue
+            .send(
+                trickle_app::campaigns::keys::SENDS_QUEUE,
+                trickle_app::ports::OutgoingMessage::new(job.to_string()),
+            )
+            .await
+            .unwrap();
+    }
+    // Past the dead workers' lease: their sends are resolved by a lookup, not resent.
+    s.world.clock.advance(Duration::minutes(2));
+    let steps = s.work_sends().await;
+    let sent = steps
+        .iter()
+        .filter(|st| matches!(st, Step::Sent { .. }))
+        .count();
+    assert_eq!(sent, 10, "3 found at the provider, 7 sent: {steps:?}");
+    s.assert_each_got_exactly_one(&people);
+    let stats = campaigns::stats::stats(&s.world.services, &id)
+        .await
+        .unwrap();
+    assert_eq!(stats.total.sent, 10, "every send recorded: {stats:?}");
+    assert!(s.review_list().await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_arriving_by_webhook_while_sends_are_queued_withholds_them() {
+    let s = scenario(None, 1000).await;
+    let (people, _) = s.active_campaign(12).await;
+    s.world.clock.set(utc("2026-01-05T15:00:00Z"));
+    campaigns::plan_due_campaigns(&s.world.services, s.world.now())
+        .await
+        .unwrap();
+    assert_eq!(s.world.drain_sends_peek().await, 12, "queued");
+
+    // The webhook route and the events worker on the same store.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let router = trickle_http::router_with_webhooks(
+        s.world.services.clone(),
+        trickle_http::HttpSettings {
+            admin_token: "t".into(),
+            health: None,
+        },
+        IngestSettings::new(vec![s.simulator.signing_key().clone()]),
+    );
+    let server = tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    s.simulator
+        .set_webhook_url(format!("{url}/webhooks/openphone"));
+    let stopped = &people[3..6];
+    // Signatures are checked against the real time; the business clock comes back after.
+    let business_now = s.world.now();
+    s.world.clock.set(chrono::Utc::now());
+    for (contact, word) in stopped.iter().zip(["STOP", "unsubscribe", "Stop please"]) {
+        let event = s
+            .simulator
+            .inbound_event(Shape::V3, contact.phone.as_str(), word, &[]);
+        let statuses = s.simulator.deliver(&event, Delivery::default()).await;
+        assert!(statuses.iter().all(|c| *c == 200), "{statuses:?}");
+    }
+    s.world.clock.set(business_now);
+    let events = EventProcessor::new(
+        s.world.services.clone(),
+        ProcessSettings {
+            business_name: "Acme Realty".into(),
+            max_attempts: 3,
+        },
+    );
+    let queue = &s.world.services.queue;
+    loop {
+        let got = queue
+            .receive(
+                EVENTS_QUEUE,
+                10,
+                StdDuration::from_secs(30),
+                StdDuration::ZERO,
+            )
+            .await
+            .unwrap();
+        if got.is_empty() {
+            break;
+        }
+        for m in got {
+            events.handle(&m).await.unwrap();
+            queue.delete(EVENTS_QUEUE, &m.receipt).await.unwrap();
+        }
+    }
+    server.abort();
+
+    let steps = s.work_sends().await;
+    let withheld = steps
+        .iter()
+        .filter(|st| matches!(st, Step::Withheld("opted out")))
+        .count();
+    assert_eq!(withheld, 3, "{steps:?}");
+    let eligible: Vec<Contact> = people
+        .iter()
+        .filter(|p| !stopped.iter().any(|o| o.id == p.id))
+        .cloned()
+        .collect();
+    s.assert_each_got_exactly_one(&eligible);
+    assert!(s.review_list().await.is_empty());
+    // Each STOP was confirmed once, and only to those who sent it.
+    let confirmations: Vec<String> = s
+        .simulator
+        .sent_messages()
+        .iter()
+        .filter(|m| !m["text"].as_str().unwrap().contains("thinking of selling"))
+        .map(|m| m["to"][0].as_str().unwrap().to_string())
+        .collect();
+    let mut expected: Vec<String> = stopped.iter().map(|c| c.phone.to_string()).collect();
+    let mut got = confirmations.clone();
+    expected.sort();
+    got.sort();
+    assert_eq!(got, expected);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quiet_hours_hold_west_coast_sends_until_eight_local() {
+    let s = scenario(None, 1000).await;
+    // Los Angeles numbers: the 10:00 New York run is 7:00 there.
+    let mut people = Vec::new();
+    for i in 0..5 {
+        people.push(
+            trickle_app::contacts::create(
+                &s.world.services,
+                trickle_domain::RawContact {
+                    phone: format!("+1213555{:04}", 100 + i),
+                    first_name: Some(format!("Lu{i}")),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap(),
+        );
+    }
+    let ids: Vec<String> = people.iter().map(|c| c.id.to_string()).collect();
+    let list = s.world.list(&ids, "completed").await;
+    let sender = s.simulator.phone_number().to_string();
+    let id = campaigns::create(&s.world.services, campaign(&list, &sender, 100))
+        .await
+        .unwrap()
+        .id
+        .to_string();
+    campaigns::activate(&s.world.services, &id).await.unwrap();
+    s.world.clock.set(utc("2026-01-05T15:00:00Z"));
+    campaigns::plan_due_campaigns(&s.world.services, s.world.now())
+        .await
+        .unwrap();
+    let jobs: Vec<SendJob> = s
+        .world
+        .drain_sends()
+        .await
+        .into_iter()
+        .map(|j| serde_json::from_value(j).unwrap())
+        .collect();
+    assert_eq!(jobs.len(), 5);
+    for job in &jobs {
+        let step = s.worker.process(job).await.unwrap();
+        assert!(matches!(step, Step::Waiting(_)), "{step:?}");
+    }
+    assert!(
+        s.sent_per_recipient().is_empty(),
+        "nothing before 8:00 in LA"
+    );
+    assert_eq!(
+        s.world.drain_sends_peek().await,
+        5,
+        "held on the queue, not dropped"
+    );
+    // At 8:00 in Los Angeles the held messages come back (their queue delay runs in real time,
+    // so the test hands the same jobs to the worker).
+    s.world.clock.set(utc("2026-01-05T16:00:00Z"));
+    for job in &jobs {
+        let step = s.worker.process(job).await.unwrap();
+        assert!(matches!(step, Step::Sent { .. }), "{step:?}");
+    }
+    s.assert_each_got_exactly_one(&people);
+    assert!(s.review_list().await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ab_split_follows_list_positions_exactly() {
+    let s = scenario(None, 1000).await;
+    let people = s.world.contacts(0, 20).await;
+    let ids: Vec<String> = people.iter().map(|c| c.id.to_string()).collect();
+    let list = s.world.list(&ids, "completed").await;
+    let sender = s.simulator.phone_number().to_string();
+    let raw = RawCampaign {
+        message_b: Some("Hello {{first_name|there}}, thinking of selling before summer?".into()),
+        split_percent: Some(30),
+        ..campaign(&list, &sender, 100)
+    };
+    let id = campaigns::create(&s.world.services, raw)
+        .await
+        .unwrap()
+        .id
+        .to_string();
+    campaigns::activate(&s.world.services, &id).await.unwrap();
+    s.world.clock.set(utc("2026-01-05T15:00:00Z"));
+    campaigns::plan_due_campaigns(&s.world.services, s.world.now())
+        .await
+        .unwrap();
+    s.work_sends().await;
+    s.assert_each_got_exactly_one(&people);
+    let texts: BTreeMap<String, String> = s
+        .simulator
+        .sent_messages()
+        .iter()
+        .map(|m| {
+            (
+                m["to"][0].as_str().unwrap().to_string(),
+                m["text"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    for (position, person) in people.iter().enumerate() {
+        let text = &texts[person.phone.as_str()];
+        let want_b = position >= 6;
+        assert_eq!(
+            text.contains(": Hello "),
+            want_b,
+            "position {position}: {text}"
+        );
+    }
+    let stats = campaigns::stats::stats(&s.world.services, &id)
+        .await
+        .unwrap();
+    assert_eq!(stats.a.sent, 6);
+    assert_eq!(stats.b.map(|b| b.sent), Some(14));
+    assert!(s.review_list().await.is_empty());
 }

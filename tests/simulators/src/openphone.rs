@@ -10,7 +10,7 @@
 //! (and the same methods in Rust) inject inbound messages with media, calls with their
 //! recording/transcript/summary in any order, duplicate deliveries, and send failures.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -82,8 +82,12 @@ struct MediaFile {
 struct State_ {
     messages: Vec<Value>,
     media: HashMap<String, MediaFile>,
-    /// key → (second started, requests in it)
-    windows: HashMap<String, (Instant, u32)>,
+    /// key → the instants of the requests it was allowed in the last second
+    windows: HashMap<String, VecDeque<Instant>>,
+    /// Arrival of every authenticated REST request, allowed or refused.
+    arrivals: Vec<Instant>,
+    /// Requests answered 429.
+    rate_limited: u64,
     /// Status codes the next sends answer with, in order.
     failures: Vec<u16>,
     webhook_url: Option<String>,
@@ -112,6 +116,17 @@ impl Drop for OpenPhoneSimulator {
     fn drop(&mut self) {
         self.task.abort();
     }
+}
+
+/// What the simulator's REST API saw (see [`OpenPhoneSimulator::request_stats`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestStats {
+    pub requests: u64,
+    pub rate_limited: u64,
+    /// The most requests that arrived within any 1-second window.
+    pub busiest_second: u64,
+    /// From the first request to the last.
+    pub span: Duration,
 }
 
 /// One webhook delivery to make.
@@ -198,6 +213,29 @@ impl OpenPhoneSimulator {
     }
 
     /// The messages sent through `POST /v1/messages`, oldest first.
+    /// What the REST API saw: requests, 429s, and the most requests in any sliding second.
+    pub fn request_stats(&self) -> RequestStats {
+        let state = self.shared.state.lock().unwrap();
+        let times = &state.arrivals;
+        let mut busiest = 0;
+        let mut first = 0;
+        for (last, at) in times.iter().enumerate() {
+            while at.duration_since(times[first]) >= Duration::from_secs(1) {
+                first += 1;
+            }
+            busiest = busiest.max(last - first + 1);
+        }
+        RequestStats {
+            requests: times.len() as u64,
+            rate_limited: state.rate_limited,
+            busiest_second: busiest as u64,
+            span: match (times.first(), times.last()) {
+                (Some(first), Some(last)) => last.duration_since(*first),
+                _ => Duration::ZERO,
+            },
+        }
+    }
+
     pub fn sent_messages(&self) -> Vec<Value> {
         self.shared.state.lock().unwrap().messages.clone()
     }
@@ -475,17 +513,20 @@ impl Shared {
                 )));
             }
         }
+        let mut state = self.state.lock().unwrap();
+        let now = Instant::now();
+        state.arrivals.push(now);
         if let Some(limit) = self.config.rate_limit {
-            let mut state = self.state.lock().unwrap();
-            let window = state
-                .windows
-                .entry(key.to_string())
-                .or_insert((Instant::now(), 0));
-            if window.0.elapsed() >= Duration::from_secs(1) {
-                *window = (Instant::now(), 0);
+            // A sliding window: no second, wherever it starts, holds more than `limit`.
+            let window = state.windows.entry(key.to_string()).or_default();
+            while window
+                .front()
+                .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(1))
+            {
+                window.pop_front();
             }
-            window.1 += 1;
-            if window.1 > limit {
+            if window.len() >= limit as usize {
+                state.rate_limited += 1;
                 return Err(Box::new(api_error(
                     429,
                     "0100429",
@@ -493,6 +534,7 @@ impl Shared {
                     "Rate limit exceeded",
                 )));
             }
+            window.push_back(now);
         }
         Ok(key.to_string())
     }

@@ -35,6 +35,7 @@ pub struct AlertSettings {
     pub to: Vec<String>,
 }
 
+#[derive(Clone)]
 pub struct SendWorker {
     pub services: Services,
     pub sms: Arc<dyn SmsProvider>,

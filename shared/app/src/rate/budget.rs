@@ -1,17 +1,19 @@
 //! The request budget of one OpenPhone API key (default 10 requests/s), shared by every caller.
 //!
-//! Each second is cut into `per_second` equal slots; a request may go out once its caller has
-//! taken a slot, and a slot is taken by a conditional put (`ItemAbsent`) of the item
-//! `RATE#<key hash>`/`<epoch second>.<slot>`. One slot holds one request, so no second (of the
-//! store's clock) ever sees more than `per_second` grants, and grants are spread over the second
-//! instead of bunched at its start. Slot items expire a minute later.
+//! Time is cut into slots of a little more than `1/per_second` s (a 4 % guard); a request may go
+//! out once its caller has taken a slot, and a slot is taken by a conditional put (`ItemAbsent`)
+//! of the item `RATE#<key hash>`/`<slot number>`. One slot holds one request, and a slot can only
+//! be taken, and its request made, during the [`WINDOW_MS`] after its start: so the requests of slots
+//! `n` and `n + per_second` are always more than a second apart, and **no sliding 1-second
+//! window** (the way a provider counts) ever sees more than `per_second` requests, while the
+//! budget still delivers `per_second / 1.04` requests a second. Slot items expire a minute later.
 //!
 //! A [`RateShare`] caps one kind of caller (reconciliation, health checks) to fewer requests
-//! per second: it may only take some slots of each second (`m` of them, spread evenly), so the
-//! campaign sends keep the rest. Those slots are also *held* for the small shares during their
-//! first half: the sends' share may take one only in its second half, if nobody took it. So a
-//! small share waiting at the start of its slot always gets it, and the sends lose nothing when
-//! the small shares are idle.
+//! per second: it may only take some slots of each cycle of `per_second` slots (`m` of them,
+//! spread evenly), so the campaign sends keep the rest. Those slots are also *held* for the small
+//! shares during the first half of their window: the sends' share may take one only in the second
+//! half, if nobody took it. So a small share waiting at the start of its slot always gets it, and
+//! the sends lose nothing when the small shares are idle.
 
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
@@ -28,6 +30,14 @@ use trickle_domain::{Clock, SystemClock};
 pub const DEFAULT_PER_SECOND: u32 = 10;
 /// How long slot items stay (they only matter during their own second).
 const SLOT_TTL_SECONDS: i64 = 60;
+/// Slots are this many thousandths longer than `1/per_second` s.
+const GUARD_PERMILLE: i128 = 40;
+/// How long after its start a slot may be taken and its request made. `per_second` slots span
+/// 1.04 s, so the requests of slots `n` and `n + per_second` are at least `1.04 s - WINDOW_MS`
+/// apart: 10 ms of margin for the jitter between our clock and the provider's arrival times.
+/// (At high rates a window outlasts its slot; the bound holds all the same.)
+pub const WINDOW_MS: u64 = 30;
+const NANOS_PER_SECOND: i128 = 1_000_000_000;
 
 /// One kind of provider caller and the most requests per second it may use of the budget.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,6 +93,13 @@ impl std::fmt::Debug for RateBudget {
     }
 }
 
+/// When a share may take one slot: `[opens, closes)` in nanoseconds since the epoch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Window {
+    opens: i128,
+    closes: i128,
+}
+
 impl RateBudget {
     pub fn for_api_key(api_key: &str, per_second: u32) -> Self {
         let digest = hex::encode(Sha256::digest(api_key.as_bytes()));
@@ -103,32 +120,51 @@ impl RateBudget {
         self.per_second
     }
 
-    /// Takes the slot of this instant if it is free and the share may use it.
+    /// The most requests per second the budget lets through (`per_second` less the guard).
+    pub fn effective_per_second(&self) -> f64 {
+        NANOS_PER_SECOND as f64 / self.slot_nanos() as f64
+    }
+
+    /// Takes a slot whose window is open now, if one is free and the share may use it. A grant
+    /// whose write came back after the window closed is not used.
     pub async fn acquire(
         &self,
         services: &Services,
         share: RateShare,
     ) -> Result<Admission, TableError> {
         let now = self.clock.now();
-        let slot = Slot::at(now, self.per_second);
-        if self.opens_at(share, slot) > nanos(now) {
-            return Ok(Admission::Wait(self.until_share_slot(now, share)));
-        }
-        let mut item = Map::new();
-        item.insert(PK.into(), Value::from(self.pk.clone()));
-        item.insert(SK.into(), Value::from(slot.sort_key()));
-        item.insert("share".into(), Value::from(share.name));
-        item.insert(
-            EXPIRES_AT.into(),
-            Value::from(super::expires_at(now, SLOT_TTL_SECONDS)),
-        );
-        match services.table.put(item, Some(Condition::ItemAbsent)).await {
-            Ok(()) => Ok(Admission::Granted),
-            Err(e) if e.is_condition_failure() => {
-                Ok(Admission::Wait(self.until_share_slot(now, share)))
+        let now_nanos = nanos(now);
+        let current = self.slot_at(now_nanos);
+        // At high rates a window outlasts its slot, so a few recent slots may still be open;
+        // the newest first, and only a few tries per call.
+        let reach = (window_nanos() + self.slot_nanos() - 1) / self.slot_nanos();
+        let open = (current - reach..=current)
+            .rev()
+            .filter_map(|slot| Some((slot, self.window(share, slot)?)))
+            .filter(|(_, w)| w.opens <= now_nanos && now_nanos < w.closes)
+            .take(MAX_TRIES);
+        for (slot, window) in open {
+            let mut item = Map::new();
+            item.insert(PK.into(), Value::from(self.pk.clone()));
+            item.insert(SK.into(), Value::from(format!("{slot:020}")));
+            item.insert("share".into(), Value::from(share.name));
+            item.insert(
+                EXPIRES_AT.into(),
+                Value::from(super::expires_at(now, SLOT_TTL_SECONDS)),
+            );
+            match services.table.put(item, Some(Condition::ItemAbsent)).await {
+                Ok(()) => {
+                    let after = self.clock.now();
+                    if nanos(after) < window.closes {
+                        return Ok(Admission::Granted);
+                    }
+                    return Ok(Admission::Wait(self.until_share_slot(after, share)));
+                }
+                Err(e) if e.is_condition_failure() => continue,
+                Err(e) => return Err(e),
             }
-            Err(e) => Err(e),
         }
+        Ok(Admission::Wait(self.until_share_slot(now, share)))
     }
 
     /// Acquires, sleeping between tries, for at most `patience`; `Wait` if still refused (the
@@ -153,86 +189,75 @@ impl RateBudget {
         }
     }
 
-    /// How long until the next slot this share may try (never zero).
+    fn slot_nanos(&self) -> i128 {
+        NANOS_PER_SECOND * (1000 + GUARD_PERMILLE) / 1000 / i128::from(self.per_second)
+    }
+
+    fn slot_at(&self, at_nanos: i128) -> i128 {
+        at_nanos.div_euclid(self.slot_nanos())
+    }
+
+    /// How long until the next slot window of this share opens (never zero).
     fn until_share_slot(&self, now: DateTime<Utc>, share: RateShare) -> StdDuration {
-        let current = Slot::at(now, self.per_second);
         let now_nanos = nanos(now);
-        let mut slot = current;
-        // At most two seconds ahead: every share may use slot 0.
-        for _ in 0..=2 * self.per_second {
-            let opens = self.opens_at(share, slot);
-            if opens > now_nanos && opens != i128::MAX {
-                let wait = u64::try_from(opens - now_nanos).unwrap_or(u64::MAX);
-                return StdDuration::from_nanos(wait.max(1_000_000));
+        let current = self.slot_at(now_nanos);
+        // Every share may use the first slot of each cycle, so two cycles always find one.
+        for slot in current..=current + 2 * i128::from(self.per_second) {
+            if let Some(window) = self.window(share, slot) {
+                if window.opens > now_nanos {
+                    let wait = u64::try_from(window.opens - now_nanos).unwrap_or(u64::MAX);
+                    return StdDuration::from_nanos(wait.max(1_000_000));
+                }
             }
-            slot = slot.next(self.per_second);
         }
         StdDuration::from_secs(1)
     }
 
-    /// When `share` may first try `slot` (nanoseconds since the epoch); `i128::MAX` if never.
-    fn opens_at(&self, share: RateShare, slot: Slot) -> i128 {
-        if !share_may_use(share, slot.index, self.per_second) {
-            return i128::MAX;
+    /// When `share` may take `slot`; `None` if never.
+    fn window(&self, share: RateShare, slot: i128) -> Option<Window> {
+        let index = u32::try_from(slot.rem_euclid(i128::from(self.per_second))).ok()?;
+        if !share_may_use(share, index, self.per_second) {
+            return None;
         }
-        let length = 1_000_000_000 / i128::from(self.per_second);
-        let start = i128::from(slot.second) * 1_000_000_000 + i128::from(slot.index) * length;
-        let held = share.per_second >= self.per_second
-            && RESERVED
-                .iter()
-                .any(|r| share_may_use(*r, slot.index, self.per_second));
-        if held {
-            start + length / 2
-        } else {
-            start
-        }
+        let open = window_nanos();
+        let start = slot * self.slot_nanos();
+        let held = RESERVED
+            .iter()
+            .any(|r| share_may_use(*r, index, self.per_second));
+        Some(match (held, share.per_second >= self.per_second) {
+            (false, _) => Window {
+                opens: start,
+                closes: start + open,
+            },
+            // A held slot: the small shares have its first half, the sends its second.
+            (true, false) => Window {
+                opens: start,
+                closes: start + open / 2,
+            },
+            (true, true) => Window {
+                opens: start + open / 2,
+                closes: start + open,
+            },
+        })
     }
 }
 
-/// The small shares whose slots are held for them during the first half of each slot.
+/// Slots one acquire tries at most (only at high rates are several windows open at once).
+const MAX_TRIES: usize = 3;
+
+fn window_nanos() -> i128 {
+    i128::from(WINDOW_MS) * 1_000_000
+}
+
+/// The small shares whose slots are held for them during the first half of each window.
 const RESERVED: [RateShare; 2] = [RateShare::RECONCILE, RateShare::HEALTH];
 
 fn nanos(at: DateTime<Utc>) -> i128 {
-    i128::from(at.timestamp()) * 1_000_000_000 + i128::from(at.timestamp_subsec_nanos())
+    i128::from(at.timestamp()) * NANOS_PER_SECOND + i128::from(at.timestamp_subsec_nanos())
 }
 
-/// Slot `index` of `second` (seconds since the epoch).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Slot {
-    second: i64,
-    index: u32,
-}
-
-impl Slot {
-    fn at(now: DateTime<Utc>, per_second: u32) -> Self {
-        let nanos = u64::from(now.timestamp_subsec_nanos().min(999_999_999));
-        Slot {
-            second: now.timestamp(),
-            index: (nanos * u64::from(per_second) / 1_000_000_000) as u32,
-        }
-    }
-
-    fn next(self, per_second: u32) -> Slot {
-        if self.index + 1 >= per_second {
-            Slot {
-                second: self.second + 1,
-                index: 0,
-            }
-        } else {
-            Slot {
-                index: self.index + 1,
-                ..self
-            }
-        }
-    }
-
-    fn sort_key(&self) -> String {
-        format!("{}.{:04}", self.second, self.index)
-    }
-}
-
-/// A share of `m` requests per second may use `m` of the `per_second` slots, spread evenly:
-/// slot `i` when `i·m mod per_second < m`.
+/// A share of `m` requests per second may use `m` of each cycle of `per_second` slots, spread
+/// evenly: slot `i` when `i·m mod per_second < m`.
 fn share_may_use(share: RateShare, index: u32, per_second: u32) -> bool {
     let m = u64::from(share.per_second.min(per_second));
     (u64::from(index) * m) % u64::from(per_second) < m
@@ -242,21 +267,16 @@ fn share_may_use(share: RateShare, index: u32, per_second: u32) -> bool {
 mod tests {
     use super::*;
 
+    const SHARES: [RateShare; 3] = [RateShare::SENDS, RateShare::RECONCILE, RateShare::HEALTH];
+
     #[test]
-    fn slots_cut_the_second_evenly() {
-        let at = |ms: i64| DateTime::<Utc>::from_timestamp_millis(1_767_600_000_000 + ms).unwrap();
-        assert_eq!(Slot::at(at(0), 10).index, 0);
-        assert_eq!(Slot::at(at(99), 10).index, 0);
-        assert_eq!(Slot::at(at(100), 10).index, 1);
-        assert_eq!(Slot::at(at(999), 10).index, 9);
-        assert_eq!(
-            Slot::at(at(1000), 10),
-            Slot {
-                second: 1_767_600_001,
-                index: 0
-            }
-        );
-        assert_eq!(Slot::at(at(1999), 10).sort_key(), "1767600001.0009");
+    fn slots_are_a_guard_longer_than_a_tenth_of_a_second() {
+        let budget = RateBudget::for_api_key("k", 10);
+        assert_eq!(budget.slot_nanos(), 104_000_000);
+        assert!((budget.effective_per_second() - 9.615).abs() < 0.001);
+        assert_eq!(budget.slot_at(0), 0);
+        assert_eq!(budget.slot_at(103_999_999), 0);
+        assert_eq!(budget.slot_at(104_000_000), 1);
     }
 
     #[test]
@@ -280,34 +300,66 @@ mod tests {
         assert_eq!(reconcile, vec![0, 5]);
     }
 
+    /// The property that keeps every sliding second at `per_second`: whoever takes slot `n` and
+    /// whoever takes slot `n + per_second`, their requests are more than a second apart.
     #[test]
-    fn small_shares_slots_are_held_for_them_for_half_a_slot() {
+    fn requests_a_cycle_apart_are_more_than_a_second_apart() {
+        for per_second in [1, 2, 3, 10, 25, 100, 1000] {
+            let budget = RateBudget::for_api_key("k", per_second);
+            let cycle = i128::from(per_second);
+            for n in 1_000_000..1_000_000 + 2 * cycle {
+                for early in SHARES {
+                    for late in SHARES {
+                        let (Some(first), Some(second)) =
+                            (budget.window(early, n), budget.window(late, n + cycle))
+                        else {
+                            continue;
+                        };
+                        assert!(first.opens < first.closes);
+                        assert!(
+                            second.opens - first.closes >= NANOS_PER_SECOND,
+                            "{per_second}/s, slot {n}: {early:?} then {late:?}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn small_shares_slots_are_held_for_them_for_half_the_window() {
         let budget = RateBudget::for_api_key("k", 10);
-        let at = |ms: i64| DateTime::<Utc>::from_timestamp_millis(1_767_600_000_000 + ms).unwrap();
-        // Slot 0 (reserved): reconcile now, sends from 50 ms.
+        // Slot 170 (index 0 of its cycle) starts at 17.68 s.
+        let start = 170 * 104;
+        let at = |ms: i64| DateTime::<Utc>::from_timestamp_millis(start + ms).unwrap();
+        // Slot index 0 is held: reconcile opens at its start, sends 15 ms later.
         assert_eq!(
-            budget.until_share_slot(at(999), RateShare::RECONCILE),
+            budget.until_share_slot(at(-1), RateShare::RECONCILE),
             StdDuration::from_millis(1)
         );
         assert_eq!(
-            budget.until_share_slot(at(999), RateShare::SENDS),
-            StdDuration::from_millis(51)
+            budget.until_share_slot(at(-1), RateShare::SENDS),
+            StdDuration::from_millis(16)
         );
-        // Slot 1 is the sends' alone; slot 5 is reconcile's next.
+        // Past the window of slot index 1, the sends wait for index 2; reconcile for index 5.
         assert_eq!(
-            budget.until_share_slot(at(60), RateShare::SENDS),
-            StdDuration::from_millis(40)
-        );
-        assert_eq!(
-            budget.until_share_slot(at(60), RateShare::RECONCILE),
-            StdDuration::from_millis(440)
+            budget.until_share_slot(at(104 + 40), RateShare::SENDS),
+            StdDuration::from_millis(64)
         );
         assert_eq!(
-            budget.until_share_slot(at(60), RateShare::HEALTH),
-            StdDuration::from_millis(940)
+            budget.until_share_slot(at(104 + 40), RateShare::RECONCILE),
+            StdDuration::from_millis(5 * 104 - 144)
         );
-        assert!(budget.opens_at(RateShare::SENDS, Slot::at(at(510), 10)) > nanos(at(510)));
-        assert!(budget.opens_at(RateShare::SENDS, Slot::at(at(550), 10)) <= nanos(at(550)));
+        assert_eq!(
+            budget.until_share_slot(at(104 + 40), RateShare::HEALTH),
+            StdDuration::from_millis(10 * 104 - 144)
+        );
+        let held = budget.window(RateShare::SENDS, 170).unwrap();
+        assert_eq!(held.opens, nanos(at(15)));
+        assert_eq!(held.closes, nanos(at(30)));
+        let free = budget.window(RateShare::SENDS, 171).unwrap();
+        assert_eq!((free.opens, free.closes), (nanos(at(104)), nanos(at(134))));
+        assert_eq!(budget.window(RateShare::RECONCILE, 171), None);
     }
 
     #[test]
