@@ -14,7 +14,8 @@ use trickle_app::campaigns::send_rules::SendSettings;
 use trickle_app::campaigns::send_worker::{AlertSettings, SendLimits, SendWorker};
 use trickle_app::health::{self, HealthSettings, VerdictHandler, HEALTH_QUEUE};
 use trickle_app::ports::blobs::UPLOADS_QUEUE;
-use trickle_app::ports::PhoneValidator;
+use trickle_app::ports::{OutgoingMessage, PhoneValidator};
+use trickle_app::reconcile::{ReconcileHandler, ReconcileSettings, RECONCILE_QUEUE};
 use trickle_app::webhooks::{self, media::MediaHandler, process::EventProcessor};
 use trickle_app::worker::{run_consumer, MessageHandler, RetryPolicy};
 use trickle_app::Services;
@@ -93,6 +94,26 @@ pub async fn run(settings: DevSettings) -> anyhow::Result<()> {
         tokio::spawn(sweep_expired(table, stopped.clone())),
         tokio::spawn(campaign_ticks(services.clone(), stopped.clone())),
     ];
+    let api_key = settings
+        .openphone
+        .openphone_api_key
+        .as_deref()
+        .unwrap_or("sandbox");
+    let send_worker = SendWorker {
+        services: services.clone(),
+        sms: services.sms.clone(),
+        settings: SendSettings::default(),
+        // The budget is per OpenPhone key, shared with every other provider caller.
+        limits: SendLimits::new(api_key),
+        alerts: AlertSettings {
+            from: audience.alert_from.clone(),
+            to: vec![audience
+                .alert_email
+                .clone()
+                .unwrap_or_else(|| "operator@trickle.local".into())],
+        },
+    };
+    let reconcile = reconcile_settings(&openphone, &send_worker, &openphone.process);
     // The queue consumers that stand in for the SQS-triggered functions: (queue, handler).
     let mut consumers: Vec<(&str, Arc<dyn MessageHandler>)> = vec![
         (
@@ -114,30 +135,22 @@ pub async fn run(settings: DevSettings) -> anyhow::Result<()> {
             webhooks::MEDIA_QUEUE,
             Arc::new(MediaHandler::new(services.clone())),
         ),
-        (
-            campaigns::keys::SENDS_QUEUE,
-            Arc::new(SendWorker {
-                services: services.clone(),
-                sms: services.sms.clone(),
-                settings: SendSettings::default(),
-                // The budget is per OpenPhone key, shared with every other provider caller.
-                limits: SendLimits::new(
-                    settings
-                        .openphone
-                        .openphone_api_key
-                        .as_deref()
-                        .unwrap_or("sandbox"),
-                ),
-                alerts: AlertSettings {
-                    from: audience.alert_from.clone(),
-                    to: vec![audience
-                        .alert_email
-                        .clone()
-                        .unwrap_or_else(|| "operator@trickle.local".into())],
-                },
-            }),
-        ),
+        (campaigns::keys::SENDS_QUEUE, Arc::new(send_worker.clone())),
     ];
+    if let Some(settings) = &reconcile {
+        consumers.push((
+            RECONCILE_QUEUE,
+            Arc::new(ReconcileHandler {
+                services: services.clone(),
+                settings: settings.clone(),
+                sends: Some(send_worker.clone()),
+            }),
+        ));
+        background.push(tokio::spawn(daily_reconciliations(
+            services.clone(),
+            stopped.clone(),
+        )));
+    }
     if let Some(settings) = &health {
         consumers.push((
             HEALTH_QUEUE,
@@ -168,6 +181,7 @@ pub async fn run(settings: DevSettings) -> anyhow::Result<()> {
         HttpSettings {
             admin_token: admin_token.clone(),
             health: health.clone(),
+            reconcile: reconcile.clone(),
         },
         openphone.ingest.clone(),
     );
@@ -292,6 +306,48 @@ fn health_settings(
         env("TRICKLE_ALERT_FROM", "alerts@trickle.local"),
         vec![env("TRICKLE_ALERT_EMAIL", "operator@trickle.local")],
     )))
+}
+
+/// Reconciliation's numbers: `TRICKLE_RECONCILE_NUMBERS` (comma-separated `PN…` ids or E.164),
+/// or the simulator's number in sandbox mode; `None` (not configured) otherwise.
+fn reconcile_settings(
+    openphone: &crate::openphone::OpenPhone,
+    send_worker: &SendWorker,
+    process: &trickle_app::webhooks::process::ProcessSettings,
+) -> Option<ReconcileSettings> {
+    let configured: Vec<String> = std::env::var("TRICKLE_RECONCILE_NUMBERS")
+        .unwrap_or_default()
+        .split(',')
+        .map(|n| n.trim().to_string())
+        .filter(|n| !n.is_empty())
+        .collect();
+    let numbers = match (&openphone.simulator, configured.is_empty()) {
+        (_, false) => configured,
+        (Some(sim), true) => vec![sim.phone_number().to_string()],
+        (None, true) => return None,
+    };
+    let mut settings = ReconcileSettings::new(numbers, send_worker.limits.budget.clone());
+    settings.step_time = Duration::from_secs(60);
+    settings.process = process.clone();
+    settings.alert_from = send_worker.alerts.from.clone();
+    settings.alert_to = send_worker.alerts.to.clone();
+    Some(settings)
+}
+
+/// EventBridge's daily reconciliation schedule, locally: the first run ten minutes after start.
+async fn daily_reconciliations(services: Services, mut stopped: watch::Receiver<bool>) {
+    let mut wait = Duration::from_secs(600);
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = stopped.changed() => return,
+        }
+        let start = OutgoingMessage::new(r#"{"start":"scheduled"}"#);
+        if let Err(error) = services.queue.send(RECONCILE_QUEUE, start).await {
+            tracing::warn!(%error, "reconciliation could not be queued");
+        }
+        wait = Duration::from_secs(24 * 3600);
+    }
 }
 
 /// EventBridge's hourly health schedule, locally: the first check a minute after start.

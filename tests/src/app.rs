@@ -29,6 +29,7 @@ pub async fn spawn_embedded(dir: &Path, admin_token: &str) -> (Services, Running
         HttpSettings {
             admin_token: admin_token.to_string(),
             health: None,
+            reconcile: None,
         },
     );
     let task = tokio::spawn(async move {

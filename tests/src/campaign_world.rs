@@ -215,6 +215,7 @@ impl World {
             trickle_http::HttpSettings {
                 admin_token: admin_token.to_string(),
                 health: None,
+                reconcile: None,
             },
         );
         let task = tokio::spawn(async move {

@@ -56,6 +56,8 @@ pub struct Options {
     /// Run the webhook health check with these settings (its receiver becomes an internal
     /// number of the simulator, and the `health` queue gets its verdict consumer).
     pub health: Option<HealthSettings>,
+    /// Reconcile with the simulator (the `reconcile` queue gets its consumer).
+    pub reconcile: Option<trickle_app::reconcile::ReconcileSettings>,
 }
 
 impl WebhookApp {
@@ -89,6 +91,7 @@ impl WebhookApp {
             HttpSettings {
                 admin_token: TOKEN.into(),
                 health: options.health.clone(),
+                reconcile: options.reconcile.clone(),
             },
             ingest,
         );
@@ -114,6 +117,16 @@ impl WebhookApp {
                 Arc::new(VerdictHandler {
                     services: services.clone(),
                     settings,
+                }),
+            ));
+        }
+        if let Some(settings) = options.reconcile.clone() {
+            consumers.push((
+                trickle_app::reconcile::RECONCILE_QUEUE,
+                Arc::new(trickle_app::reconcile::ReconcileHandler {
+                    services: services.clone(),
+                    settings,
+                    sends: None,
                 }),
             ));
         }

@@ -111,6 +111,7 @@ impl Dev {
             HttpSettings {
                 admin_token: TOKEN.into(),
                 health: None,
+                reconcile: None,
             },
         );
         tasks.push(tokio::spawn(async move {

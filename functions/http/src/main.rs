@@ -1,6 +1,8 @@
 //! Lambda: API Gateway HTTP API → the trickle router (admin API and webhook).
 
 use trickle_app::health::HealthSettings;
+use trickle_app::rate::budget::{RateBudget, DEFAULT_PER_SECOND};
+use trickle_app::reconcile::ReconcileSettings;
 use trickle_app::webhooks::ingest::IngestSettings;
 use trickle_aws::host::{init_telemetry, AwsHost, AwsSettings};
 use trickle_domain::webhook_signature::SigningKey;
@@ -37,11 +39,17 @@ async fn main() -> Result<(), lambda_http::Error> {
     // The development forwarder: off unless a URL is configured (and then a forward-key secret).
     webhooks.forward = std::env::var("TRICKLE_FORWARD_URL").is_ok_and(|u| !u.is_empty());
     let health = HealthSettings::from_env()?;
+    let budget = RateBudget::for_api_key(
+        host.secrets.get("openphone-api-key").unwrap_or_default(),
+        DEFAULT_PER_SECOND,
+    );
+    let reconcile = ReconcileSettings::from_env(budget)?;
     let router = trickle_http::router_with_webhooks(
         host.services,
         HttpSettings {
             admin_token,
             health,
+            reconcile,
         },
         webhooks,
     );

@@ -10,6 +10,7 @@ pub mod health;
 pub mod metrics;
 pub mod ports;
 pub mod rate;
+pub mod reconcile;
 pub mod records;
 pub mod services;
 pub mod webhooks;

@@ -8,6 +8,7 @@ use trickle_app::campaigns::CampaignsError;
 use trickle_app::contacts::ContactsError;
 use trickle_app::health::HealthError;
 use trickle_app::ports::{BlobError, QueueError, TableError};
+use trickle_app::reconcile::ReconcileError;
 use trickle_app::webhooks::events::EventsError;
 use trickle_app::webhooks::ingest::IngestError;
 use trickle_app::webhooks::opt_out::OptOutError;
@@ -78,6 +79,19 @@ impl From<TableError> for ApiError {
                 message: other.to_string(),
                 details: serde_json::Value::Null,
             },
+        }
+    }
+}
+
+impl From<ReconcileError> for ApiError {
+    fn from(e: ReconcileError) -> Self {
+        match e {
+            ReconcileError::NotFound => ApiError::NotFound(e.to_string()),
+            ReconcileError::Invalid(m) => ApiError::BadRequest(m),
+            ReconcileError::Table(e) => e.into(),
+            ReconcileError::Queue(e) => ApiError::Unavailable(e.to_string()),
+            ReconcileError::Provider(m) => ApiError::Unavailable(m),
+            ReconcileError::Corrupt(m) => ApiError::Internal(m),
         }
     }
 }

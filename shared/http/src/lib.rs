@@ -12,6 +12,7 @@ mod health;
 mod local_blobs;
 mod openapi;
 mod opt_outs;
+mod reconciliations;
 mod webhooks;
 
 use std::sync::Arc;
@@ -19,6 +20,7 @@ use std::sync::Arc;
 use axum::routing::get;
 use axum::{middleware, Json, Router};
 use trickle_app::health::HealthSettings;
+use trickle_app::reconcile::ReconcileSettings;
 use trickle_app::webhooks::ingest::IngestSettings;
 use trickle_app::Services;
 
@@ -31,6 +33,8 @@ pub struct HttpSettings {
     pub admin_token: String,
     /// The webhook health check (`POST /v1/health/checks`); `None` when not configured.
     pub health: Option<HealthSettings>,
+    /// Reconciliation with OpenPhone (`POST /v1/reconciliations`); `None` when not configured.
+    pub reconcile: Option<ReconcileSettings>,
 }
 
 #[derive(Clone)]
@@ -39,6 +43,7 @@ pub(crate) struct AppState {
     pub admin_token: Arc<str>,
     pub webhooks: Arc<IngestSettings>,
     pub health: Arc<Option<HealthSettings>>,
+    pub reconcile: Arc<Option<ReconcileSettings>>,
 }
 
 pub fn router(services: Services, settings: HttpSettings) -> Router {
@@ -56,6 +61,7 @@ pub fn router_with_webhooks(
         admin_token: Arc::from(settings.admin_token),
         webhooks: Arc::new(webhooks),
         health: Arc::new(settings.health),
+        reconcile: Arc::new(settings.reconcile),
     };
     // Every resource brings its own routes; `/v1` ones sit behind the admin token.
     let admin = Router::new()
@@ -66,6 +72,7 @@ pub fn router_with_webhooks(
         .merge(events::routes())
         .merge(opt_outs::routes())
         .merge(health::routes())
+        .merge(reconciliations::routes())
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             auth::require_admin,

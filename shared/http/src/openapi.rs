@@ -19,6 +19,7 @@ const FRAGMENTS: &[&str] = &[
     include_str!("../openapi/events.json"),
     include_str!("../openapi/opt-outs.json"),
     include_str!("../openapi/activities.json"),
+    include_str!("../openapi/reconciliations.json"),
 ];
 
 pub fn document() -> &'static Value {

@@ -16,7 +16,8 @@ use reqwest::{Method, StatusCode, Url};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use trickle_app::ports::{
-    Direction, MessageQuery, OutboundSms, ProviderMessage, SmsError, SmsProvider,
+    CallArtefact, Direction, HistoryPage, HistoryQuery, MessageQuery, OutboundSms, ProviderMessage,
+    SmsError, SmsProvider,
 };
 
 pub const DEFAULT_BASE_URL: &str = "https://api.openphone.com";
@@ -127,6 +128,15 @@ struct One {
 #[serde(rename_all = "camelCase")]
 struct Many {
     data: Vec<RestMessage>,
+    #[serde(default)]
+    next_page_token: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct HistoryAnswer {
+    #[serde(default)]
+    data: Vec<Value>,
     #[serde(default)]
     next_page_token: Option<String>,
 }
@@ -314,6 +324,97 @@ impl SmsProvider for OpenPhoneClient {
         }
         all.sort_by_key(|m| m.created_at);
         Ok(all)
+    }
+
+    async fn history(&self, query: &HistoryQuery) -> Result<HistoryPage, SmsError> {
+        let stamp = |t: &DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Millis, true);
+        let (path, mut pairs, token) = match query {
+            HistoryQuery::Conversations {
+                phone_number,
+                updated_after,
+                updated_before,
+                page_token,
+            } => (
+                "v1/conversations",
+                vec![
+                    ("phoneNumbers[]", phone_number.clone()),
+                    ("updatedAfter", stamp(updated_after)),
+                    ("updatedBefore", stamp(updated_before)),
+                ],
+                page_token,
+            ),
+            HistoryQuery::Messages {
+                phone_number_id,
+                participant,
+                created_after,
+                created_before,
+                page_token,
+            }
+            | HistoryQuery::Calls {
+                phone_number_id,
+                participant,
+                created_after,
+                created_before,
+                page_token,
+            } => (
+                if matches!(query, HistoryQuery::Messages { .. }) {
+                    "v1/messages"
+                } else {
+                    "v1/calls"
+                },
+                vec![
+                    ("phoneNumberId", phone_number_id.clone()),
+                    ("participants", participant.clone()),
+                    ("createdAfter", stamp(created_after)),
+                    ("createdBefore", stamp(created_before)),
+                ],
+                page_token,
+            ),
+        };
+        pairs.push(("maxResults", "100".into()));
+        if let Some(token) = token {
+            pairs.push(("pageToken", token.clone()));
+        }
+        let mut url = self.url(path);
+        url.query_pairs_mut().extend_pairs(pairs);
+        let page: HistoryAnswer = self
+            .get_with_retries(url)
+            .await?
+            .json()
+            .await
+            .map_err(|e| SmsError::Unavailable(format!("unreadable {path} answer: {e}")))?;
+        Ok(HistoryPage {
+            items: page.data,
+            next_page_token: page.next_page_token.filter(|t| !t.is_empty()),
+        })
+    }
+
+    async fn call_artefact(
+        &self,
+        call_id: &str,
+        kind: CallArtefact,
+    ) -> Result<Option<Value>, SmsError> {
+        let path = match kind {
+            CallArtefact::Recordings => "v1/call-recordings",
+            CallArtefact::Transcript => "v1/call-transcripts",
+            CallArtefact::Summary => "v1/call-summaries",
+            CallArtefact::Voicemail => "v1/call-voicemails",
+        };
+        let mut url = self.url(path);
+        url.path_segments_mut()
+            .map_err(|_| SmsError::Unavailable("base URL cannot hold a path".into()))?
+            .push(call_id);
+        match self.get_with_retries(url).await {
+            Ok(response) => {
+                let answer: Value = response
+                    .json()
+                    .await
+                    .map_err(|e| SmsError::Unavailable(format!("unreadable {path} answer: {e}")))?;
+                Ok(answer.get("data").cloned().filter(|d| !d.is_null()))
+            }
+            Err(SmsError::Rejected { status: 404, .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     async fn fetch_media(&self, url: &str) -> Result<Bytes, SmsError> {

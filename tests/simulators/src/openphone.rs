@@ -1,16 +1,26 @@
 //! An OpenPhone simulator (`reference/openphone.md`).
 //!
-//! REST subset: `POST /v1/messages` (202), `GET /v1/messages` (paged, `participants` required),
-//! `GET /v1/messages/{id}`, and the media URLs it hands out in webhooks (`GET /media/{id}`).
-//! Auth is the raw key in `Authorization`; more than `rate_limit` requests in one second per key
-//! get a 429. Errors use the documented body (`message`, `code`, `status`, `docs`, `title`).
+//! REST subset: `POST /v1/messages` (202), `GET /v1/messages` (sent and received, oldest first,
+//! paged, `participants` required, `createdAfter`/`createdBefore`), `GET /v1/messages/{id}`,
+//! `GET /v1/conversations` (one per counterpart number, newest first), `GET /v1/calls` (paged,
+//! exactly one participant), `GET /v1/calls/{id}`, the call artefacts
+//! (`GET /v1/call-recordings/{callId}`, `/v1/call-transcripts/{callId}`,
+//! `/v1/call-summaries/{callId}`, `/v1/call-voicemails/{callId}`), and the media URLs it hands
+//! out in webhooks (`GET /media/{id}`). Auth is the raw key in `Authorization`; more than
+//! `rate_limit` requests in one second per key get a 429. Errors use the documented body
+//! (`message`, `code`, `status`, `docs`, `title`). Page tokens are offsets; time filters take
+//! RFC 3339 and form half-open windows (`…After` inclusive, `…Before` exclusive).
 //!
 //! Webhooks are delivered, signed, to a configured URL, in the legacy (`openphone-signature`)
 //! or Standard-Webhooks format, in v3 (app) or v4 (API) shapes. Control routes under `/_sim`
 //! (and the same methods in Rust) inject inbound messages with media, calls with their
-//! recording/transcript/summary in any order, duplicate deliveries, and send failures.
+//! recording/transcript/summary/voicemail in any order, duplicate deliveries, and send failures.
+//! Every inbound message and call is recorded when its events are built, so the list routes
+//! above serve it even when its webhooks never arrive (`set_webhook_outage`): what a
+//! reconciliation job reads back.
 
-use std::collections::{HashMap, VecDeque};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -22,7 +32,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64::Engine;
 use bytes::Bytes;
-use chrono::{SecondsFormat, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use trickle_domain::webhook_signature::{sign_legacy, sign_standard, SigningKey};
@@ -78,9 +88,27 @@ struct MediaFile {
     content_type: String,
 }
 
+/// The REST answers about one call's artefacts (only those scripted).
+#[derive(Default)]
+struct CallArtefacts {
+    recordings: Vec<Value>,
+    transcript: Option<Value>,
+    summary: Option<Value>,
+    voicemail: Option<Value>,
+}
+
 #[derive(Default)]
 struct State_ {
+    /// Only the messages sent through `POST /v1/messages` (what `sent_messages` answers).
     messages: Vec<Value>,
+    /// Every inbound message `inbound_event` made, as a REST Message, oldest first.
+    inbound: Vec<Value>,
+    /// Every call `call_events` made, as a REST Call in its final state, oldest first.
+    calls: Vec<Value>,
+    /// Call id → its artefacts.
+    artefacts: HashMap<String, CallArtefacts>,
+    /// While true, `deliver` sends nothing (history is still recorded).
+    webhook_outage: bool,
     media: HashMap<String, MediaFile>,
     /// key → the instants of the requests it was allowed in the last second
     windows: HashMap<String, VecDeque<Instant>>,
@@ -184,6 +212,13 @@ impl OpenPhoneSimulator {
         let app = Router::new()
             .route("/v1/messages", post(send_message).get(list_messages))
             .route("/v1/messages/{id}", get(get_message))
+            .route("/v1/conversations", get(list_conversations))
+            .route("/v1/calls", get(list_calls))
+            .route("/v1/calls/{id}", get(get_call))
+            .route("/v1/call-recordings/{id}", get(get_call_recordings))
+            .route("/v1/call-transcripts/{id}", get(get_call_transcript))
+            .route("/v1/call-summaries/{id}", get(get_call_summary))
+            .route("/v1/call-voicemails/{id}", get(get_call_voicemail))
             .route("/media/{id}", get(get_media))
             .route("/_sim/inbound", post(control_inbound))
             .route("/_sim/call", post(control_call))
@@ -212,7 +247,12 @@ impl OpenPhoneSimulator {
         self.shared.state.lock().unwrap().webhook_url = Some(url.into());
     }
 
-    /// The messages sent through `POST /v1/messages`, oldest first.
+    /// While true, webhooks are not delivered: `deliver` sends nothing and answers no statuses
+    /// (inbound messages and calls are still recorded, and listed by the REST API).
+    pub fn set_webhook_outage(&self, down: bool) {
+        self.shared.state.lock().unwrap().webhook_outage = down;
+    }
+
     /// What the REST API saw: requests, 429s, and the most requests in any sliding second.
     pub fn request_stats(&self) -> RequestStats {
         let state = self.shared.state.lock().unwrap();
@@ -236,8 +276,21 @@ impl OpenPhoneSimulator {
         }
     }
 
+    /// The messages sent through `POST /v1/messages`, oldest first.
     pub fn sent_messages(&self) -> Vec<Value> {
         self.shared.state.lock().unwrap().messages.clone()
+    }
+
+    /// Every inbound message made by `inbound_event` (and the `/_sim/inbound` route), as the
+    /// REST API lists it, oldest first.
+    pub fn received_messages(&self) -> Vec<Value> {
+        self.shared.state.lock().unwrap().inbound.clone()
+    }
+
+    /// Every call made by `call_events` (and the `/_sim/call` route), as the REST API lists it,
+    /// oldest first.
+    pub fn calls(&self) -> Vec<Value> {
+        self.shared.state.lock().unwrap().calls.clone()
     }
 
     /// The next sends answer these statuses (e.g. 429, 500, 400 for A2P), one each; 599 sends
@@ -343,20 +396,26 @@ impl Shared {
             .collect();
         let id = format!("AC{}", uuid::Uuid::new_v4().simple());
         let ours = &self.config.phone_number;
+        let created = now();
         let object = match shape {
             Shape::V3 => json!({
                 "id": id, "object": "message", "from": from, "to": ours, "direction": "incoming",
-                "body": text, "media": media, "status": "received", "createdAt": now(),
+                "body": text, "media": media, "status": "received", "createdAt": created,
                 "userId": "USsim", "phoneNumberId": self.config.phone_number_id,
                 "conversationId": format!("CN{}", digits(from)),
             }),
             Shape::V4 => json!({
                 "id": id, "object": "message", "from": from, "to": [ours], "direction": "incoming",
-                "text": text, "media": media, "status": "received", "createdAt": now(),
+                "text": text, "media": media, "status": "received", "createdAt": created,
                 "userId": "USsim", "phoneNumberId": self.config.phone_number_id,
                 "conversationId": format!("CN{}", digits(from)), "contactIds": [],
             }),
         };
+        self.state.lock().unwrap().inbound.push(json!({
+            "id": id, "to": [ours], "from": from, "text": text,
+            "phoneNumberId": self.config.phone_number_id, "direction": "incoming",
+            "userId": "USsim", "status": "received", "createdAt": created, "updatedAt": created,
+        }));
         self.envelope(shape, "message.received", object)
     }
 
@@ -372,17 +431,20 @@ impl Shared {
                 "type": r.content_type, "duration": script.duration, "startTime": created})
             })
             .collect();
-        let voicemail = script
-            .voicemail
-            .as_ref()
-            .map(|v| json!({"url": self.host_media(v), "type": v.content_type, "duration": 9}));
+        let voicemail_url = script.voicemail.as_ref().map(|v| self.host_media(v));
+        let voicemail = script.voicemail.as_ref().zip(voicemail_url.as_ref()).map(
+            |(v, url)| json!({"url": url, "type": v.content_type, "duration": VOICEMAIL_SECONDS}),
+        );
+        let completed_at = now();
+        let answered_at = script.answered.then(|| completed_at.clone());
         let call = |status: &str, completed: bool, with_recordings: bool| -> Value {
-            let answered_at = (completed && script.answered).then(now);
+            let answered_at = if completed { answered_at.clone() } else { None };
+            let completed_at = completed.then(|| completed_at.clone());
             match shape {
                 Shape::V3 => json!({
                     "id": id, "object": "call", "from": script.from, "to": ours,
                     "direction": "incoming", "status": status, "createdAt": created,
-                    "answeredAt": answered_at, "completedAt": completed.then(now),
+                    "answeredAt": answered_at, "completedAt": completed_at,
                     "media": if with_recordings { json!(recordings) } else { json!([]) },
                     "voicemail": if completed { json!(voicemail) } else { Value::Null },
                     "userId": "USsim", "phoneNumberId": self.config.phone_number_id,
@@ -393,7 +455,7 @@ impl Shared {
                     "participants": [script.from, ours], "direction": "incoming", "status": status,
                     "duration": if completed { json!(script.duration) } else { json!(0) },
                     "createdAt": created, "answeredAt": answered_at,
-                    "completedAt": completed.then(now),
+                    "completedAt": completed_at,
                     "recordings": if with_recordings { json!(recordings) } else { Value::Null },
                     "voicemail": if completed { json!(voicemail) } else { Value::Null },
                     "phoneNumberId": self.config.phone_number_id,
@@ -404,6 +466,21 @@ impl Shared {
             "completed"
         } else {
             "no-answer"
+        };
+        let mut artefacts = CallArtefacts {
+            recordings: recordings
+                .iter()
+                .map(|r| {
+                    let mut r = r.clone();
+                    r["status"] = json!("completed");
+                    r
+                })
+                .collect(),
+            voicemail: voicemail_url.map(|url| {
+                json!({"id": format!("VM{}", digits(&id)), "status": "completed",
+                "duration": VOICEMAIL_SECONDS, "transcript": null, "recordingUrl": url})
+            }),
+            ..Default::default()
         };
         let mut events = vec![
             self.envelope(shape, "call.ringing", call("ringing", false, false)),
@@ -426,14 +503,14 @@ impl Shared {
                     "identifier": who, "userId": null})
                 })
                 .collect();
-            events.push(self.envelope(
-                shape,
-                "call.transcript.completed",
-                json!({
-                    "callId": id, "object": "callTranscript", "createdAt": now(),
-                    "duration": script.duration, "status": "completed", "dialogue": dialogue,
-                }),
-            ));
+            let transcript = json!({
+                "callId": id, "createdAt": now(), "duration": script.duration,
+                "status": "completed", "dialogue": dialogue,
+            });
+            let mut object = transcript.clone();
+            object["object"] = json!("callTranscript");
+            artefacts.transcript = Some(transcript);
+            events.push(self.envelope(shape, "call.transcript.completed", object));
         }
         if !script.summary.is_empty() {
             // One doc sample spells the type `callSummary`: the v4 shape uses it here.
@@ -441,6 +518,10 @@ impl Shared {
                 Shape::V3 => "call.summary.completed",
                 Shape::V4 => "callSummary",
             };
+            artefacts.summary = Some(json!({
+                "callId": id, "status": "completed", "summary": script.summary,
+                "nextSteps": script.next_steps, "jobs": [],
+            }));
             events.push(self.envelope(
                 shape,
                 event_type,
@@ -450,11 +531,27 @@ impl Shared {
                 }),
             ));
         }
+        let record = json!({
+            "id": id, "phoneNumberId": self.config.phone_number_id, "userId": "USsim",
+            "direction": "incoming", "status": final_status, "participants": [script.from, ours],
+            "duration": script.duration, "createdAt": created, "answeredAt": answered_at,
+            "completedAt": completed_at, "updatedAt": completed_at,
+        });
+        let mut state = self.state.lock().unwrap();
+        state.calls.push(record);
+        state.artefacts.insert(id, artefacts);
         events
     }
 
     async fn deliver(&self, event: &Value, delivery: Delivery) -> Vec<u16> {
-        let Some(url) = self.state.lock().unwrap().webhook_url.clone() else {
+        let url = {
+            let state = self.state.lock().unwrap();
+            if state.webhook_outage {
+                return vec![];
+            }
+            state.webhook_url.clone()
+        };
+        let Some(url) = url else {
             return vec![];
         };
         let body = serde_json::to_vec(event).expect("serialisable");
@@ -539,6 +636,9 @@ impl Shared {
         Ok(key.to_string())
     }
 }
+
+/// How long a scripted voicemail lasts, in seconds.
+const VOICEMAIL_SECONDS: u32 = 9;
 
 fn now() -> String {
     Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true)
@@ -660,6 +760,104 @@ async fn send_message(State(sim): State<Shared>, headers: HeaderMap, body: Bytes
     (StatusCode::ACCEPTED, Json(json!({ "data": message }))).into_response()
 }
 
+/// The query string of a REST request, with the checks the list routes share. Errors are the
+/// message of a 400.
+struct Params(Vec<(String, String)>);
+
+impl Params {
+    fn one(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Every value of a repeatable key, spelled `name` or `name[]`.
+    fn all(&self, name: &str) -> Vec<String> {
+        let bracketed = format!("{name}[]");
+        self.0
+            .iter()
+            .filter(|(k, _)| *k == name || *k == bracketed)
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+
+    fn max_results(&self) -> Result<usize, String> {
+        match self.one("maxResults").and_then(|m| m.parse().ok()) {
+            Some(m) if (1..=100).contains(&m) => Ok(m),
+            _ => Err("maxResults must be 1-100".into()),
+        }
+    }
+
+    fn offset(&self) -> usize {
+        self.one("pageToken")
+            .and_then(|t| t.parse().ok())
+            .unwrap_or(0)
+    }
+
+    fn time(&self, name: &str) -> Result<Option<DateTime<Utc>>, String> {
+        match self.one(name) {
+            None => Ok(None),
+            Some(s) => parse_time(s)
+                .map(Some)
+                .ok_or_else(|| format!("{name} must be an ISO-8601 date-time")),
+        }
+    }
+
+    /// The window `{prefix}After` (inclusive) .. `{prefix}Before` (exclusive).
+    fn window(&self, prefix: &str) -> Result<Window, String> {
+        Ok(Window {
+            after: self.time(&format!("{prefix}After"))?,
+            before: self.time(&format!("{prefix}Before"))?,
+        })
+    }
+}
+
+/// A half-open time window; an open bound admits anything.
+struct Window {
+    after: Option<DateTime<Utc>>,
+    before: Option<DateTime<Utc>>,
+}
+
+impl Window {
+    /// Whether the time in `item[field]` falls inside (an item without one only passes an
+    /// unbounded window).
+    fn contains(&self, item: &Value, field: &str) -> bool {
+        match time_of(item, field) {
+            Some(at) => {
+                self.after.is_none_or(|after| at >= after)
+                    && self.before.is_none_or(|before| at < before)
+            }
+            None => self.after.is_none() && self.before.is_none(),
+        }
+    }
+}
+
+fn parse_time(s: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+fn time_of(item: &Value, field: &str) -> Option<DateTime<Utc>> {
+    item[field].as_str().and_then(parse_time)
+}
+
+fn bad_request(code: &str, message: &str) -> Response {
+    api_error(400, code, "Bad Request", message)
+}
+
+fn not_found(message: &str) -> Response {
+    api_error(404, "0100404", "Not Found", message)
+}
+
+/// One page of `items` from the offset `offset`, with the next offset as the page token.
+fn page(items: &[Value], offset: usize, max: usize) -> Response {
+    let page: Vec<Value> = items.iter().skip(offset).take(max).cloned().collect();
+    let next = (offset + max < items.len()).then(|| (offset + max).to_string());
+    Json(json!({ "data": page, "totalItems": items.len(), "nextPageToken": next })).into_response()
+}
+
 async fn list_messages(
     State(sim): State<Shared>,
     headers: HeaderMap,
@@ -668,50 +866,214 @@ async fn list_messages(
     if let Err(r) = sim.admit(&headers) {
         return *r;
     }
-    let param = |name: &str| {
-        query
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
+    let params = Params(query);
+    let participants = params.all("participants");
+    let (max, window) = match params
+        .max_results()
+        .and_then(|m| Ok((m, params.window("created")?)))
+    {
+        Ok(checked) => checked,
+        Err(message) => return bad_request("0206400", &message),
     };
-    let participants: Vec<String> = query
-        .iter()
-        .filter(|(k, _)| k == "participants" || k == "participants[]")
-        .map(|(_, v)| v.clone())
-        .collect();
-    let max: usize = match param("maxResults").and_then(|m| m.parse().ok()) {
-        Some(m) if (1..=100).contains(&m) => m,
-        _ => return api_error(400, "0206400", "Bad Request", "maxResults must be 1-100"),
-    };
-    if param("phoneNumberId").is_none() || participants.is_empty() {
-        return api_error(
-            400,
-            "0206400",
-            "Bad Request",
-            "phoneNumberId and participants are required",
-        );
+    if params.one("phoneNumberId").is_none() || participants.is_empty() {
+        return bad_request("0206400", "phoneNumberId and participants are required");
     }
-    let offset: usize = param("pageToken").and_then(|t| t.parse().ok()).unwrap_or(0);
-    let matching: Vec<Value> = sim
-        .state
-        .lock()
-        .unwrap()
-        .messages
-        .iter()
-        .filter(|m| {
+    let is_participant = |v: &Value| {
+        v.as_str()
+            .is_some_and(|n| participants.iter().any(|p| p == n))
+    };
+    let mut matching: Vec<Value> = {
+        let state = sim.state.lock().unwrap();
+        let sent = state.messages.iter().filter(|m| {
             m["to"]
                 .as_array()
-                .is_some_and(|to| to.iter().any(|t| participants.iter().any(|p| t == p)))
-        })
-        .cloned()
-        .collect();
-    let page: Vec<Value> = matching.iter().skip(offset).take(max).cloned().collect();
-    let next = (offset + max < matching.len()).then(|| (offset + max).to_string());
-    Json(json!({ "data": page, "totalItems": matching.len(), "nextPageToken": next }))
-        .into_response()
+                .is_some_and(|to| to.iter().any(is_participant))
+        });
+        let received = state.inbound.iter().filter(|m| is_participant(&m["from"]));
+        sent.chain(received)
+            .filter(|m| window.contains(m, "createdAt"))
+            .cloned()
+            .collect()
+    };
+    matching.sort_by_key(|m| time_of(m, "createdAt"));
+    page(&matching, params.offset(), max)
 }
 
 async fn get_message(
+    State(sim): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    if let Err(r) = sim.admit(&headers) {
+        return *r;
+    }
+    let found = {
+        let state = sim.state.lock().unwrap();
+        state
+            .messages
+            .iter()
+            .chain(state.inbound.iter())
+            .find(|m| m["id"] == id)
+            .cloned()
+    };
+    match found {
+        Some(m) => Json(json!({ "data": m })).into_response(),
+        None => api_error(404, "0206404", "Not Found", "Message not found"),
+    }
+}
+
+/// One conversation's activity so far: the earliest and the latest (time, id).
+struct Activity {
+    first: (DateTime<Utc>, String),
+    last: (DateTime<Utc>, String),
+}
+
+impl Shared {
+    /// One conversation per counterpart number, across sent and received messages and calls.
+    fn conversations(&self) -> Vec<Value> {
+        let ours = self.config.phone_number.as_str();
+        let state = self.state.lock().unwrap();
+        let sent = state
+            .messages
+            .iter()
+            .map(|m| (m["to"][0].as_str(), m["createdAt"].as_str(), m));
+        let received = state
+            .inbound
+            .iter()
+            .map(|m| (m["from"].as_str(), m["createdAt"].as_str(), m));
+        let calls = state.calls.iter().map(|c| {
+            let other = c["participants"]
+                .as_array()
+                .and_then(|p| p.iter().filter_map(Value::as_str).find(|p| *p != ours));
+            let at = c["completedAt"].as_str().or(c["createdAt"].as_str());
+            (other, at, c)
+        });
+        let mut by_participant: BTreeMap<String, Activity> = BTreeMap::new();
+        for (participant, at, item) in sent.chain(received).chain(calls) {
+            let (Some(participant), Some(at)) = (participant, at.and_then(parse_time)) else {
+                continue;
+            };
+            if participant == ours {
+                continue;
+            }
+            let id = item["id"].as_str().unwrap_or_default().to_string();
+            by_participant
+                .entry(participant.to_string())
+                .and_modify(|a| {
+                    if at < a.first.0 {
+                        a.first = (at, id.clone());
+                    }
+                    if at >= a.last.0 {
+                        a.last = (at, id.clone());
+                    }
+                })
+                .or_insert_with(|| Activity {
+                    first: (at, id.clone()),
+                    last: (at, id.clone()),
+                });
+        }
+        let stamp = |t: &DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Millis, true);
+        by_participant
+            .into_iter()
+            .map(|(participant, activity)| {
+                let last = stamp(&activity.last.0);
+                json!({
+                    "id": format!("CN{}", digits(&participant)),
+                    "phoneNumberId": self.config.phone_number_id,
+                    "participants": [participant], "name": null, "assignedTo": null,
+                    "createdAt": stamp(&activity.first.0), "updatedAt": last,
+                    "deletedAt": null, "lastActivityAt": last,
+                    "lastActivityId": activity.last.1,
+                })
+            })
+            .collect()
+    }
+}
+
+async fn list_conversations(
+    State(sim): State<Shared>,
+    headers: HeaderMap,
+    Query(query): Query<Vec<(String, String)>>,
+) -> Response {
+    if let Err(r) = sim.admit(&headers) {
+        return *r;
+    }
+    let params = Params(query);
+    let numbers = params.all("phoneNumbers");
+    if numbers.is_empty()
+        || numbers.len() > 100
+        || numbers.iter().any(|n| !n.starts_with("PN") && !is_e164(n))
+    {
+        return bad_request(
+            "0100400",
+            "phoneNumbers must hold 1-100 phone-number ids or E.164 numbers",
+        );
+    }
+    let checked = params
+        .max_results()
+        .and_then(|max| Ok((max, params.window("created")?, params.window("updated")?)));
+    let (max, created, updated) = match checked {
+        Ok(checked) => checked,
+        Err(message) => return bad_request("0100400", &message),
+    };
+    let config = &sim.config;
+    let ours = numbers
+        .iter()
+        .any(|n| *n == config.phone_number || *n == config.phone_number_id);
+    let mut matching: Vec<Value> = if ours {
+        sim.conversations()
+            .into_iter()
+            .filter(|c| created.contains(c, "createdAt") && updated.contains(c, "updatedAt"))
+            .collect()
+    } else {
+        vec![]
+    };
+    matching.sort_by_key(|c| Reverse(time_of(c, "updatedAt")));
+    page(&matching, params.offset(), max)
+}
+
+async fn list_calls(
+    State(sim): State<Shared>,
+    headers: HeaderMap,
+    Query(query): Query<Vec<(String, String)>>,
+) -> Response {
+    if let Err(r) = sim.admit(&headers) {
+        return *r;
+    }
+    let params = Params(query);
+    let (max, window) = match params
+        .max_results()
+        .and_then(|m| Ok((m, params.window("created")?)))
+    {
+        Ok(checked) => checked,
+        Err(message) => return bad_request("0100400", &message),
+    };
+    if params.one("phoneNumberId").is_none() {
+        return bad_request("0100400", "phoneNumberId is required");
+    }
+    let participants = params.all("participants");
+    let [participant] = participants.as_slice() else {
+        return bad_request("0100400", "participants must hold exactly one number");
+    };
+    let mut matching: Vec<Value> = sim
+        .state
+        .lock()
+        .unwrap()
+        .calls
+        .iter()
+        .filter(|c| {
+            c["participants"]
+                .as_array()
+                .is_some_and(|p| p.iter().any(|p| p == participant))
+        })
+        .filter(|c| window.contains(c, "createdAt"))
+        .cloned()
+        .collect();
+    matching.sort_by_key(|c| time_of(c, "createdAt"));
+    page(&matching, params.offset(), max)
+}
+
+async fn get_call(
     State(sim): State<Shared>,
     headers: HeaderMap,
     Path(id): Path<String>,
@@ -723,14 +1085,70 @@ async fn get_message(
         .state
         .lock()
         .unwrap()
-        .messages
+        .calls
         .iter()
-        .find(|m| m["id"] == id)
+        .find(|c| c["id"] == id)
         .cloned();
     match found {
-        Some(m) => Json(json!({ "data": m })).into_response(),
-        None => api_error(404, "0206404", "Not Found", "Message not found"),
+        Some(call) => Json(json!({ "data": call })).into_response(),
+        None => not_found("Call not found"),
     }
+}
+
+/// Answers `{"data": pick(artefacts)}`, or 404 when there is no such call or `pick` finds none.
+fn call_artefact(
+    sim: &Shared,
+    headers: &HeaderMap,
+    call_id: &str,
+    what: &str,
+    pick: impl FnOnce(&CallArtefacts) -> Option<Value>,
+) -> Response {
+    if let Err(r) = sim.admit(headers) {
+        return *r;
+    }
+    let state = sim.state.lock().unwrap();
+    if !state.calls.iter().any(|c| c["id"] == call_id) {
+        return not_found("Call not found");
+    }
+    let none = CallArtefacts::default();
+    match pick(state.artefacts.get(call_id).unwrap_or(&none)) {
+        Some(data) => Json(json!({ "data": data })).into_response(),
+        None => not_found(&format!("{what} not found")),
+    }
+}
+
+async fn get_call_recordings(
+    State(sim): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    call_artefact(&sim, &headers, &id, "Recordings", |a| {
+        Some(json!(a.recordings))
+    })
+}
+
+async fn get_call_transcript(
+    State(sim): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    call_artefact(&sim, &headers, &id, "Transcript", |a| a.transcript.clone())
+}
+
+async fn get_call_summary(
+    State(sim): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    call_artefact(&sim, &headers, &id, "Summary", |a| a.summary.clone())
+}
+
+async fn get_call_voicemail(
+    State(sim): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    call_artefact(&sim, &headers, &id, "Voicemail", |a| a.voicemail.clone())
 }
 
 /// Media URLs are public (like the provider's CDN links): no key needed.
@@ -860,4 +1278,88 @@ async fn control_fail(State(sim): State<Shared>, Json(body): Json<ControlFail>) 
 
 async fn control_sent(State(sim): State<Shared>) -> Response {
     Json(json!({ "data": sim.state.lock().unwrap().messages.clone() })).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn history_is_served_while_webhooks_are_down() {
+        let sim = OpenPhoneSimulator::start(SimulatorConfig::default())
+            .await
+            .unwrap();
+        sim.set_webhook_url("http://127.0.0.1:9/unreachable");
+        sim.set_webhook_outage(true);
+        let customer = "+13105550123";
+        let event = sim.inbound_event(Shape::V4, customer, "hello", &[]);
+        assert!(sim
+            .deliver(&event, Delivery::once(Format::Legacy))
+            .await
+            .is_empty());
+        let events = sim.call_events(
+            Shape::V3,
+            &CallScript {
+                from: customer.into(),
+                duration: 30,
+                voicemail: Some(InboundMedia {
+                    bytes: Bytes::from_static(b"audio"),
+                    content_type: "audio/mpeg".into(),
+                }),
+                transcript: vec![("caller".into(), "call me back".into())],
+                ..Default::default()
+            },
+        );
+        let call_id = events[0]["data"]["object"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(sim.sent_messages().is_empty());
+
+        let http = reqwest::Client::new();
+        let get = |path: &str| {
+            let request = http
+                .get(format!("{}{path}", sim.url()))
+                .header("authorization", "k");
+            async move {
+                let response = request.send().await.unwrap();
+                (
+                    response.status().as_u16(),
+                    response.json::<Value>().await.unwrap(),
+                )
+            }
+        };
+        let (status, body) = get(
+            "/v1/messages?phoneNumberId=PNsimulator01&participants=%2B13105550123&maxResults=10",
+        )
+        .await;
+        assert_eq!(status, 200);
+        assert_eq!(body["data"][0]["id"], event["data"]["object"]["id"]);
+        assert_eq!(body["data"][0]["direction"], "incoming");
+
+        let (status, body) =
+            get("/v1/conversations?phoneNumbers%5B%5D=PNsimulator01&maxResults=10").await;
+        assert_eq!(status, 200);
+        assert_eq!(body["data"][0]["participants"][0], customer);
+        assert_eq!(body["data"][0]["lastActivityId"], call_id.as_str());
+
+        let (status, body) =
+            get("/v1/calls?phoneNumberId=PNsimulator01&participants=%2B13105550123&maxResults=10")
+                .await;
+        assert_eq!(
+            (status, body["data"][0]["id"].as_str()),
+            (200, Some(call_id.as_str()))
+        );
+        assert_eq!(body["data"][0]["status"], "no-answer");
+        assert_eq!(get(&format!("/v1/calls/{call_id}")).await.0, 200);
+        let (_, body) = get(&format!("/v1/call-recordings/{call_id}")).await;
+        assert_eq!(body["data"], json!([]));
+        let (_, body) = get(&format!("/v1/call-voicemails/{call_id}")).await;
+        let voicemail_url = &events[1]["data"]["object"]["voicemail"]["url"];
+        assert_eq!(&body["data"]["recordingUrl"], voicemail_url);
+        assert_eq!(get(&format!("/v1/call-transcripts/{call_id}")).await.0, 200);
+        assert_eq!(get(&format!("/v1/call-summaries/{call_id}")).await.0, 404);
+        assert_eq!(get("/v1/call-recordings/ACnone").await.0, 404);
+        assert_eq!(get("/v1/conversations?maxResults=10").await.0, 400);
+    }
 }

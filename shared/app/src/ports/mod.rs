@@ -10,7 +10,10 @@ pub mod validator;
 pub use blobs::{BlobError, BlobMeta, BlobReader, Blobs, ObjectCreated, PresignedUpload};
 pub use mailer::{Email, MailError, Mailer};
 pub use queue::{OutgoingMessage, Queue, QueueError, ReceivedMessage, SendOutcome};
-pub use sms::{Direction, MessageQuery, OutboundSms, ProviderMessage, SmsError, SmsProvider};
+pub use sms::{
+    CallArtefact, Direction, HistoryPage, HistoryQuery, MessageQuery, OutboundSms, ProviderMessage,
+    SmsError, SmsProvider,
+};
 pub use table::{
     Condition, Index, Item, Key, Page, Query, SortKeyCondition, Table, TableError, TxOp, Update,
 };

@@ -7,6 +7,7 @@
 use async_trait::async_trait;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
+use serde_json::Value;
 use trickle_domain::PhoneNumber;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,4 +81,66 @@ pub trait SmsProvider: Send + Sync {
 
     /// Downloads a media or recording URL the provider gave in a webhook.
     async fn fetch_media(&self, url: &str) -> Result<Bytes, SmsError>;
+
+    /// One page of the provider's history (one request): reconciliation's view of the truth.
+    async fn history(&self, _query: &HistoryQuery) -> Result<HistoryPage, SmsError> {
+        Err(SmsError::Unavailable(
+            "this provider keeps no history".into(),
+        ))
+    }
+
+    /// One artefact of a call (one request); `None` when the call has none.
+    async fn call_artefact(
+        &self,
+        _call_id: &str,
+        _kind: CallArtefact,
+    ) -> Result<Option<Value>, SmsError> {
+        Err(SmsError::Unavailable(
+            "this provider keeps no history".into(),
+        ))
+    }
+}
+
+/// A window of one of our numbers' history, one page at a time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HistoryQuery {
+    /// Conversations of `phone_number` (`PN…` id or E.164) updated in the window, newest first.
+    Conversations {
+        phone_number: String,
+        updated_after: DateTime<Utc>,
+        updated_before: DateTime<Utc>,
+        page_token: Option<String>,
+    },
+    /// Messages with one participant, oldest first.
+    Messages {
+        phone_number_id: String,
+        participant: String,
+        created_after: DateTime<Utc>,
+        created_before: DateTime<Utc>,
+        page_token: Option<String>,
+    },
+    /// Calls with one participant, oldest first.
+    Calls {
+        phone_number_id: String,
+        participant: String,
+        created_after: DateTime<Utc>,
+        created_before: DateTime<Utc>,
+        page_token: Option<String>,
+    },
+}
+
+/// The provider's objects as it wrote them (the webhook parsers read the same shapes), and the
+/// token of the next page.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HistoryPage {
+    pub items: Vec<Value>,
+    pub next_page_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallArtefact {
+    Recordings,
+    Transcript,
+    Summary,
+    Voicemail,
 }

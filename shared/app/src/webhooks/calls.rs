@@ -174,7 +174,7 @@ async fn ensure_activity(
     let Value::Object(fields) = json!({
         "kind": "call",
         "direction": direction,
-        "source": "webhook",
+        "source": envelope.source,
         "phone": phone.as_str(),
         "status": status,
         "from": call.from,

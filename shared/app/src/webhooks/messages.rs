@@ -34,7 +34,7 @@ pub async fn received(
         .ok_or_else(|| permanent("message.received without from"))?;
     let (contact_id, phone) = contacts::upsert_by_phone(services, &from).await?;
     let at = occurred_at(&message, envelope, services);
-    let mut fields = base_fields(&message, "incoming", phone.as_str(), at);
+    let mut fields = base_fields(&message, "incoming", phone.as_str(), at, envelope.source);
     fields.insert(
         "media".into(),
         Value::Array(
@@ -93,7 +93,7 @@ pub async fn delivered(services: &Services, envelope: &Envelope) -> Result<(), H
                 .ok_or_else(|| permanent("message.delivered without to"))?;
             let (contact_id, phone) = contacts::upsert_by_phone(services, &to).await?;
             let at = occurred_at(&message, envelope, services);
-            let fields = base_fields(&message, "outgoing", phone.as_str(), at);
+            let fields = base_fields(&message, "outgoing", phone.as_str(), at, envelope.source);
             let key = keys::activity(&contact_id, at, &message.id);
             activities::create_once(services, &contact_id, &message.id, key, fields)
                 .await
@@ -170,11 +170,12 @@ fn base_fields(
     direction: &str,
     phone: &str,
     at: DateTime<Utc>,
+    source: &str,
 ) -> Map<String, Value> {
     let Value::Object(map) = json!({
         "kind": "message",
         "direction": direction,
-        "source": "webhook",
+        "source": source,
         "phone": phone,
         "text": message.text,
         "status": message.status,

@@ -25,6 +25,9 @@ pub fn is_known_type(event_type: &str) -> bool {
     KNOWN_TYPES.contains(&event_type)
 }
 
+pub const SOURCE_WEBHOOK: &str = "webhook";
+pub const SOURCE_RECONCILIATION: &str = "reconciliation";
+
 /// The envelope of any event generation.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Envelope {
@@ -34,6 +37,9 @@ pub struct Envelope {
     pub created_at: Option<DateTime<Utc>>,
     /// `data.object` (legacy) or `data.resource` (new system).
     pub object: Value,
+    /// Who delivered it: `webhook`, or `reconciliation` for what a reconciliation run found
+    /// missing (the only difference a reconciled record shows).
+    pub source: &'static str,
 }
 
 impl Envelope {
@@ -49,6 +55,7 @@ impl Envelope {
             api_version: string(body, "apiVersion"),
             created_at: time(body, "createdAt"),
             object,
+            source: SOURCE_WEBHOOK,
         }
     }
 }

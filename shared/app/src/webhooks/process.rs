@@ -157,7 +157,8 @@ pub async fn process_event(
     }
 }
 
-async fn dispatch(
+/// Processes one event by type: the path every webhook takes, and reconciliation too.
+pub async fn dispatch(
     services: &Services,
     settings: &ProcessSettings,
     envelope: &Envelope,
