@@ -87,7 +87,7 @@ pub async fn run(settings: DevSettings) -> anyhow::Result<()> {
         validator,
     };
     let audience = AudienceSettings::from_env();
-    let health = health_settings(&openphone)?;
+    let mut health = health_settings(&openphone)?;
 
     let (stop, stopped) = watch::channel(false);
     let mut background = vec![
@@ -114,6 +114,9 @@ pub async fn run(settings: DevSettings) -> anyhow::Result<()> {
         },
     };
     let reconcile = reconcile_settings(&openphone, &send_worker, &openphone.process);
+    if let Some(health) = &mut health {
+        health.budget = Some(send_worker.limits.budget.clone());
+    }
     // The queue consumers that stand in for the SQS-triggered functions: (queue, handler).
     let mut consumers: Vec<(&str, Arc<dyn MessageHandler>)> = vec![
         (

@@ -261,6 +261,10 @@ async fn a_run_cut_off_mid_way_resumes_from_its_checkpoint() {
     assert!(done.steps >= 5, "resumed step by step: {}", done.steps);
     // Whatever the dead step did, everything is there exactly once.
     for phone in [ASKING, STOPPING, MISSED, TALKED] {
+        let (_, found) = app
+            .get(&format!("/v1/contacts?phone={}", phone.replace('+', "%2B")))
+            .await;
+        assert!(found["items"][0]["id"].is_string(), "{phone}: {done:?}");
         assert_eq!(activities_of(&app, phone).await.len(), 1, "{phone}");
     }
     let talked = activities_of(&app, TALKED).await;

@@ -7,6 +7,7 @@ use aws_lambda_events::event::sqs::SqsEvent;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde_json::Value;
 use trickle_app::health::{self, HealthSettings, VerdictHandler, HEALTH_QUEUE};
+use trickle_app::rate::budget::{RateBudget, DEFAULT_PER_SECOND};
 use trickle_app::worker::RetryPolicy;
 use trickle_aws::host::{init_telemetry, AwsHost, AwsSettings};
 use trickle_aws::sqs_batch::handle_batch;
@@ -16,13 +17,17 @@ async fn main() -> Result<(), Error> {
     init_telemetry();
     let host = AwsHost::build(AwsSettings::from_env()?).await?;
     // Unconfigured, the function does nothing (the schedule stays harmless until numbers are set).
-    let Some(settings) = HealthSettings::from_env()? else {
+    let Some(mut settings) = HealthSettings::from_env()? else {
         tracing::warn!("the health check is not configured (TRICKLE_HEALTH_SENDER/RECEIVER)");
         return lambda_runtime::run(service_fn(|_: LambdaEvent<Value>| async {
             Ok::<Value, Error>(Value::Null)
         }))
         .await;
     };
+    settings.budget = Some(RateBudget::for_api_key(
+        host.secrets.get("openphone-api-key").unwrap_or_default(),
+        DEFAULT_PER_SECOND,
+    ));
     let services = host.services;
     let verdicts = Arc::new(VerdictHandler {
         services: services.clone(),

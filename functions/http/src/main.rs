@@ -38,11 +38,15 @@ async fn main() -> Result<(), lambda_http::Error> {
     }
     // The development forwarder: off unless a URL is configured (and then a forward-key secret).
     webhooks.forward = std::env::var("TRICKLE_FORWARD_URL").is_ok_and(|u| !u.is_empty());
-    let health = HealthSettings::from_env()?;
+    // One request budget per OpenPhone key, shared by every provider caller.
     let budget = RateBudget::for_api_key(
         host.secrets.get("openphone-api-key").unwrap_or_default(),
         DEFAULT_PER_SECOND,
     );
+    let mut health = HealthSettings::from_env()?;
+    if let Some(health) = &mut health {
+        health.budget = Some(budget.clone());
+    }
     let reconcile = ReconcileSettings::from_env(budget)?;
     let router = trickle_http::router_with_webhooks(
         host.services,

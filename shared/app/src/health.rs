@@ -34,6 +34,9 @@ pub struct HealthSettings {
     pub verdict_after: Duration,
     /// How often to remind while the check keeps failing.
     pub reminder_every: chrono::Duration,
+    /// The OpenPhone key's request budget: the check text takes a slot of the `HEALTH` share.
+    /// `None` only where no key is configured (the sandbox, tests).
+    pub budget: Option<crate::rate::RateBudget>,
 }
 
 impl HealthSettings {
@@ -50,6 +53,7 @@ impl HealthSettings {
             alert_to,
             verdict_after: Duration::from_secs(120),
             reminder_every: chrono::Duration::hours(6),
+            budget: None,
         }
     }
 }
@@ -197,6 +201,19 @@ pub async fn start_check(
                 .dedup(format!("verdict#{token}")),
         )
         .await?;
+    if let Some(budget) = &settings.budget {
+        // One slot a second at most for this share: a short wait, never a refusal.
+        while let crate::rate::Admission::Wait(wait) = budget
+            .acquire_within(
+                services,
+                crate::rate::RateShare::HEALTH,
+                Duration::from_secs(5),
+            )
+            .await?
+        {
+            tokio::time::sleep(wait).await;
+        }
+    }
     let sent = sms
         .send(&OutboundSms {
             from: settings.sender.clone(),

@@ -327,7 +327,18 @@ impl SmsProvider for OpenPhoneClient {
     }
 
     async fn history(&self, query: &HistoryQuery) -> Result<HistoryPage, SmsError> {
+        // The provider keeps milliseconds: a window's start rounds down and its end up, so an
+        // instant inside the window is never cut off by the rounding (a re-check is harmless).
         let stamp = |t: &DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Millis, true);
+        let up = |t: &DateTime<Utc>| {
+            let whole_ms = t.timestamp_subsec_nanos() % 1_000_000 == 0;
+            let t = if whole_ms {
+                *t
+            } else {
+                *t + chrono::Duration::milliseconds(1)
+            };
+            stamp(&t)
+        };
         let (path, mut pairs, token) = match query {
             HistoryQuery::Conversations {
                 phone_number,
@@ -336,11 +347,14 @@ impl SmsProvider for OpenPhoneClient {
                 page_token,
             } => (
                 "v1/conversations",
-                vec![
-                    ("phoneNumbers[]", phone_number.clone()),
-                    ("updatedAfter", stamp(updated_after)),
-                    ("updatedBefore", stamp(updated_before)),
-                ],
+                [
+                    Some(("phoneNumbers[]", phone_number.clone())),
+                    Some(("updatedAfter", stamp(updated_after))),
+                    updated_before.as_ref().map(|t| ("updatedBefore", up(t))),
+                ]
+                .into_iter()
+                .flatten()
+                .collect(),
                 page_token,
             ),
             HistoryQuery::Messages {
@@ -366,7 +380,7 @@ impl SmsProvider for OpenPhoneClient {
                     ("phoneNumberId", phone_number_id.clone()),
                     ("participants", participant.clone()),
                     ("createdAfter", stamp(created_after)),
-                    ("createdBefore", stamp(created_before)),
+                    ("createdBefore", up(created_before)),
                 ],
                 page_token,
             ),

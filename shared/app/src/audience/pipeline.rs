@@ -196,6 +196,10 @@ async fn fail(services: &Services, id: &str, error: &str) -> Result<(), Audience
             None,
         )
         .await?;
+    crate::metrics::record(crate::metrics::Metric::count(
+        "Imports",
+        &[("Outcome", "failed")],
+    ));
     Ok(())
 }
 
@@ -791,7 +795,13 @@ async fn complete(services: &Services, id: &str) -> Result<(), AudienceError> {
         ])
         .await;
     match done {
-        Ok(()) => Ok(()),
+        Ok(()) => {
+            crate::metrics::record(crate::metrics::Metric::count(
+                "Imports",
+                &[("Outcome", "completed")],
+            ));
+            Ok(())
+        }
         Err(e) if e.is_condition_failure() => Ok(()),
         Err(e) => Err(e.into()),
     }

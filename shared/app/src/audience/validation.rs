@@ -259,6 +259,10 @@ impl ValidationWorker {
             Err(e) => return Err(e.into()),
         }
         tracing::warn!(import = %import.id, %error, "import paused");
+        crate::metrics::record(crate::metrics::Metric::count(
+            "Imports",
+            &[("Outcome", "paused")],
+        ));
         let Some(to) = &self.settings.alert_email else {
             tracing::warn!("TRICKLE_ALERT_EMAIL is not set; no alert mail sent");
             return Ok(());

@@ -19,6 +19,7 @@ use super::error_guard::{Outcome, Verdict};
 use super::send_rules::{self, AfterSend, NextStep, Resolution, SendSettings};
 use super::sends::{SendJob, SendRecord};
 use super::{audience, keys, lifecycle, store, CampaignsError};
+use crate::metrics::{self, Metric};
 use crate::ports::mailer::Email;
 use crate::ports::queue::{OutgoingMessage, ReceivedMessage};
 use crate::ports::sms::{MessageQuery, OutboundSms, SmsProvider};
@@ -82,6 +83,20 @@ pub enum Step {
     Deferred(DateTime<Utc>),
 }
 
+impl Step {
+    /// The send status a step settled on, for the `Sends` metric (`None`: nothing settled).
+    pub fn status(&self) -> Option<&'static str> {
+        match self {
+            Step::Sent { .. } => Some("SENT"),
+            Step::Failed(_) | Step::Withheld(_) => Some("FAILED"),
+            Step::Unknown(_) => Some("UNKNOWN"),
+            Step::Replanned(_) => Some("REPLANNED"),
+            Step::Deferred(_) => Some("DEFERRED"),
+            Step::Dropped(_) | Step::Waiting(_) => None,
+        }
+    }
+}
+
 #[async_trait]
 impl MessageHandler for SendWorker {
     async fn handle(&self, message: &ReceivedMessage) -> Result<(), HandlerError> {
@@ -91,6 +106,9 @@ impl MessageHandler for SendWorker {
             .process(&job)
             .await
             .map_err(|e| HandlerError::Transient(e.to_string()))?;
+        if let Some(status) = step.status() {
+            metrics::record(Metric::count("Sends", &[("Status", status)]));
+        }
         tracing::info!(campaign = %job.campaign_id, contact = %job.contact_id, ?step, "send handled");
         Ok(())
     }

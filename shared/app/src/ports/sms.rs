@@ -104,11 +104,12 @@ pub trait SmsProvider: Send + Sync {
 /// A window of one of our numbers' history, one page at a time.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HistoryQuery {
-    /// Conversations of `phone_number` (`PN…` id or E.164) updated in the window, newest first.
+    /// Conversations of `phone_number` (`PN…` id or E.164) updated since a moment (and before
+    /// another, if given), newest first.
     Conversations {
         phone_number: String,
         updated_after: DateTime<Utc>,
-        updated_before: DateTime<Utc>,
+        updated_before: Option<DateTime<Utc>>,
         page_token: Option<String>,
     },
     /// Messages with one participant, oldest first.

@@ -180,7 +180,9 @@ impl Walk<'_> {
                 .page(HistoryQuery::Conversations {
                     phone_number: number.clone(),
                     updated_after: self.run.since,
-                    updated_before: self.run.until,
+                    // No upper bound: a conversation touched since the run began stays listed
+                    // (its messages and calls are still taken from the window only).
+                    updated_before: None,
                     page_token: self.run.checkpoint.page_token.clone(),
                 })
                 .await?;

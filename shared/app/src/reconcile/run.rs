@@ -53,8 +53,8 @@ impl RunCounts {
 }
 
 /// Where a run stands: which of our numbers, which page of its conversations, and which
-/// conversations of that page are done (by id: a page can change between steps, as
-/// conversations updated after the window's end drop out of it; the next run covers those).
+/// conversations of that page are done (by id: a page can change order between steps, as
+/// conversations get updated).
 /// `number == phone_numbers.len()` means the history is done and the campaign sends come next.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
