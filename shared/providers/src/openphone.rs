@@ -331,7 +331,7 @@ impl SmsProvider for OpenPhoneClient {
         // instant inside the window is never cut off by the rounding (a re-check is harmless).
         let stamp = |t: &DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Millis, true);
         let up = |t: &DateTime<Utc>| {
-            let whole_ms = t.timestamp_subsec_nanos() % 1_000_000 == 0;
+            let whole_ms = t.timestamp_subsec_nanos().is_multiple_of(1_000_000);
             let t = if whole_ms {
                 *t
             } else {
