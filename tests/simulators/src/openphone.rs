@@ -16,8 +16,8 @@
 //! (and the same methods in Rust) inject inbound messages with media, calls with their
 //! recording/transcript/summary/voicemail in any order, duplicate deliveries, and send failures.
 //! Every inbound message and call is recorded when its events are built, so the list routes
-//! above serve it even when its webhooks never arrive (`set_webhook_outage`): what a
-//! reconciliation job reads back.
+//! above serve it even when its webhooks never arrive (`set_webhook_outage`, or
+//! `POST /_sim/outage {"down": true}`): what a reconciliation job reads back.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -224,6 +224,7 @@ impl OpenPhoneSimulator {
             .route("/_sim/call", post(control_call))
             .route("/_sim/fail", post(control_fail))
             .route("/_sim/sent", get(control_sent))
+            .route("/_sim/outage", post(control_outage))
             .with_state(shared.clone());
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
@@ -1273,6 +1274,17 @@ struct ControlFail {
 
 async fn control_fail(State(sim): State<Shared>, Json(body): Json<ControlFail>) -> Response {
     sim.state.lock().unwrap().failures.extend(body.statuses);
+    StatusCode::NO_CONTENT.into_response()
+}
+
+#[derive(Deserialize)]
+struct ControlOutage {
+    down: bool,
+}
+
+/// A webhook outage: while down, events are recorded in the history but not delivered.
+async fn control_outage(State(sim): State<Shared>, Json(body): Json<ControlOutage>) -> Response {
+    sim.state.lock().unwrap().webhook_outage = body.down;
     StatusCode::NO_CONTENT.into_response()
 }
 

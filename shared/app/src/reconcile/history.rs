@@ -551,13 +551,17 @@ fn text(value: &Value, field: &str) -> Option<String> {
     value.get(field).and_then(Value::as_str).map(str::to_string)
 }
 
+fn counted(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 fn alert_email(run: &RunRecord, settings: &ReconcileSettings) -> Email {
     let c = &run.counts;
     let inserted = c.inserted();
     let mut lines = vec![
         format!(
-            "Reconciliation found {inserted} thing{} in OpenPhone that the webhooks never delivered.",
-            if inserted == 1 { "" } else { "s" }
+            "Reconciliation found {} in OpenPhone that the webhooks never delivered.",
+            counted(inserted, "record", "records")
         ),
         String::new(),
         format!(
@@ -568,16 +572,20 @@ fn alert_email(run: &RunRecord, settings: &ReconcileSettings) -> Email {
         String::new(),
         "Added now (marked source: reconciliation):".into(),
     ];
-    for (n, what) in [
-        (c.messages_inserted, "messages"),
-        (c.calls_inserted, "calls"),
-        (c.voicemails_inserted, "voicemails"),
-        (c.recordings_inserted, "call recordings"),
-        (c.transcripts_inserted, "call transcripts"),
-        (c.summaries_inserted, "call summaries"),
+    for (n, one, many) in [
+        (c.messages_inserted, "message", "messages"),
+        (c.calls_inserted, "call", "calls"),
+        (c.voicemails_inserted, "voicemail", "voicemails"),
+        (c.recordings_inserted, "call recording", "call recordings"),
+        (
+            c.transcripts_inserted,
+            "call transcript",
+            "call transcripts",
+        ),
+        (c.summaries_inserted, "call summary", "call summaries"),
     ] {
         if n > 0 {
-            lines.push(format!("  - {n} {what}"));
+            lines.push(format!("  - {}", counted(n, one, many)));
         }
     }
     if !run.opt_outs.is_empty() {
@@ -589,8 +597,10 @@ fn alert_email(run: &RunRecord, settings: &ReconcileSettings) -> Email {
     }
     lines.push(String::new());
     lines.push(format!(
-        "Checked {} conversations, {} messages and {} calls.",
-        c.conversations_checked, c.messages_checked, c.calls_checked
+        "Checked {}, {} and {}.",
+        counted(c.conversations_checked, "conversation", "conversations"),
+        counted(c.messages_checked, "message", "messages"),
+        counted(c.calls_checked, "call", "calls"),
     ));
     lines.push(
         "Lost webhooks usually mean the webhook URL or signing key changed, or the endpoint was \
@@ -601,7 +611,10 @@ fn alert_email(run: &RunRecord, settings: &ReconcileSettings) -> Email {
     Email {
         from: settings.alert_from.clone(),
         to: settings.alert_to.clone(),
-        subject: format!("trickle: {inserted} missed webhook events recovered by reconciliation"),
+        subject: format!(
+            "trickle: {inserted} missed webhook event{} recovered by reconciliation",
+            if inserted == 1 { "" } else { "s" }
+        ),
         text: lines.join("\n"),
     }
 }
