@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use trickle_app::ports::SmsProvider;
+use trickle_app::rate::budget::{RateBudget, DEFAULT_PER_SECOND};
 use trickle_app::webhooks::ingest::IngestSettings;
 use trickle_app::webhooks::process::ProcessSettings;
 use trickle_domain::webhook_signature::SigningKey;
@@ -63,14 +64,19 @@ pub async fn build(args: &OpenPhoneArgs, public_url: &str) -> anyhow::Result<Ope
             keys.push(SigningKey::from_base64(secret).with_context(|| name.to_string())?);
         }
     }
-    let process = ProcessSettings {
-        business_name: args.business_name.clone(),
-        max_attempts: args.event_max_attempts.max(1),
-    };
     let api_key = args
         .openphone_api_key
         .clone()
         .filter(|k| !k.trim().is_empty());
+    let process = ProcessSettings {
+        business_name: args.business_name.clone(),
+        max_attempts: args.event_max_attempts.max(1),
+        // The same budget the send worker uses (keyed by the API key, or "sandbox").
+        budget: Some(RateBudget::for_api_key(
+            api_key.as_deref().unwrap_or("sandbox"),
+            DEFAULT_PER_SECOND,
+        )),
+    };
     let (sms, simulator): (Arc<dyn SmsProvider>, _) = match api_key {
         Some(key) => {
             let client =

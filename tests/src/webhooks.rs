@@ -102,6 +102,7 @@ impl WebhookApp {
         let process = ProcessSettings {
             business_name: BUSINESS.into(),
             max_attempts: MAX_ATTEMPTS,
+            budget: None,
         };
         let mut consumers: Vec<(&str, Arc<dyn MessageHandler>)> = vec![
             (

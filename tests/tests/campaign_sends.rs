@@ -377,6 +377,7 @@ async fn a_stop_arriving_by_webhook_while_sends_are_queued_withholds_them() {
         ProcessSettings {
             business_name: "Acme Realty".into(),
             max_attempts: 3,
+            budget: None,
         },
     );
     let queue = &s.world.services.queue;

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use trickle_app::rate::budget::{RateBudget, DEFAULT_PER_SECOND};
 use trickle_app::webhooks::process::{EventProcessor, ProcessSettings};
 use trickle_app::webhooks::EVENTS_QUEUE;
 use trickle_app::worker::RetryPolicy;
@@ -22,6 +23,11 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             .ok()
             .and_then(|v| v.parse().ok())
             .unwrap_or(defaults.max_attempts),
+        // Opt-out confirmations share the key's request budget with every provider caller.
+        budget: Some(RateBudget::for_api_key(
+            host.secrets.get("openphone-api-key").unwrap_or_default(),
+            DEFAULT_PER_SECOND,
+        )),
     };
     let policy = RetryPolicy {
         max_receives: settings.max_attempts,

@@ -263,6 +263,29 @@ async fn claim_reply(
     }
 }
 
+/// A slot of the key's request budget for one provider call (compliance replies use the sends'
+/// share, waiting a few seconds at most); none free → a transient error, retried with backoff.
+async fn provider_slot(
+    services: &Services,
+    settings: &ProcessSettings,
+) -> Result<(), HandlerError> {
+    let Some(budget) = &settings.budget else {
+        return Ok(());
+    };
+    match budget
+        .acquire_within(
+            services,
+            crate::rate::RateShare::SENDS,
+            std::time::Duration::from_secs(5),
+        )
+        .await
+        .map_err(transient)?
+    {
+        crate::rate::Admission::Granted => Ok(()),
+        crate::rate::Admission::Wait(_) => Err(transient("no provider request slot free")),
+    }
+}
+
 /// Sends the reply owed for this inbound message, if one is owed and not yet sent.
 /// `pending` → `sending` is claimed with a conditional write; a send whose outcome is unknown is
 /// left `unknown` for an operator rather than risk a second message.
@@ -287,12 +310,15 @@ async fn send_reply(
     match reply.get("status").and_then(Value::as_str) {
         Some("pending") => {}
         Some("unknown") => {
+            provider_slot(services, settings).await?;
             if !resolve_unknown(services, &key, &reply, phone, &from, &content).await? {
                 return Ok(()); // the provider has it: sent once, done
             }
         }
         _ => return Ok(()),
     }
+    // The slot before the claim: waiting for it must not hold the reply in `sending`.
+    provider_slot(services, settings).await?;
     let claimed = services
         .table
         .update(

@@ -24,6 +24,9 @@ pub struct ProcessSettings {
     pub business_name: String,
     /// Tries before an event is parked as `failed`.
     pub max_attempts: u32,
+    /// The OpenPhone key's request budget: automatic replies (and their lookups) take a slot
+    /// like every provider call. `None` only where no key is configured (tests).
+    pub budget: Option<crate::rate::RateBudget>,
 }
 
 impl Default for ProcessSettings {
@@ -31,6 +34,7 @@ impl Default for ProcessSettings {
         Self {
             business_name: "trickle".into(),
             max_attempts: 5,
+            budget: None,
         }
     }
 }
