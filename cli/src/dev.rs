@@ -303,12 +303,16 @@ fn health_settings(
             .filter(|v| !v.trim().is_empty())
             .unwrap_or_else(|| default.to_string())
     };
-    Ok(Some(HealthSettings::new(
-        simulator.phone_number().to_string(),
-        receiver,
-        env("TRICKLE_ALERT_FROM", "alerts@trickle.local"),
-        vec![env("TRICKLE_ALERT_EMAIL", "operator@trickle.local")],
-    )))
+    Ok(Some(
+        HealthSettings::new(
+            simulator.phone_number().to_string(),
+            receiver,
+            env("TRICKLE_ALERT_FROM", "alerts@trickle.local"),
+            vec![env("TRICKLE_ALERT_EMAIL", "operator@trickle.local")],
+        )
+        .tuned_from_env()
+        .map_err(anyhow::Error::msg)?,
+    ))
 }
 
 /// Reconciliation's numbers: `TRICKLE_RECONCILE_NUMBERS` (comma-separated `PN…` ids or E.164),

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use trickle_app::ports::SmsProvider;
 use trickle_app::rate::budget::{RateBudget, DEFAULT_PER_SECOND};
-use trickle_app::webhooks::ingest::IngestSettings;
+use trickle_app::webhooks::ingest::{IngestSettings, SignatureTime};
 use trickle_app::webhooks::process::ProcessSettings;
 use trickle_domain::webhook_signature::SigningKey;
 use trickle_providers::openphone::{OpenPhoneClient, OpenPhoneSettings, DEFAULT_BASE_URL};
@@ -102,6 +102,8 @@ pub async fn build(args: &OpenPhoneArgs, public_url: &str) -> anyhow::Result<Ope
         tracing::warn!("TRICKLE_OPENPHONE_WEBHOOK_KEY is unset: every webhook will be refused");
     }
     let mut ingest = IngestSettings::new(keys);
+    // Signatures carry the real time even when the runner's clock was moved for a demo.
+    ingest.signature_time = SignatureTime::SystemClock;
     ingest.window = chrono::Duration::seconds(i64::from(args.webhook_window_secs));
     Ok(OpenPhone {
         sms,

@@ -1,92 +1,16 @@
 //! `trickle campaign …` as a user runs it, against a real `trickle dev` process: a list imported
 //! with `trickle import`, then create → activate → show → run → stats.
 
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+mod support;
 
 use serde_json::Value;
-
-struct Runner {
-    child: Child,
-    url: String,
-    /// Kept so the reader thread drains the runner's stdout for its whole life (a closed pipe
-    /// would make its next line fail).
-    _lines: Option<mpsc::Receiver<String>>,
-}
-
-impl Drop for Runner {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts `trickle dev` with its data in `<dir>/.trickle` (where the CLI looks for the token).
-fn start(dir: &Path) -> Runner {
-    let child = Command::new(env!("CARGO_BIN_EXE_trickle"))
-        .arg("dev")
-        .env("TRICKLE_LISTEN", "127.0.0.1:0")
-        .env("TRICKLE_DATA_DIR", dir.join(".trickle"))
-        .env_remove("TRICKLE_ADMIN_TOKEN")
-        .env_remove("TRICKLE_CLOCK_START")
-        .env_remove("TRICKLE_NUMVERIFY_KEY")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start trickle dev");
-    // Owned by the runner at once, so it is killed and waited for on every path.
-    let mut runner = Runner {
-        child,
-        url: String::new(),
-        _lines: None,
-    };
-    let stdout = runner.child.stdout.take().unwrap();
-    let (lines, received) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if lines.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    loop {
-        let line = received
-            .recv_timeout(Duration::from_secs(30))
-            .expect("trickle dev printed its address");
-        if let Some(rest) = line.strip_prefix("trickle dev listening on ") {
-            runner.url = rest.trim().to_string();
-            runner._lines = Some(received);
-            return runner;
-        }
-    }
-}
-
-/// Runs the CLI in `dir` (no token given: it reads ./.trickle/admin-token) and returns stdout.
-fn trickle(dir: &Path, url: &str, args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_trickle"))
-        .args(args)
-        .args(["--api", url])
-        .current_dir(dir)
-        .env_remove("TRICKLE_ADMIN_TOKEN")
-        .env_remove("TRICKLE_API_URL")
-        .output()
-        .expect("run trickle");
-    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(
-        out.status.success(),
-        "trickle {args:?} failed: {}\n{stdout}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
-}
+use support::{trickle, trickle_ok, DevRunner};
 
 #[test]
 fn create_activate_show_run_and_stats_through_the_cli() {
     let dir = tempfile::tempdir().unwrap();
-    let runner = start(dir.path());
+    // Data in <dir>/.trickle, where the CLI run in <dir> finds the token.
+    let runner = DevRunner::start(&dir.path().join(".trickle"), &[]);
     let url = runner.url.as_str();
     // Numbers ending in 0–4 are mobiles for the NumVerify simulator of `trickle dev`.
     std::fs::write(
@@ -94,7 +18,7 @@ fn create_activate_show_run_and_stats_through_the_cli() {
         "first_name,phone\nAnn,(212) 555-0101\nBob,212-555-0102\nCy,2125550103\n",
     )
     .unwrap();
-    let imported = trickle(
+    let imported = trickle_ok(
         dir.path(),
         url,
         &["import", "friends.csv", "--list", "Friends"],
@@ -105,7 +29,7 @@ fn create_activate_show_run_and_stats_through_the_cli() {
         .unwrap_or_else(|| panic!("no list id in {imported:?}"))
         .to_string();
 
-    let created = trickle(
+    let created = trickle_ok(
         dir.path(),
         url,
         &[
@@ -135,10 +59,10 @@ fn create_activate_show_run_and_stats_through_the_cli() {
     assert!(id.starts_with("cp_"), "{created}");
     assert!(created.to_lowercase().contains("draft"), "{created}");
 
-    let activated = trickle(dir.path(), url, &["campaign", "activate", &id]);
+    let activated = trickle_ok(dir.path(), url, &["campaign", "activate", &id]);
     assert!(activated.to_lowercase().contains("active"), "{activated}");
 
-    let shown = trickle(dir.path(), url, &["campaign", "show", &id]);
+    let shown = trickle_ok(dir.path(), url, &["campaign", "show", &id]);
     for words in [
         "Spring hello",
         list.as_str(),
@@ -148,13 +72,13 @@ fn create_activate_show_run_and_stats_through_the_cli() {
     ] {
         assert!(shown.contains(words), "{words:?} missing from:\n{shown}");
     }
-    let listed = trickle(dir.path(), url, &["campaign", "list"]);
+    let listed = trickle_ok(dir.path(), url, &["campaign", "list"]);
     assert!(listed.contains(&id), "{listed}");
 
-    let run = trickle(dir.path(), url, &["campaign", "run", &id]);
+    let run = trickle_ok(dir.path(), url, &["campaign", "run", &id]);
     assert!(run.contains("planned 2"), "{run}");
 
-    let stats: Value = serde_json::from_str(&trickle(
+    let stats: Value = serde_json::from_str(&trickle_ok(
         dir.path(),
         url,
         &["campaign", "stats", &id, "--json"],
@@ -162,7 +86,7 @@ fn create_activate_show_run_and_stats_through_the_cli() {
     .unwrap();
     assert_eq!(stats["total"]["planned"], 2, "{stats}");
     assert_eq!(stats["campaign_id"], Value::from(id.clone()));
-    let table = trickle(dir.path(), url, &["campaign", "stats", &id]);
+    let table = trickle_ok(dir.path(), url, &["campaign", "stats", &id]);
     assert!(
         table
             .lines()
@@ -182,7 +106,7 @@ fn create_activate_show_run_and_stats_through_the_cli() {
         .to_string(),
     )
     .unwrap();
-    let from_file = trickle(
+    let from_file = trickle_ok(
         dir.path(),
         url,
         &[
@@ -202,12 +126,11 @@ fn create_activate_show_run_and_stats_through_the_cli() {
     );
 
     // A refusal reads as the API's message, with a failing exit status.
-    let refused = Command::new(env!("CARGO_BIN_EXE_trickle"))
-        .args(["campaign", "pause", c["id"].as_str().unwrap(), "--api", url])
-        .current_dir(dir.path())
-        .env_remove("TRICKLE_ADMIN_TOKEN")
-        .output()
-        .unwrap();
+    let refused = trickle(
+        dir.path(),
+        url,
+        &["campaign", "pause", c["id"].as_str().unwrap()],
+    );
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("409"));
 }

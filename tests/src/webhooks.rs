@@ -166,15 +166,7 @@ impl WebhookApp {
 
     /// The alert emails written to the outbox so far, oldest first.
     pub fn outbox(&self) -> Vec<String> {
-        let mut files: Vec<_> = std::fs::read_dir(self._dir.path().join("outbox"))
-            .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
-            .unwrap_or_default();
-        files.retain(|f| f.extension().is_some_and(|e| e == "eml"));
-        files.sort();
-        files
-            .iter()
-            .map(|f| std::fs::read_to_string(f).expect("outbox file"))
-            .collect()
+        trickle_embedded::OutboxMailer::sent(self._dir.path()).expect("outbox readable")
     }
 
     pub fn webhook_url(&self) -> String {

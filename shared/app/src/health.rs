@@ -61,7 +61,7 @@ impl HealthSettings {
 impl HealthSettings {
     /// From `TRICKLE_HEALTH_SENDER` (the sending number's `PN…` id or E.164),
     /// `TRICKLE_HEALTH_RECEIVER` (E.164), `TRICKLE_ALERT_EMAIL` (comma-separated),
-    /// `TRICKLE_ALERT_FROM`, and optionally `TRICKLE_HEALTH_REMINDER_HOURS` (default 6).
+    /// `TRICKLE_ALERT_FROM`, and the optional timings of [`Self::tuned_from_env`].
     /// `None` when the check is not configured; an error names a malformed setting.
     pub fn from_env() -> Result<Option<Self>, String> {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
@@ -80,14 +80,30 @@ impl HealthSettings {
             .collect();
         let alert_from = var("TRICKLE_ALERT_FROM")
             .ok_or("TRICKLE_ALERT_FROM is needed for health-check alerts")?;
-        let mut settings = Self::new(sender, receiver, alert_from, alert_to);
+        Self::new(sender, receiver, alert_from, alert_to)
+            .tuned_from_env()
+            .map(Some)
+    }
+
+    /// The optional timings: `TRICKLE_HEALTH_REMINDER_HOURS` (default 6) and
+    /// `TRICKLE_HEALTH_VERDICT_SECONDS` (default 120: how long the webhook may take).
+    pub fn tuned_from_env(mut self) -> Result<Self, String> {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let number = |name: &str, value: String| {
+            value
+                .trim()
+                .parse::<u64>()
+                .map_err(|_| format!("{name}: {value:?} is not a whole number"))
+        };
         if let Some(hours) = var("TRICKLE_HEALTH_REMINDER_HOURS") {
-            let hours: i64 = hours
-                .parse()
-                .map_err(|_| format!("TRICKLE_HEALTH_REMINDER_HOURS: {hours:?} is not a number"))?;
-            settings.reminder_every = chrono::Duration::hours(hours.max(1));
+            let hours = number("TRICKLE_HEALTH_REMINDER_HOURS", hours)?;
+            self.reminder_every = chrono::Duration::hours(hours.clamp(1, 24 * 365) as i64);
         }
-        Ok(Some(settings))
+        if let Some(seconds) = var("TRICKLE_HEALTH_VERDICT_SECONDS") {
+            let seconds = number("TRICKLE_HEALTH_VERDICT_SECONDS", seconds)?;
+            self.verdict_after = Duration::from_secs(seconds.clamp(1, 900));
+        }
+        Ok(self)
     }
 }
 

@@ -22,6 +22,18 @@ impl OutboxMailer {
     pub fn dir(&self) -> &Path {
         &self.dir
     }
+
+    /// The emails in the outbox of `data_dir`, oldest first (file names start with the time).
+    pub fn sent(data_dir: &Path) -> std::io::Result<Vec<String>> {
+        let mut files: Vec<PathBuf> = match std::fs::read_dir(data_dir.join("outbox")) {
+            Ok(dir) => dir.filter_map(Result::ok).map(|e| e.path()).collect(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(e),
+        };
+        files.retain(|f| f.extension().is_some_and(|e| e == "eml"));
+        files.sort();
+        files.iter().map(std::fs::read_to_string).collect()
+    }
 }
 
 /// RFC 2047 encoding for a header that is not plain ASCII.

@@ -110,7 +110,38 @@ impl MessageHandler for SendWorker {
             metrics::record(Metric::count("Sends", &[("Status", status)]));
         }
         tracing::info!(campaign = %job.campaign_id, contact = %job.contact_id, ?step, "send handled");
+        if step.status().is_some() {
+            self.complete_if_last(&job.campaign_id).await;
+        }
         Ok(())
+    }
+}
+
+impl SendWorker {
+    /// A send settled after the list was used up may be the campaign's last: complete it now
+    /// rather than at its next scheduled slot. Two reads per settled send; the scan of the
+    /// campaign's sends only happens in its last run. Failures are left to the next tick.
+    pub async fn complete_if_last(&self, campaign_id: &str) {
+        let services = &self.services;
+        let used_up = async {
+            let campaign = store::load(services, campaign_id).await?.campaign;
+            if campaign.state != CampaignState::Active {
+                return Ok::<_, CampaignsError>(false);
+            }
+            let list = audience::list_info(services, campaign.settings.list_id.as_str()).await?;
+            Ok(list.is_some_and(|l| campaign.cursor >= l.member_count))
+        };
+        let completed = match used_up.await {
+            Ok(true) => super::planner::complete_if_done(services, campaign_id).await,
+            other => other.map(|_| false),
+        };
+        match completed {
+            Ok(true) => tracing::info!(campaign = %campaign_id, "campaign completed"),
+            Ok(false) => {}
+            Err(error) => {
+                tracing::warn!(campaign = %campaign_id, %error, "completion check failed")
+            }
+        }
     }
 }
 

@@ -503,7 +503,10 @@ impl Walk<'_> {
                     contact_id: send.contact_id.clone(),
                 };
                 match worker.process(&job).await {
-                    Ok(Step::Sent { .. }) => self.run.counts.sends_resolved_sent += 1,
+                    Ok(Step::Sent { .. }) => {
+                        self.run.counts.sends_resolved_sent += 1;
+                        worker.complete_if_last(campaign_id).await;
+                    }
                     Ok(Step::Replanned(_)) => self.run.counts.sends_resolved_retry += 1,
                     Ok(_) => {}
                     Err(e) => self

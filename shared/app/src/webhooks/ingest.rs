@@ -32,6 +32,18 @@ pub struct IngestSettings {
     pub window: Duration,
     /// When set, every captured event is also queued for the development forwarder.
     pub forward: bool,
+    /// What a signature's timestamp is checked against.
+    pub signature_time: SignatureTime,
+}
+
+/// The time a signature's timestamp must be near. OpenPhone signs with the real time, so a
+/// runner whose clock was moved for a demo (`TRICKLE_CLOCK_START`) checks against the system's.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SignatureTime {
+    /// The services' clock (the system clock in Lambda; tests move it).
+    #[default]
+    ServiceClock,
+    SystemClock,
 }
 
 impl IngestSettings {
@@ -40,6 +52,7 @@ impl IngestSettings {
             keys,
             window: DEFAULT_WINDOW,
             forward: false,
+            signature_time: SignatureTime::ServiceClock,
         }
     }
 }
@@ -81,7 +94,12 @@ pub async fn ingest(
         return Err(IngestError::TooLarge);
     }
     let now = services.clock.now();
-    let verified = webhook_signature::verify(headers, body, &settings.keys, now, settings.window)?;
+    let signed_near = match settings.signature_time {
+        SignatureTime::ServiceClock => now,
+        SignatureTime::SystemClock => chrono::Utc::now(),
+    };
+    let verified =
+        webhook_signature::verify(headers, body, &settings.keys, signed_near, settings.window)?;
     let parsed: Option<Value> = serde_json::from_slice(body).ok().filter(Value::is_object);
     let envelope = parsed.as_ref().map(Envelope::read);
     // Standard Webhooks deduplicate on webhook-id; legacy ones on the envelope id; a body with
