@@ -93,21 +93,93 @@ async fn healthz() -> Json<serde_json::Value> {
     Json(serde_json::json!({ "status": "ok" }))
 }
 
-/// One line per request, with its method, path, status and latency.
+/// Every log line of a request carries its id: the caller's `x-request-id` when it is a sane
+/// token, else a new one; the response echoes it. One line per request, with its method, path,
+/// status and latency.
 async fn log_request(
     request: axum::extract::Request,
     next: middleware::Next,
 ) -> axum::response::Response {
+    use tracing::Instrument;
+    let id = request
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| is_sane_request_id(v))
+        .map(str::to_string)
+        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+    let span = tracing::info_span!("request", request_id = %id);
     let method = request.method().clone();
     let path = request.uri().path().to_string();
     let started = std::time::Instant::now();
-    let response = next.run(request).await;
-    tracing::info!(
-        %method,
-        %path,
-        status = response.status().as_u16(),
-        elapsed_ms = started.elapsed().as_millis() as u64,
-        "request"
-    );
+    let mut response = next.run(request).instrument(span.clone()).await;
+    span.in_scope(|| {
+        tracing::info!(
+            %method,
+            %path,
+            status = response.status().as_u16(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "request"
+        )
+    });
+    if let Ok(value) = http::HeaderValue::from_str(&id) {
+        response.headers_mut().insert(REQUEST_ID, value);
+    }
     response
+}
+
+const REQUEST_ID: &str = "x-request-id";
+
+fn is_sane_request_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+#[cfg(test)]
+mod request_id_tests {
+    use super::*;
+    use tower::ServiceExt;
+
+    async fn answer(header: Option<&str>) -> Option<String> {
+        let app = Router::new()
+            .route("/healthz", get(healthz))
+            .layer(middleware::from_fn(log_request));
+        let mut request = http::Request::builder().uri("/healthz");
+        if let Some(h) = header {
+            request = request.header(REQUEST_ID, h);
+        }
+        let response = app
+            .oneshot(request.body(axum::body::Body::empty()).unwrap())
+            .await
+            .unwrap();
+        response
+            .headers()
+            .get(REQUEST_ID)
+            .map(|v| v.to_str().unwrap().to_string())
+    }
+
+    #[tokio::test]
+    async fn a_sane_caller_id_is_kept_and_echoed() {
+        assert_eq!(
+            answer(Some("req-42_a.b")).await.as_deref(),
+            Some("req-42_a.b")
+        );
+    }
+
+    #[tokio::test]
+    async fn a_missing_or_unsafe_id_is_replaced_by_a_new_one() {
+        for header in [
+            None,
+            Some("has space"),
+            Some("semi;colon"),
+            Some(&"x".repeat(65)[..]),
+        ] {
+            let id = answer(header).await.expect("an id on every response");
+            assert_eq!(id.len(), 36, "a uuid: {id}");
+            assert_ne!(Some(id.as_str()), header);
+        }
+        assert_ne!(answer(None).await, answer(None).await, "a new id each time");
+    }
 }
