@@ -84,6 +84,14 @@ impl NewContact {
     /// attribute is dropped), limits are counted in characters. `source` starts unset.
     pub fn parse(raw: RawContact) -> Result<NewContact, ContactError> {
         let phone = PhoneNumber::parse(&raw.phone)?;
+        Self::parse_with_phone(phone, raw)
+    }
+
+    /// [`Self::parse`] for a caller that already parsed the phone (`raw.phone` is ignored).
+    pub fn parse_with_phone(
+        phone: PhoneNumber,
+        raw: RawContact,
+    ) -> Result<NewContact, ContactError> {
         let first_name = optional_text(raw.first_name, "first name", MAX_NAME_CHARS)?;
         let last_name = optional_text(raw.last_name, "last name", MAX_NAME_CHARS)?;
         let email = optional_text(raw.email, "email", MAX_EMAIL_CHARS)?;
@@ -126,13 +134,31 @@ impl Contact {
 }
 
 fn text(value: &str, field: &str, max: usize) -> Result<String, ContactError> {
-    let value = value.trim();
-    if value.chars().any(char::is_control) {
+    checked(value.trim(), field, max).map(str::to_owned)
+}
+
+/// [`text`] keeping the allocation when nothing needs trimming (imports check millions).
+fn text_owned(value: String, field: &str, max: usize) -> Result<String, ContactError> {
+    let trimmed = value.trim();
+    if trimmed.len() == value.len() {
+        checked(&value, field, max)?;
+        Ok(value)
+    } else {
+        checked(trimmed, field, max).map(str::to_owned)
+    }
+}
+
+fn checked<'a>(value: &'a str, field: &str, max: usize) -> Result<&'a str, ContactError> {
+    let (control, chars) = if value.is_ascii() {
+        (value.bytes().any(|b| b.is_ascii_control()), value.len())
+    } else {
+        (value.chars().any(char::is_control), value.chars().count())
+    };
+    if control {
         return Err(ContactError::ControlCharacter {
             field: field.to_owned(),
         });
     }
-    let chars = value.chars().count();
     if chars > max {
         return Err(ContactError::TooLong {
             field: field.to_owned(),
@@ -140,7 +166,7 @@ fn text(value: &str, field: &str, max: usize) -> Result<String, ContactError> {
             max,
         });
     }
-    Ok(value.to_owned())
+    Ok(value)
 }
 
 fn optional_text(
@@ -149,7 +175,7 @@ fn optional_text(
     max: usize,
 ) -> Result<Option<String>, ContactError> {
     match value {
-        Some(v) => text(&v, field, max).map(|t| Some(t).filter(|t| !t.is_empty())),
+        Some(v) => text_owned(v, field, max).map(|t| Some(t).filter(|t| !t.is_empty())),
         None => Ok(None),
     }
 }
@@ -176,18 +202,19 @@ pub fn check_email(email: &str) -> Result<(), ContactError> {
 fn attributes(raw: BTreeMap<String, String>) -> Result<BTreeMap<String, String>, ContactError> {
     let mut tidy = BTreeMap::new();
     for (key, value) in raw {
-        let key = text(&key, "attribute name", MAX_ATTRIBUTE_KEY_CHARS)?;
+        let key = text_owned(key, "attribute name", MAX_ATTRIBUTE_KEY_CHARS)?;
         if key.is_empty() {
             return Err(ContactError::EmptyAttributeKey);
         }
         // The field name is only spelled out on the error path: imports check millions.
-        let value = text(&value, "attribute", MAX_ATTRIBUTE_VALUE_CHARS).or_else(|_| {
-            text(
+        let value = match checked(value.trim(), "attribute", MAX_ATTRIBUTE_VALUE_CHARS) {
+            Ok(_) => text_owned(value, "attribute", MAX_ATTRIBUTE_VALUE_CHARS)?,
+            Err(_) => text(
                 &value,
                 &format!("attribute {key:?}"),
                 MAX_ATTRIBUTE_VALUE_CHARS,
-            )
-        })?;
+            )?,
+        };
         if value.is_empty() {
             continue;
         }

@@ -193,7 +193,6 @@ pub fn candidate_from_row(
         let last = attributes.keys().next_back().cloned().expect("not empty");
         attributes.remove(&last);
     }
-    raw.phone = phone.as_str().to_string();
     if let Some(email) = raw.email.take() {
         // An unusable email does not cost the contact: keep it for the operator to see.
         match check_email(email.trim()) {
@@ -204,7 +203,7 @@ pub fn candidate_from_row(
         }
     }
     raw.attributes = Some(attributes);
-    let checked = NewContact::parse(raw);
+    let checked = NewContact::parse_with_phone(phone, raw);
     match checked {
         Ok(new) => Ok(Candidate {
             phone: new.phone,
