@@ -7,7 +7,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use tokio::sync::watch;
-use trickle_app::audience::pipeline::ImportWorker;
+use trickle_app::audience::pipeline::{send_step, ImportWorker, Step};
 use trickle_app::audience::validation::ValidationWorker;
 use trickle_app::audience::{AudienceSettings, VALIDATE_QUEUE};
 use trickle_app::ports::blobs::{ObjectCreated, UPLOADS_QUEUE};
@@ -456,6 +456,74 @@ async fn outages_are_retried_and_a_dropped_file_imports_once_under_its_name() {
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let (_, lists) = dev.get("/v1/lists").await;
     assert_eq!(lists["items"].as_array().unwrap().len(), 1, "{lists}");
+}
+
+#[tokio::test]
+async fn a_cancelled_import_stops_where_it_is_and_never_shows_its_list() {
+    let dev = Dev::start(None).await;
+    dev.sim.set_latency(Duration::from_millis(400));
+    let id = dev.upload("Wrong file", "contacts", FIRST_FILE).await;
+    let (running, _) = dev
+        .wait_for(&id, &["validating", "completed", "failed"])
+        .await;
+    assert_eq!(running["status"], "validating", "{running}");
+    let list_id = running["list_id"].as_str().unwrap().to_string();
+
+    let (status, cancelled) = dev
+        .post(&format!("/v1/imports/{id}/cancel"), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{cancelled}");
+    assert_eq!(cancelled["status"], "cancelled");
+    assert!(cancelled["cancelled_at"].is_string(), "{cancelled}");
+    assert!(
+        cancelled["summary"]
+            .as_str()
+            .unwrap()
+            .contains("no list was made"),
+        "{cancelled}"
+    );
+
+    // Lookups in flight finish and every step arrives again: it stays cancelled, listless.
+    dev.sim.set_latency(Duration::ZERO);
+    for step in [Step::Parse, Step::Requeue, Step::Finish] {
+        send_step(&dev.services, step, &id, "after-cancel")
+            .await
+            .unwrap();
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let (_, after) = dev.get(&format!("/v1/imports/{id}")).await;
+    assert_eq!(after["status"], "cancelled", "{after}");
+    assert_eq!(after["progress"]["members_added"], 0, "{after}");
+    assert_eq!(
+        dev.get(&format!("/v1/lists/{list_id}")).await.0,
+        StatusCode::NOT_FOUND
+    );
+    let (_, lists) = dev.get("/v1/lists").await;
+    assert_eq!(lists["items"], json!([]), "no half list");
+    for action in ["resume", "cancel"] {
+        let (status, body) = dev
+            .post(&format!("/v1/imports/{id}/{action}"), json!({}))
+            .await;
+        assert_eq!(status, StatusCode::CONFLICT, "{action}: {body}");
+    }
+
+    // A completed import cannot be cancelled.
+    let done = dev
+        .upload("Right file", "contacts", "phone\n2125550101\n")
+        .await;
+    let (finished, _) = dev.wait_for(&done, &["completed", "failed"]).await;
+    assert_eq!(finished["status"], "completed", "{finished}");
+    let (status, body) = dev
+        .post(&format!("/v1/imports/{done}/cancel"), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("completed"),
+        "{body}"
+    );
 }
 
 #[tokio::test]

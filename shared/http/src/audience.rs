@@ -19,6 +19,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/imports/{id}", get(get_import))
         .route("/imports/{id}/rejects", get(get_rejects))
         .route("/imports/{id}/resume", post(resume_import))
+        .route("/imports/{id}/cancel", post(cancel_import))
         .route("/lists", get(list_lists))
         .route("/lists/{id}", get(get_list))
         .route("/lists/{id}/members", get(list_members))
@@ -47,6 +48,14 @@ async fn resume_import(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let import = imports::resume(&state.services, &id).await?;
+    Ok(Json(imports::view(&import)))
+}
+
+async fn cancel_import(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let import = imports::cancel(&state.services, &id).await?;
     Ok(Json(imports::view(&import)))
 }
 

@@ -83,6 +83,7 @@ pub(crate) fn new_records(
         created_at: now,
         updated_at: now,
         completed_at: None,
+        cancelled_at: None,
     };
     let list = ListRecord {
         id: list_id.to_string(),
@@ -223,7 +224,54 @@ pub fn view(import: &ImportRecord) -> Value {
         "error": import.error,
         "created_at": import.created_at,
         "completed_at": import.completed_at,
+        "cancelled_at": import.cancelled_at,
     })
+}
+
+/// `POST /v1/imports/{id}/cancel`: stops an unfinished import for good. Its list never becomes
+/// visible (completion is conditional on the status this changes); contacts an interrupted
+/// finish step already created stay, as contacts, in no list.
+pub async fn cancel(services: &Services, id: &str) -> Result<ImportRecord, AudienceError> {
+    for _ in 0..5 {
+        let import = load(services, id).await?;
+        if matches!(
+            import.status,
+            ImportStatus::Completed | ImportStatus::Failed | ImportStatus::Cancelled
+        ) {
+            return Err(AudienceError::Conflict(format!(
+                "import {id} is {}: only an unfinished import can be cancelled",
+                import.status.as_str()
+            )));
+        }
+        let now = serde_json::to_value(services.clock.now())?;
+        let cancelled = services
+            .table
+            .update(
+                &keys::import(id),
+                Update::new()
+                    .set("status", ImportStatus::Cancelled.as_str())
+                    .remove("paused_reason")
+                    .set("cancelled_at", now.clone())
+                    .set("updated_at", now),
+                Some(Condition::equals("status", import.status.as_str())),
+            )
+            .await;
+        match cancelled {
+            Ok(_) => {
+                crate::metrics::record(crate::metrics::Metric::count(
+                    "Imports",
+                    &[("Outcome", "cancelled")],
+                ));
+                return load(services, id).await;
+            }
+            // A worker moved it on meanwhile: look again.
+            Err(e) if e.is_condition_failure() => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(AudienceError::Conflict(format!(
+        "import {id} kept changing; try again"
+    )))
 }
 
 /// `POST /v1/imports/{id}/resume`: a paused import validates again.

@@ -25,6 +25,8 @@ pub enum ImportStatus {
     /// Validation stopped for an operator (quota, key); `POST …/resume` continues.
     Paused,
     Failed,
+    /// Stopped by an operator (`POST …/cancel`): its list never becomes visible.
+    Cancelled,
 }
 
 impl ImportStatus {
@@ -37,6 +39,7 @@ impl ImportStatus {
             ImportStatus::Completed => "completed",
             ImportStatus::Paused => "paused",
             ImportStatus::Failed => "failed",
+            ImportStatus::Cancelled => "cancelled",
         }
     }
 }
@@ -89,6 +92,8 @@ pub struct ImportRecord {
     pub updated_at: DateTime<Utc>,
     #[serde(default)]
     pub completed_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub cancelled_at: Option<DateTime<Utc>>,
 }
 
 /// The counter attribute of rows skipped for `reason` after validation.
@@ -150,6 +155,10 @@ impl ImportRecord {
             (ImportStatus::AwaitingUpload | ImportStatus::Uploaded, _) => {
                 "waiting for the file to be read".to_string()
             }
+            (ImportStatus::Cancelled, _) => format!(
+                "import cancelled after reading {} rows; no list was made",
+                thousands(self.parse.rows)
+            ),
             (ImportStatus::Failed, _) => format!(
                 "import failed: {}",
                 self.error.as_deref().unwrap_or("unknown error")

@@ -185,7 +185,7 @@ pub async fn object_created(
 }
 
 async fn fail(services: &Services, id: &str, error: &str) -> Result<(), AudienceError> {
-    services
+    let failed = services
         .table
         .update(
             &keys::import(id),
@@ -193,9 +193,15 @@ async fn fail(services: &Services, id: &str, error: &str) -> Result<(), Audience
                 .set("status", ImportStatus::Failed.as_str())
                 .set("error", error)
                 .set("updated_at", serde_json::to_value(services.clock.now())?),
-            None,
+            Some(unfinished_condition()),
         )
-        .await?;
+        .await;
+    match failed {
+        Ok(_) => {}
+        // Completed or cancelled meanwhile: that outcome stands.
+        Err(e) if e.is_condition_failure() => return Ok(()),
+        Err(e) => return Err(e.into()),
+    }
     crate::metrics::record(crate::metrics::Metric::count(
         "Imports",
         &[("Outcome", "failed")],
@@ -457,7 +463,10 @@ pub async fn parse_chunk(
                 if import.parse_offset != from.offset || import.parse_done {
                     return Ok(()); // another delivery of this step got there first
                 }
-                if import.status == ImportStatus::Failed {
+                if matches!(
+                    import.status,
+                    ImportStatus::Failed | ImportStatus::Cancelled
+                ) {
                     return Ok(());
                 }
             }
@@ -748,7 +757,11 @@ async fn contact_for(
 /// Writes the rejects file, then makes the list visible and the import completed together.
 async fn complete(services: &Services, id: &str) -> Result<(), AudienceError> {
     let import = imports::load(services, id).await?;
-    if import.status == ImportStatus::Completed {
+    // Only a running import completes (a cancelled or failed one never shows its list).
+    if !matches!(
+        import.status,
+        ImportStatus::Parsing | ImportStatus::Validating
+    ) {
         return Ok(());
     }
     write_rejects(services, id).await?;
@@ -849,6 +862,22 @@ fn csv_field(text: &str) -> String {
     } else {
         text.to_string()
     }
+}
+
+/// An import that has not ended (completed, failed or cancelled).
+fn unfinished_condition() -> Condition {
+    Condition::Any(
+        [
+            ImportStatus::AwaitingUpload,
+            ImportStatus::Uploaded,
+            ImportStatus::Parsing,
+            ImportStatus::Validating,
+            ImportStatus::Paused,
+        ]
+        .iter()
+        .map(|s| Condition::equals("status", s.as_str()))
+        .collect(),
+    )
 }
 
 /// Marks the import of a validation batch as paused for an operator.
