@@ -221,12 +221,7 @@ impl Dev {
     }
 
     fn outbox(&self) -> Vec<String> {
-        let Ok(entries) = std::fs::read_dir(self.dir.path().join("outbox")) else {
-            return Vec::new();
-        };
-        entries
-            .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
-            .collect()
+        trickle_embedded::OutboxMailer::sent(self.dir.path()).expect("outbox readable")
     }
 }
 

@@ -64,7 +64,6 @@ impl HealthSettings {
     /// `TRICKLE_ALERT_FROM`, and the optional timings of [`Self::tuned_from_env`].
     /// `None` when the check is not configured; an error names a malformed setting.
     pub fn from_env() -> Result<Option<Self>, String> {
-        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
         let (Some(sender), Some(receiver)) =
             (var("TRICKLE_HEALTH_SENDER"), var("TRICKLE_HEALTH_RECEIVER"))
         else {
@@ -88,7 +87,6 @@ impl HealthSettings {
     /// The optional timings: `TRICKLE_HEALTH_REMINDER_HOURS` (default 6) and
     /// `TRICKLE_HEALTH_VERDICT_SECONDS` (default 120: how long the webhook may take).
     pub fn tuned_from_env(mut self) -> Result<Self, String> {
-        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
         let number = |name: &str, value: String| {
             value
                 .trim()
@@ -105,6 +103,11 @@ impl HealthSettings {
         }
         Ok(self)
     }
+}
+
+/// A set, non-blank environment variable.
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
 /// The queues whose depth `GET /v1/health` shows (each with its dead-letter queue).

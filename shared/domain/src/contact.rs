@@ -79,6 +79,17 @@ pub enum ContactError {
     TooManyAttributes { count: usize, max: usize },
 }
 
+impl ContactError {
+    /// The same error about the field named `field`.
+    fn for_field(self, field: String) -> Self {
+        match self {
+            ContactError::TooLong { chars, max, .. } => ContactError::TooLong { field, chars, max },
+            ContactError::ControlCharacter { .. } => ContactError::ControlCharacter { field },
+            other => other,
+        }
+    }
+}
+
 impl NewContact {
     /// Validates and tidies raw input: text is trimmed, empty text means absent (an empty
     /// attribute is dropped), limits are counted in characters. `source` starts unset.
@@ -133,11 +144,8 @@ impl Contact {
     }
 }
 
-fn text(value: &str, field: &str, max: usize) -> Result<String, ContactError> {
-    checked(value.trim(), field, max).map(str::to_owned)
-}
-
-/// [`text`] keeping the allocation when nothing needs trimming (imports check millions).
+/// Trimmed and checked text, keeping the allocation when nothing needs trimming (imports check
+/// millions).
 fn text_owned(value: String, field: &str, max: usize) -> Result<String, ContactError> {
     let trimmed = value.trim();
     if trimmed.len() == value.len() {
@@ -207,14 +215,8 @@ fn attributes(raw: BTreeMap<String, String>) -> Result<BTreeMap<String, String>,
             return Err(ContactError::EmptyAttributeKey);
         }
         // The field name is only spelled out on the error path: imports check millions.
-        let value = match checked(value.trim(), "attribute", MAX_ATTRIBUTE_VALUE_CHARS) {
-            Ok(_) => text_owned(value, "attribute", MAX_ATTRIBUTE_VALUE_CHARS)?,
-            Err(_) => text(
-                &value,
-                &format!("attribute {key:?}"),
-                MAX_ATTRIBUTE_VALUE_CHARS,
-            )?,
-        };
+        let value = text_owned(value, "attribute", MAX_ATTRIBUTE_VALUE_CHARS)
+            .map_err(|e| e.for_field(format!("attribute {key:?}")))?;
         if value.is_empty() {
             continue;
         }

@@ -118,24 +118,12 @@ impl MessageHandler for SendWorker {
 }
 
 impl SendWorker {
-    /// A send settled after the list was used up may be the campaign's last: complete it now
-    /// rather than at its next scheduled slot. Two reads per settled send; the scan of the
-    /// campaign's sends only happens in its last run. Failures are left to the next tick.
+    /// A settled send may be the campaign's last: complete it now rather than at its next
+    /// scheduled slot. `complete_if_done` reads the campaign and the list's end first (three
+    /// small reads) and scans the sends only once the list is used up. Failures are left to the
+    /// next tick.
     pub async fn complete_if_last(&self, campaign_id: &str) {
-        let services = &self.services;
-        let used_up = async {
-            let campaign = store::load(services, campaign_id).await?.campaign;
-            if campaign.state != CampaignState::Active {
-                return Ok::<_, CampaignsError>(false);
-            }
-            let list = audience::list_info(services, campaign.settings.list_id.as_str()).await?;
-            Ok(list.is_some_and(|l| campaign.cursor >= l.member_count))
-        };
-        let completed = match used_up.await {
-            Ok(true) => super::planner::complete_if_done(services, campaign_id).await,
-            other => other.map(|_| false),
-        };
-        match completed {
+        match super::planner::complete_if_done(&self.services, campaign_id).await {
             Ok(true) => tracing::info!(campaign = %campaign_id, "campaign completed"),
             Ok(false) => {}
             Err(error) => {
@@ -143,9 +131,7 @@ impl SendWorker {
             }
         }
     }
-}
 
-impl SendWorker {
     pub async fn process(&self, job: &SendJob) -> Result<Step, CampaignsError> {
         let services = &self.services;
         let now = services.clock.now();
