@@ -86,8 +86,12 @@ pub async fn run(settings: DevSettings) -> anyhow::Result<()> {
         clock: clock.clone(),
         validator,
     };
-    let audience = AudienceSettings::from_env();
-    let mut health = health_settings(&openphone)?;
+    let mut audience = AudienceSettings::from_env().map_err(anyhow::Error::msg)?;
+    if audience.alert_to.is_empty() {
+        // Locally every alert lands in the outbox, addressed to a stand-in operator.
+        audience.alert_to = vec![LOCAL_ALERT_RECIPIENT.to_string()];
+    }
+    let mut health = health_settings(&openphone, &audience)?;
 
     let (stop, stopped) = watch::channel(false);
     let mut background = vec![
@@ -107,10 +111,7 @@ pub async fn run(settings: DevSettings) -> anyhow::Result<()> {
         limits: SendLimits::new(api_key),
         alerts: AlertSettings {
             from: audience.alert_from.clone(),
-            to: vec![audience
-                .alert_email
-                .clone()
-                .unwrap_or_else(|| "operator@trickle.local".into())],
+            to: audience.alert_to.clone(),
         },
     };
     let reconcile = reconcile_settings(&openphone, &send_worker, &openphone.process);
@@ -284,10 +285,14 @@ async fn campaign_ticks(services: Services, mut stopped: watch::Receiver<bool>) 
     }
 }
 
+/// Where alerts go locally when `TRICKLE_ALERT_EMAIL` is not set (the outbox keeps them).
+const LOCAL_ALERT_RECIPIENT: &str = "operator@trickle.local";
+
 /// The health check's settings: from the environment, or in sandbox mode a pair of simulator
 /// numbers (the receiver becomes one of the simulator's own numbers, so its webhook comes back).
 fn health_settings(
     openphone: &crate::openphone::OpenPhone,
+    audience: &AudienceSettings,
 ) -> anyhow::Result<Option<HealthSettings>> {
     if let Some(settings) = HealthSettings::from_env().map_err(anyhow::Error::msg)? {
         return Ok(Some(settings));
@@ -297,18 +302,12 @@ fn health_settings(
     };
     let receiver = PhoneNumber::parse(SANDBOX_HEALTH_RECEIVER)?;
     simulator.add_internal_number(receiver.as_str());
-    let env = |name: &str, default: &str| {
-        std::env::var(name)
-            .ok()
-            .filter(|v| !v.trim().is_empty())
-            .unwrap_or_else(|| default.to_string())
-    };
     Ok(Some(
         HealthSettings::new(
             simulator.phone_number().to_string(),
             receiver,
-            env("TRICKLE_ALERT_FROM", "alerts@trickle.local"),
-            vec![env("TRICKLE_ALERT_EMAIL", "operator@trickle.local")],
+            audience.alert_from.clone(),
+            audience.alert_to.clone(),
         )
         .tuned_from_env()
         .map_err(anyhow::Error::msg)?,

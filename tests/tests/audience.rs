@@ -71,7 +71,7 @@ impl Dev {
             services.table = table;
         }
         let settings = AudienceSettings {
-            alert_email: Some("ops@example.com".into()),
+            alert_to: vec!["ops@example.com".into(), "owner@example.com".into()],
             validations_per_second: 500.0,
             parse_chunk_rows: 3,
             finish_chunk_rows: 2,
@@ -283,7 +283,12 @@ async fn pause_resume_and_reuse(dev: Dev) {
     );
     let mails = dev.outbox();
     assert_eq!(mails.len(), 1, "one alert for one pause");
-    assert!(mails[0].contains("ops@example.com") && mails[0].contains("Spring buyers"));
+    assert!(
+        mails[0].contains("To: ops@example.com, owner@example.com\r\n")
+            && mails[0].contains("Spring buyers"),
+        "the pause alert goes to every recipient: {}",
+        mails[0]
+    );
     assert_eq!(dev.sim.lookups(), 3, "the quota was honoured");
 
     // Quota lifted: resume, and the import completes without looking any number up twice.

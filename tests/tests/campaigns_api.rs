@@ -202,10 +202,30 @@ async fn a_campaign_goes_through_its_life_cycle_and_illegal_moves_are_409() {
     assert_eq!(page["items"][0]["id"], copy["id"]);
     let next = page["next"].as_str().unwrap();
     let (_, rest) = api
-        .get(&format!("/v1/campaigns?limit=10&after={}", urlencode(next)))
+        .get(&format!(
+            "/v1/campaigns?limit=10&cursor={}",
+            urlencode(next)
+        ))
         .await;
     assert_eq!(rest["items"][0]["id"], json!(id));
     assert_eq!(rest["items"].as_array().unwrap().len(), 1);
+    // `after` used to be read here but ignored elsewhere; now every list route refuses it.
+    for route in [
+        "/v1/campaigns",
+        "/v1/review",
+        "/v1/lists",
+        "/v1/opt-outs",
+        "/v1/events",
+    ] {
+        let (status, answer) = api.get(&format!("{route}?after={}", urlencode(next))).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{route}: {answer}");
+        assert!(
+            answer["error"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("`cursor`")),
+            "{route}: {answer}"
+        );
+    }
 
     let (status, _) = api
         .get("/v1/campaigns/cp_0123456789abcdef0123456789abcdef")

@@ -13,7 +13,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let host = AwsHost::build(AwsSettings::from_env()?).await?;
     let handler = Arc::new(trickle_app::audience::pipeline::ImportWorker::new(
         host.services.clone(),
-        AudienceSettings::from_env(),
+        AudienceSettings::from_env()?,
     ));
     let queue = host.services.queue.clone();
     let policy = RetryPolicy::default();

@@ -15,7 +15,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let host = AwsHost::build(AwsSettings::from_env()?).await?;
     let alerts = AlertSettings {
         from: host.settings.alert_from.clone().unwrap_or_default(),
-        to: host.settings.alert_email.iter().cloned().collect(),
+        to: host.settings.alert_to.clone(),
     };
     let handler = Arc::new(SendWorker {
         services: host.services.clone(),

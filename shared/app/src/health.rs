@@ -71,12 +71,11 @@ impl HealthSettings {
         };
         let receiver =
             PhoneNumber::parse(&receiver).map_err(|e| format!("TRICKLE_HEALTH_RECEIVER: {e}"))?;
-        let alert_to: Vec<String> = var("TRICKLE_ALERT_EMAIL")
-            .ok_or("TRICKLE_ALERT_EMAIL is needed for health-check alerts")?
-            .split(',')
-            .map(|a| a.trim().to_string())
-            .filter(|a| !a.is_empty())
-            .collect();
+        let alert_to = var("TRICKLE_ALERT_EMAIL")
+            .ok_or("TRICKLE_ALERT_EMAIL is needed for health-check alerts")?;
+        let alert_to = trickle_domain::AlertRecipients::parse(&alert_to)
+            .map_err(|e| format!("TRICKLE_ALERT_EMAIL: {e}"))?
+            .to_vec();
         let alert_from = var("TRICKLE_ALERT_FROM")
             .ok_or("TRICKLE_ALERT_FROM is needed for health-check alerts")?;
         Self::new(sender, receiver, alert_from, alert_to)

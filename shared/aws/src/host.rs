@@ -19,7 +19,8 @@ pub struct AwsSettings {
     pub bucket: String,
     pub queue_prefix: String,
     pub secrets_prefix: String,
-    pub alert_email: Option<String>,
+    /// `TRICKLE_ALERT_EMAIL`, each address on its own (empty: no alerts).
+    pub alert_to: Vec<String>,
     pub alert_from: Option<String>,
 }
 
@@ -27,6 +28,8 @@ pub struct AwsSettings {
 pub enum SettingsError {
     #[error("environment variable {0} is not set")]
     Missing(&'static str),
+    #[error("environment variable {name}: {problem}")]
+    Invalid { name: &'static str, problem: String },
     #[error("secret {name} is missing under {prefix}")]
     MissingSecret { name: &'static str, prefix: String },
     #[error(transparent)]
@@ -47,7 +50,15 @@ impl AwsSettings {
             bucket: required("TRICKLE_BUCKET")?,
             queue_prefix: required("TRICKLE_QUEUE_PREFIX")?,
             secrets_prefix: required("TRICKLE_SECRETS_PREFIX")?,
-            alert_email: optional("TRICKLE_ALERT_EMAIL"),
+            alert_to: match optional("TRICKLE_ALERT_EMAIL") {
+                Some(list) => trickle_domain::AlertRecipients::parse(&list)
+                    .map_err(|e| SettingsError::Invalid {
+                        name: "TRICKLE_ALERT_EMAIL",
+                        problem: e.to_string(),
+                    })?
+                    .to_vec(),
+                None => Vec::new(),
+            },
             alert_from: optional("TRICKLE_ALERT_FROM"),
         })
     }

@@ -8,6 +8,7 @@ pub mod clock;
 pub mod contact;
 mod country_codes;
 pub mod csv_import;
+pub mod email;
 pub mod health;
 pub mod ids;
 pub mod nanp_zones;
@@ -17,6 +18,7 @@ pub mod webhook_signature;
 
 pub use clock::{Clock, FixedClock, OffsetClock, SystemClock};
 pub use contact::{Contact, ContactError, NewContact, RawContact};
+pub use email::{AlertRecipients, RecipientsError};
 pub use ids::{CampaignId, ContactId, EventId, IdError, ImportId, ListId};
 pub use nanp_zones::{area_code_state, area_code_time_zone};
 pub use phone::{PhoneError, PhoneNumber};

@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 use trickle_app::audience::{imports, lists, AudienceSettings};
 use trickle_domain::PhoneNumber;
 
+use crate::paging::Page;
 use crate::{ApiError, AppState};
 
 pub(crate) fn routes() -> Router<AppState> {
@@ -78,23 +79,8 @@ async fn get_rejects(
         .into_response())
 }
 
-#[derive(Deserialize)]
-struct PageQuery {
-    limit: Option<u32>,
-    cursor: Option<String>,
-}
-
-impl PageQuery {
-    fn limit(&self) -> u32 {
-        self.limit.unwrap_or(100).clamp(1, 1000)
-    }
-}
-
-async fn list_lists(
-    State(state): State<AppState>,
-    Query(page): Query<PageQuery>,
-) -> Result<Json<Value>, ApiError> {
-    let found = lists::list_lists(&state.services, page.limit(), page.cursor.clone()).await?;
+async fn list_lists(State(state): State<AppState>, page: Page) -> Result<Json<Value>, ApiError> {
+    let found = lists::list_lists(&state.services, page.limit, page.cursor).await?;
     Ok(Json(json!({ "items": found.items, "next": found.next })))
 }
 
@@ -111,9 +97,9 @@ async fn get_list(
 async fn list_members(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    Query(page): Query<PageQuery>,
+    page: Page,
 ) -> Result<Json<Value>, ApiError> {
-    let found = lists::members(&state.services, &id, page.limit(), page.cursor.clone()).await?;
+    let found = lists::members(&state.services, &id, page.limit, page.cursor).await?;
     Ok(Json(json!({ "items": found.items, "next": found.next })))
 }
 

@@ -1,16 +1,16 @@
 //! `/v1/campaigns…` and `/v1/review` (nested under `/v1` behind the admin token).
 
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::Deserialize;
 use trickle_app::campaigns::{
     self, review, sends, CampaignPage, Preview, PreviewRequest, RunReport,
 };
 use trickle_domain::campaign::{Campaign, CampaignPatch, RawCampaign};
 
+use crate::paging::Page;
 use crate::{ApiError, AppState};
 
 pub(crate) fn routes() -> Router<AppState> {
@@ -34,18 +34,6 @@ fn body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
         .map_err(|e| ApiError::BadRequest(e.body_text()))
 }
 
-#[derive(Deserialize)]
-struct Paging {
-    limit: Option<u32>,
-    after: Option<String>,
-}
-
-impl Paging {
-    fn limit(&self) -> u32 {
-        self.limit.unwrap_or(50).clamp(1, 1000)
-    }
-}
-
 async fn create(
     State(state): State<AppState>,
     raw: Result<Json<RawCampaign>, JsonRejection>,
@@ -54,13 +42,10 @@ async fn create(
     Ok((StatusCode::CREATED, Json(campaign)))
 }
 
-async fn list(
-    State(state): State<AppState>,
-    Query(paging): Query<Paging>,
-) -> Result<Json<CampaignPage>, ApiError> {
-    let limit = paging.limit();
+async fn list(State(state): State<AppState>, paging: Page) -> Result<Json<CampaignPage>, ApiError> {
+    let limit = paging.limit;
     Ok(Json(
-        campaigns::list(&state.services, limit, paging.after).await?,
+        campaigns::list(&state.services, limit, paging.cursor).await?,
     ))
 }
 
@@ -145,22 +130,22 @@ async fn preview(
 async fn list_sends(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    Query(paging): Query<Paging>,
+    paging: Page,
 ) -> Result<Json<sends::SendPage>, ApiError> {
     // A campaign that does not exist is a 404, not an empty page.
     campaigns::get(&state.services, &id).await?;
-    let limit = paging.limit();
+    let limit = paging.limit;
     Ok(Json(
-        sends::list(&state.services, &id, limit, paging.after).await?,
+        sends::list(&state.services, &id, limit, paging.cursor).await?,
     ))
 }
 
 async fn list_review(
     State(state): State<AppState>,
-    Query(paging): Query<Paging>,
+    paging: Page,
 ) -> Result<Json<review::ReviewPage>, ApiError> {
-    let limit = paging.limit();
+    let limit = paging.limit;
     Ok(Json(
-        review::list(&state.services, limit, paging.after).await?,
+        review::list(&state.services, limit, paging.cursor).await?,
     ))
 }

@@ -55,11 +55,37 @@ impl ApiError {
     }
 }
 
+/// What a client is told of a server error: a fixed sentence per kind, never the detail (which
+/// can hold table keys or provider text). The detail goes to the log; `log_request` adds the
+/// request id to the body so the operator can find that log line.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct OpaqueServerError {
+    pub code: &'static str,
+    pub message: &'static str,
+}
+
+const INTERNAL_MESSAGE: &str = "Something went wrong inside trickle. Nothing you sent was wrong; \
+     try again, and if it keeps happening, give this request id to whoever runs trickle.";
+const UNAVAILABLE_MESSAGE: &str = "A service trickle depends on is not answering right now. \
+     Try again in a minute; if it keeps happening, give this request id to whoever runs trickle.";
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.parts();
         if status.is_server_error() {
             tracing::error!(error = %self, "request failed");
+            let opaque = OpaqueServerError {
+                code,
+                message: if status == StatusCode::SERVICE_UNAVAILABLE {
+                    UNAVAILABLE_MESSAGE
+                } else {
+                    INTERNAL_MESSAGE
+                },
+            };
+            let body = serde_json::json!({ "error": { "code": code, "message": opaque.message } });
+            let mut response = (status, Json(body)).into_response();
+            response.extensions_mut().insert(opaque);
+            return response;
         }
         let mut error = serde_json::json!({ "code": code, "message": self.to_string() });
         if let ApiError::Conflict { details, .. } = &self {
@@ -75,10 +101,10 @@ impl From<TableError> for ApiError {
             TableError::Invalid(m) => ApiError::Internal(m),
             TableError::Unavailable(m) => ApiError::Unavailable(m),
             TableError::TransactionConflict => ApiError::Unavailable(e.to_string()),
-            other => ApiError::Conflict {
-                message: other.to_string(),
-                details: serde_json::Value::Null,
-            },
+            // A use-case turns the conditions it expects into its own errors; one that escapes
+            // is a bug, and its keys are no business of the client's.
+            other @ (TableError::ConditionFailed { .. }
+            | TableError::TransactionCancelled { .. }) => ApiError::Internal(other.to_string()),
         }
     }
 }
@@ -221,5 +247,57 @@ impl From<OptOutError> for ApiError {
             },
             OptOutError::Store(e) => e.into(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn body_of(response: Response) -> serde_json::Value {
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        serde_json::from_slice(&bytes).unwrap()
+    }
+
+    /// A condition failure used to answer 409 with `the condition on CONTACT#…/PROFILE failed`.
+    #[tokio::test]
+    async fn an_escaped_condition_failure_is_an_opaque_500() {
+        let error: ApiError = TableError::ConditionFailed {
+            pk: "CONTACT#c-1".into(),
+            sk: "PROFILE".into(),
+        }
+        .into();
+        let response = error.into_response();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(response.extensions().get::<OpaqueServerError>().is_some());
+        let body = body_of(response).await;
+        assert_eq!(body["error"]["code"], "internal");
+        let text = body.to_string();
+        assert!(
+            !text.contains("CONTACT#") && !text.contains("PROFILE"),
+            "{text}"
+        );
+    }
+
+    #[tokio::test]
+    async fn unavailable_answers_say_what_to_do_and_hide_the_detail() {
+        let error = ApiError::Unavailable("dynamodb: connection reset by 10.0.3.7".into());
+        let response = error.into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let text = body_of(response).await.to_string();
+        assert!(
+            !text.contains("10.0.3.7") && text.contains("Try again"),
+            "{text}"
+        );
+    }
+
+    #[tokio::test]
+    async fn client_errors_keep_their_plain_message() {
+        let response = ApiError::NotFound("no such campaign".into()).into_response();
+        assert_eq!(response.status(), StatusCode::NOT_FOUND);
+        let body = body_of(response).await;
+        assert_eq!(body["error"]["message"], "no such campaign");
     }
 }

@@ -7,6 +7,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use trickle_app::webhooks::events::{self, EventFilter, EventPage, EventStatus};
 
+use crate::paging::Page;
 use crate::{ApiError, AppState};
 
 pub(crate) fn routes() -> Router<AppState> {
@@ -21,13 +22,12 @@ struct ListQuery {
     status: Option<String>,
     #[serde(rename = "type")]
     event_type: Option<String>,
-    limit: Option<u32>,
-    cursor: Option<String>,
 }
 
 async fn list(
     State(state): State<AppState>,
     Query(query): Query<ListQuery>,
+    paging: Page,
 ) -> Result<Json<EventPage>, ApiError> {
     let status = match query.status.as_deref().filter(|s| !s.is_empty()) {
         None => None,
@@ -40,8 +40,8 @@ async fn list(
     let filter = EventFilter {
         status,
         event_type: query.event_type.filter(|t| !t.is_empty()),
-        limit: query.limit.unwrap_or(50),
-        cursor: query.cursor,
+        limit: paging.limit,
+        cursor: paging.cursor,
     };
     Ok(Json(events::list(&state.services, filter).await?))
 }

@@ -1,14 +1,14 @@
 //! `/v1/health…`: the webhook health check, its history and the current state.
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::Deserialize;
 use serde_json::{json, Value};
 use trickle_app::health::{self, HealthCheck, WATCHED_QUEUES};
 use trickle_app::ports::queue::dead_letter_queue;
 
+use crate::paging::Page;
 use crate::{ApiError, AppState};
 
 pub(crate) fn routes() -> Router<AppState> {
@@ -35,18 +35,8 @@ async fn run_now(
     Ok((StatusCode::CREATED, Json(check)))
 }
 
-#[derive(Deserialize)]
-struct Page {
-    limit: Option<u32>,
-    cursor: Option<String>,
-}
-
-async fn history(
-    State(state): State<AppState>,
-    Query(page): Query<Page>,
-) -> Result<Json<Value>, ApiError> {
-    let limit = page.limit.unwrap_or(50).clamp(1, 100);
-    let (items, next) = health::history(&state.services, limit, page.cursor).await?;
+async fn history(State(state): State<AppState>, page: Page) -> Result<Json<Value>, ApiError> {
+    let (items, next) = health::history(&state.services, page.limit, page.cursor).await?;
     Ok(Json(json!({ "items": items, "next": next })))
 }
 

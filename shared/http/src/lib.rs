@@ -12,6 +12,7 @@ mod health;
 mod local_blobs;
 mod openapi;
 mod opt_outs;
+mod paging;
 mod reconciliations;
 mod webhooks;
 
@@ -100,6 +101,7 @@ async fn log_request(
     request: axum::extract::Request,
     next: middleware::Next,
 ) -> axum::response::Response {
+    use axum::response::IntoResponse;
     use tracing::Instrument;
     let id = request
         .headers()
@@ -122,6 +124,18 @@ async fn log_request(
             "request"
         )
     });
+    if let Some(opaque) = response
+        .extensions()
+        .get::<error::OpaqueServerError>()
+        .copied()
+    {
+        // The body names the request id, so a person can hand it to whoever reads the logs.
+        let body = serde_json::json!({
+            "error": { "code": opaque.code, "message": opaque.message, "request_id": id }
+        });
+        let status = response.status();
+        response = (status, Json(body)).into_response();
+    }
     if let Ok(value) = http::HeaderValue::from_str(&id) {
         response.headers_mut().insert(REQUEST_ID, value);
     }
@@ -158,6 +172,32 @@ mod request_id_tests {
             .headers()
             .get(REQUEST_ID)
             .map(|v| v.to_str().unwrap().to_string())
+    }
+
+    #[tokio::test]
+    async fn a_server_error_names_its_request_id_and_nothing_internal() {
+        async fn failing() -> Result<(), error::ApiError> {
+            Err(error::ApiError::Internal(
+                "stored campaign CAMPAIGN#x is unreadable".into(),
+            ))
+        }
+        let app = Router::new()
+            .route("/boom", get(failing))
+            .layer(middleware::from_fn(log_request));
+        let request = http::Request::builder()
+            .uri("/boom")
+            .header(REQUEST_ID, "req-7")
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let response = app.oneshot(request).await.unwrap();
+        assert_eq!(response.status(), http::StatusCode::INTERNAL_SERVER_ERROR);
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(body["error"]["request_id"], "req-7");
+        assert_eq!(body["error"]["code"], "internal");
+        assert!(!body.to_string().contains("CAMPAIGN#"), "{body}");
     }
 
     #[tokio::test]

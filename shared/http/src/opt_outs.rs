@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 use trickle_app::webhooks::opt_out;
 use trickle_domain::PhoneNumber;
 
+use crate::paging::Page;
 use crate::{ApiError, AppState};
 
 pub(crate) fn routes() -> Router<AppState> {
@@ -17,18 +18,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/opt-outs/{phone}", delete(resubscribe))
 }
 
-#[derive(Deserialize)]
-struct Paging {
-    limit: Option<u32>,
-    cursor: Option<String>,
-}
-
-async fn list(
-    State(state): State<AppState>,
-    Query(paging): Query<Paging>,
-) -> Result<Json<Value>, ApiError> {
-    let (items, next) =
-        opt_out::list(&state.services, paging.limit.unwrap_or(50), paging.cursor).await?;
+async fn list(State(state): State<AppState>, paging: Page) -> Result<Json<Value>, ApiError> {
+    let (items, next) = opt_out::list(&state.services, paging.limit, paging.cursor).await?;
     Ok(Json(json!({ "items": items, "next": next })))
 }
 

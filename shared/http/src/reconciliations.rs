@@ -1,13 +1,13 @@
 //! `/v1/reconciliations…`: start a reconciliation with OpenPhone now, and read the runs.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::Deserialize;
 use serde_json::{json, Value};
 use trickle_app::reconcile::{self, RunRecord, StartRequest};
 
+use crate::paging::Page;
 use crate::{ApiError, AppState};
 
 pub(crate) fn routes() -> Router<AppState> {
@@ -35,18 +35,8 @@ async fn start(
     Ok((StatusCode::ACCEPTED, Json(run)))
 }
 
-#[derive(Deserialize)]
-struct Page {
-    limit: Option<u32>,
-    cursor: Option<String>,
-}
-
-async fn list(
-    State(state): State<AppState>,
-    Query(page): Query<Page>,
-) -> Result<Json<Value>, ApiError> {
-    let (items, next) =
-        reconcile::list(&state.services, page.limit.unwrap_or(50), page.cursor).await?;
+async fn list(State(state): State<AppState>, page: Page) -> Result<Json<Value>, ApiError> {
+    let (items, next) = reconcile::list(&state.services, page.limit, page.cursor).await?;
     Ok(Json(json!({ "items": items, "next": next })))
 }
 

@@ -263,13 +263,13 @@ impl ValidationWorker {
             "Imports",
             &[("Outcome", "paused")],
         ));
-        let Some(to) = &self.settings.alert_email else {
+        if self.settings.alert_to.is_empty() {
             tracing::warn!("TRICKLE_ALERT_EMAIL is not set; no alert mail sent");
             return Ok(());
-        };
+        }
         let email = Email {
             from: self.settings.alert_from.clone(),
-            to: vec![to.clone()],
+            to: self.settings.alert_to.clone(),
             subject: format!("trickle: import of list \"{}\" paused", import.list_name),
             text: format!(
                 "The import {} (list \"{}\") stopped validating phone numbers.\n\n\

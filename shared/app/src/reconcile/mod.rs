@@ -86,7 +86,9 @@ impl ReconcileSettings {
             settings.overlap = chrono::Duration::minutes(minutes.max(0));
         }
         if let Some(to) = env("TRICKLE_ALERT_EMAIL") {
-            settings.alert_to = to.split(',').map(|a| a.trim().to_string()).collect();
+            settings.alert_to = trickle_domain::AlertRecipients::parse(&to)
+                .map_err(|e| format!("TRICKLE_ALERT_EMAIL: {e}"))?
+                .to_vec();
         }
         if let Some(from) = env("TRICKLE_ALERT_FROM") {
             settings.alert_from = from;
