@@ -1,4 +1,4 @@
-//! What an inbound text asks for, compliance-wise (`reference/compliance.md`).
+//! What an inbound text asks for, compliance-wise (US SMS rules, CTIA and TCPA).
 //!
 //! Exact keywords are matched case-insensitively with surrounding spaces and punctuation
 //! ignored. For US numbers a text that merely *contains* the word STOP also opts out: the FCC

@@ -1,6 +1,6 @@
 //! OpenPhone webhook signatures, verified over the raw request bytes.
 //!
-//! Two schemes (see `reference/openphone.md`):
+//! Two schemes (as OpenPhone documents its webhooks):
 //! - legacy `openphone-signature: hmac;1;<ms timestamp>;<base64 sig>` (several entries may be
 //!   comma-separated; any one verifying is enough), signed bytes `<ts>.<body>`;
 //! - Standard Webhooks `webhook-id`, `webhook-timestamp` (seconds), `webhook-signature`

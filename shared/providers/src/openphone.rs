@@ -1,4 +1,4 @@
-//! The OpenPhone REST client (`reference/openphone.md`), implementing [`SmsProvider`].
+//! The OpenPhone REST client (as OpenPhone documents its API), implementing [`SmsProvider`].
 //!
 //! - Auth: the raw API key in `Authorization` (no `Bearer`), sent only to the API's own host:
 //!   media URLs point elsewhere and never see the key.

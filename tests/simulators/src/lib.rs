@@ -1,5 +1,5 @@
-//! Simulators of the outside providers, following `shared/reference/*.md`: HTTP servers on a
-//! loopback port, used by the tests and by `trickle dev` in sandbox mode.
+//! Simulators of the outside providers, as their public API documentation describes them: HTTP
+//! servers on a loopback port, used by the tests and by `trickle dev` in sandbox mode.
 
 pub mod numverify;
 pub mod openphone;

@@ -1,5 +1,5 @@
 //! A NumVerify simulator: `GET /validate?access_key=K&number=N`, answering like the real API
-//! (`shared/reference/numverify.md`): HTTP 200 for answers and for errors alike.
+//! (as apilayer documents NumVerify): HTTP 200 for answers and for errors alike.
 //!
 //! Deterministic answers, by the last digit of the number:
 //!

@@ -1,4 +1,4 @@
-//! An OpenPhone simulator (`reference/openphone.md`).
+//! An OpenPhone simulator (as OpenPhone documents its public REST API).
 //!
 //! REST subset: `POST /v1/messages` (202), `GET /v1/messages` (sent and received, oldest first,
 //! paged, `participants` required, `createdAfter`/`createdBefore`), `GET /v1/messages/{id}`,

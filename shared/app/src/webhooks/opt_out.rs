@@ -1,4 +1,4 @@
-//! The opt-out pipeline (`reference/compliance.md`): STOP and friends opt a number out of every
+//! The opt-out pipeline (US SMS rules, CTIA and TCPA): STOP and friends opt a number out of every
 //! campaign at once, START/UNSTOP (and YES, for someone opted out) opt it back in, HELP/INFO get
 //! the help reply. Each change is one transaction: the state, its audit record and the claim of
 //! the one reply owed, keyed by the inbound message id. The reply is then sent at most once
