@@ -3,19 +3,19 @@
 
 use std::sync::Arc;
 use std::time::Duration;
+use trickle_app::queues;
 
 use anyhow::Context;
 use tokio::sync::watch;
-use trickle_app::audience::pipeline::ImportWorker;
+use trickle_app::audience::dispatch::ImportWorker;
 use trickle_app::audience::validation::ValidationWorker;
-use trickle_app::audience::{AudienceSettings, VALIDATE_QUEUE};
+use trickle_app::audience::AudienceSettings;
 use trickle_app::campaigns;
 use trickle_app::campaigns::send_rules::SendSettings;
 use trickle_app::campaigns::send_worker::{AlertSettings, SendLimits, SendWorker};
-use trickle_app::health::{self, HealthSettings, VerdictHandler, HEALTH_QUEUE};
-use trickle_app::ports::blobs::UPLOADS_QUEUE;
+use trickle_app::health::{self, HealthSettings, VerdictHandler};
 use trickle_app::ports::{OutgoingMessage, PhoneValidator};
-use trickle_app::reconcile::{ReconcileHandler, ReconcileSettings, RECONCILE_QUEUE};
+use trickle_app::reconcile::{ReconcileHandler, ReconcileSettings};
 use trickle_app::webhooks::{self, media::MediaHandler, process::EventProcessor};
 use trickle_app::worker::{run_consumer, MessageHandler, RetryPolicy};
 use trickle_app::Services;
@@ -121,29 +121,26 @@ pub async fn run(settings: DevSettings) -> anyhow::Result<()> {
     // The queue consumers that stand in for the SQS-triggered functions: (queue, handler).
     let mut consumers: Vec<(&str, Arc<dyn MessageHandler>)> = vec![
         (
-            UPLOADS_QUEUE,
+            queues::UPLOADS,
             Arc::new(ImportWorker::new(services.clone(), audience.clone())),
         ),
         (
-            VALIDATE_QUEUE,
+            queues::VALIDATE,
             Arc::new(ValidationWorker::new(services.clone(), audience.clone())),
         ),
         (
-            webhooks::EVENTS_QUEUE,
+            queues::EVENTS,
             Arc::new(EventProcessor::new(
                 services.clone(),
                 openphone.process.clone(),
             )),
         ),
-        (
-            webhooks::MEDIA_QUEUE,
-            Arc::new(MediaHandler::new(services.clone())),
-        ),
-        (campaigns::keys::SENDS_QUEUE, Arc::new(send_worker.clone())),
+        (queues::MEDIA, Arc::new(MediaHandler::new(services.clone()))),
+        (queues::SENDS, Arc::new(send_worker.clone())),
     ];
     if let Some(settings) = &reconcile {
         consumers.push((
-            RECONCILE_QUEUE,
+            queues::RECONCILE,
             Arc::new(ReconcileHandler {
                 services: services.clone(),
                 settings: settings.clone(),
@@ -157,7 +154,7 @@ pub async fn run(settings: DevSettings) -> anyhow::Result<()> {
     }
     if let Some(settings) = &health {
         consumers.push((
-            HEALTH_QUEUE,
+            queues::HEALTH,
             Arc::new(VerdictHandler {
                 services: services.clone(),
                 settings: settings.clone(),
@@ -319,7 +316,7 @@ fn health_settings(
 fn reconcile_settings(
     openphone: &crate::openphone::OpenPhone,
     send_worker: &SendWorker,
-    process: &trickle_app::webhooks::process::ProcessSettings,
+    process: &trickle_app::webhooks::settings::ProcessSettings,
 ) -> Option<ReconcileSettings> {
     let configured: Vec<String> = std::env::var("TRICKLE_RECONCILE_NUMBERS")
         .unwrap_or_default()
@@ -349,7 +346,7 @@ async fn daily_reconciliations(services: Services, mut stopped: watch::Receiver<
             _ = stopped.changed() => return,
         }
         let start = OutgoingMessage::new(r#"{"start":"scheduled"}"#);
-        if let Err(error) = services.queue.send(RECONCILE_QUEUE, start).await {
+        if let Err(error) = services.queue.send(queues::RECONCILE, start).await {
             tracing::warn!(%error, "reconciliation could not be queued");
         }
         wait = Duration::from_secs(24 * 3600);

@@ -7,7 +7,7 @@ use anyhow::Context;
 use trickle_app::ports::SmsProvider;
 use trickle_app::rate::budget::{RateBudget, DEFAULT_PER_SECOND};
 use trickle_app::webhooks::ingest::{IngestSettings, SignatureTime};
-use trickle_app::webhooks::process::ProcessSettings;
+use trickle_app::webhooks::settings::ProcessSettings;
 use trickle_domain::webhook_signature::SigningKey;
 use trickle_providers::openphone::{OpenPhoneClient, OpenPhoneSettings, DEFAULT_BASE_URL};
 use trickle_simulators::openphone::{OpenPhoneSimulator, SimulatorConfig};

@@ -2,6 +2,7 @@
 //! contacts, opt-outs, suppressions and activities written straight through the `Table` port in
 //! the documented layout (until the audience and webhook issues provide their own use-cases).
 
+use trickle_app::queues;
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
@@ -147,7 +148,7 @@ impl World {
         loop {
             let got = queue
                 .receive(
-                    keys::SENDS_QUEUE,
+                    queues::SENDS,
                     10,
                     StdDuration::from_secs(60),
                     StdDuration::ZERO,
@@ -159,14 +160,14 @@ impl World {
             }
             for m in got {
                 out.push(serde_json::from_str(&m.body).unwrap());
-                queue.delete(keys::SENDS_QUEUE, &m.receipt).await.unwrap();
+                queue.delete(queues::SENDS, &m.receipt).await.unwrap();
             }
         }
     }
 
     /// How many messages wait on the `sends` queue (visible, delayed or in flight).
     pub async fn drain_sends_peek(&self) -> u64 {
-        self.services.queue.depth(keys::SENDS_QUEUE).await.unwrap()
+        self.services.queue.depth(queues::SENDS).await.unwrap()
     }
 
     /// Every item of a partition whose sort key starts with `prefix`.

@@ -2,18 +2,20 @@
 //! `media` consumers on the embedded queue, and an OpenPhone simulator that delivers signed
 //! webhooks to it and answers the provider client.
 
+use trickle_app::queues;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
 use tokio::sync::watch;
-use trickle_app::health::{HealthSettings, VerdictHandler, HEALTH_QUEUE};
+use trickle_app::health::{HealthSettings, VerdictHandler};
 use trickle_app::webhooks::forward::ForwardHandler;
 use trickle_app::webhooks::ingest::IngestSettings;
 use trickle_app::webhooks::media::MediaHandler;
-use trickle_app::webhooks::process::{EventProcessor, ProcessSettings};
-use trickle_app::webhooks::{EVENTS_QUEUE, FORWARD_QUEUE, MEDIA_QUEUE};
+use trickle_app::webhooks::process::EventProcessor;
+use trickle_app::webhooks::settings::ProcessSettings;
+use queues::FORWARD;
 use trickle_app::worker::{run_consumer, MessageHandler, RetryPolicy};
 use trickle_app::Services;
 use trickle_domain::webhook_signature::SigningKey;
@@ -106,15 +108,15 @@ impl WebhookApp {
         };
         let mut consumers: Vec<(&str, Arc<dyn MessageHandler>)> = vec![
             (
-                EVENTS_QUEUE,
+                queues::EVENTS,
                 Arc::new(EventProcessor::new(services.clone(), process)),
             ),
-            (MEDIA_QUEUE, Arc::new(MediaHandler::new(services.clone()))),
+            (queues::MEDIA, Arc::new(MediaHandler::new(services.clone()))),
         ];
         if let Some(settings) = options.health.clone() {
             simulator.add_internal_number(settings.receiver.as_str());
             consumers.push((
-                HEALTH_QUEUE,
+                queues::HEALTH,
                 Arc::new(VerdictHandler {
                     services: services.clone(),
                     settings,
@@ -123,7 +125,7 @@ impl WebhookApp {
         }
         if let Some(settings) = options.reconcile.clone() {
             consumers.push((
-                trickle_app::reconcile::RECONCILE_QUEUE,
+                queues::RECONCILE,
                 Arc::new(trickle_app::reconcile::ReconcileHandler {
                     services: services.clone(),
                     settings,
@@ -134,7 +136,7 @@ impl WebhookApp {
         if let Some((url, key)) = options.forward_to {
             let forwarder = HttpForwarder::new(&url, key).expect("forward URL");
             consumers.push((
-                FORWARD_QUEUE,
+                queues::FORWARD,
                 Arc::new(ForwardHandler::new(services.clone(), Arc::new(forwarder))),
             ));
         }

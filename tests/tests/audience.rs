@@ -1,16 +1,18 @@
 //! CSV imports end to end over real HTTP: the router and the `uploads`/`validate` consumers as
 //! `trickle dev` runs them, on the embedded store, with NumVerify played by its simulator.
 
+use trickle_app::queues;
 use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use tokio::sync::watch;
-use trickle_app::audience::pipeline::{send_step, ImportWorker, Step};
+use trickle_app::audience::dispatch::ImportWorker;
+use trickle_app::audience::steps::{send_step, Step};
 use trickle_app::audience::validation::ValidationWorker;
-use trickle_app::audience::{AudienceSettings, VALIDATE_QUEUE};
-use trickle_app::ports::blobs::{ObjectCreated, UPLOADS_QUEUE};
+use trickle_app::audience::AudienceSettings;
+use trickle_app::ports::blobs::ObjectCreated;
 use trickle_app::ports::{OutgoingMessage, Table};
 use trickle_app::worker::{run_consumer, MessageHandler, RetryPolicy};
 use trickle_app::Services;
@@ -85,11 +87,11 @@ impl Dev {
         };
         let consumers: Vec<(&str, Arc<dyn MessageHandler>)> = vec![
             (
-                UPLOADS_QUEUE,
+                queues::UPLOADS,
                 Arc::new(ImportWorker::new(services.clone(), settings.clone())),
             ),
             (
-                VALIDATE_QUEUE,
+                queues::VALIDATE,
                 Arc::new(ValidationWorker::new(services.clone(), settings)),
             ),
         ];
@@ -448,7 +450,7 @@ async fn outages_are_retried_and_a_dropped_file_imports_once_under_its_name() {
     dev.services
         .queue
         .send(
-            UPLOADS_QUEUE,
+            queues::UPLOADS,
             OutgoingMessage::new(replay.to_event(chrono::Utc::now())),
         )
         .await

@@ -3,6 +3,7 @@
 //! Every scenario ends with the same checks: each eligible contact got exactly one message, no
 //! one else got any, and the review list holds exactly the skipped contacts.
 
+use trickle_app::queues;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
@@ -15,8 +16,8 @@ use trickle_app::ports::sms::{MessageQuery, OutboundSms, ProviderMessage, SmsErr
 use trickle_app::ports::SmsProvider;
 use trickle_app::rate::budget::RateBudget;
 use trickle_app::webhooks::ingest::IngestSettings;
-use trickle_app::webhooks::process::{EventProcessor, ProcessSettings};
-use trickle_app::webhooks::EVENTS_QUEUE;
+use trickle_app::webhooks::process::EventProcessor;
+use trickle_app::webhooks::settings::ProcessSettings;
 use trickle_app::worker::MessageHandler;
 use trickle_domain::campaign::{RawCampaign, RawSchedule};
 use trickle_domain::{Contact, ListId};
@@ -313,7 +314,7 @@ async fn a_worker_killed_between_the_202_and_the_record_sends_nothing_twice_and_
             .services
             .queue
             .send(
-                trickle_app::campaigns::keys::SENDS_QUEUE,
+                queues::SENDS,
                 trickle_app::ports::OutgoingMessage::new(job.to_string()),
             )
             .await
@@ -384,7 +385,7 @@ async fn a_stop_arriving_by_webhook_while_sends_are_queued_withholds_them() {
     loop {
         let got = queue
             .receive(
-                EVENTS_QUEUE,
+                queues::EVENTS,
                 10,
                 StdDuration::from_secs(30),
                 StdDuration::ZERO,
@@ -396,7 +397,7 @@ async fn a_stop_arriving_by_webhook_while_sends_are_queued_withholds_them() {
         }
         for m in got {
             events.handle(&m).await.unwrap();
-            queue.delete(EVENTS_QUEUE, &m.receipt).await.unwrap();
+            queue.delete(queues::EVENTS, &m.receipt).await.unwrap();
         }
     }
     server.abort();

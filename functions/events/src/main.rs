@@ -1,10 +1,10 @@
 //! Lambda: SQS `events` → process captured OpenPhone webhook events (partial batch failures).
 
 use std::sync::Arc;
+use trickle_app::queues;
 
 use trickle_app::rate::budget::{RateBudget, DEFAULT_PER_SECOND};
 use trickle_app::webhooks::process::{EventProcessor, ProcessSettings};
-use trickle_app::webhooks::EVENTS_QUEUE;
 use trickle_app::worker::RetryPolicy;
 use trickle_aws::host::{init_telemetry, AwsHost, AwsSettings};
 use trickle_aws::sqs_batch::serve;
@@ -35,5 +35,5 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     };
     let handler = Arc::new(EventProcessor::new(host.services.clone(), settings));
     let queue = host.services.queue.clone();
-    serve(queue, EVENTS_QUEUE, handler, policy).await
+    serve(queue, queues::EVENTS, handler, policy).await
 }

@@ -3,9 +3,9 @@
 //! the HTTP function has forwarding on; its failures stay on its own queue.
 
 use std::sync::Arc;
+use trickle_app::queues;
 
 use trickle_app::webhooks::forward::ForwardHandler;
-use trickle_app::webhooks::FORWARD_QUEUE;
 use trickle_app::worker::RetryPolicy;
 use trickle_aws::host::{init_telemetry, AwsHost, AwsSettings};
 use trickle_aws::sqs_batch::serve;
@@ -28,5 +28,5 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     ));
     let policy = RetryPolicy::default();
     let queue = host.services.queue.clone();
-    serve(queue, FORWARD_QUEUE, handler, policy).await
+    serve(queue, queues::FORWARD, handler, policy).await
 }

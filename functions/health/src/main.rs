@@ -2,11 +2,12 @@
 //! (its delayed verdict messages) judges it. One function, two triggers, told apart by shape.
 
 use std::sync::Arc;
+use trickle_app::queues;
 
 use aws_lambda_events::event::sqs::SqsEvent;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde_json::Value;
-use trickle_app::health::{self, HealthSettings, VerdictHandler, HEALTH_QUEUE};
+use trickle_app::health::{self, HealthSettings, VerdictHandler};
 use trickle_app::rate::budget::{RateBudget, DEFAULT_PER_SECOND};
 use trickle_app::worker::RetryPolicy;
 use trickle_aws::host::{init_telemetry, AwsHost, AwsSettings};
@@ -42,7 +43,7 @@ async fn main() -> Result<(), Error> {
                 let queue = services.queue.clone();
                 let answer = handle_batch(
                     queue.as_ref(),
-                    HEALTH_QUEUE,
+                    queues::HEALTH,
                     verdicts.as_ref(),
                     &policy,
                     batch,

@@ -1,6 +1,7 @@
 //! Lambda: SQS uploads (S3 imports/ notifications and import steps) → parse and finish CSV imports
 
 use std::sync::Arc;
+use trickle_app::queues;
 
 use trickle_app::audience::AudienceSettings;
 use trickle_app::worker::RetryPolicy;
@@ -11,17 +12,11 @@ use trickle_aws::sqs_batch::serve;
 async fn main() -> Result<(), lambda_runtime::Error> {
     init_telemetry();
     let host = AwsHost::build(AwsSettings::from_env()?).await?;
-    let handler = Arc::new(trickle_app::audience::pipeline::ImportWorker::new(
+    let handler = Arc::new(trickle_app::audience::dispatch::ImportWorker::new(
         host.services.clone(),
         AudienceSettings::from_env()?,
     ));
     let queue = host.services.queue.clone();
     let policy = RetryPolicy::default();
-    serve(
-        queue,
-        trickle_app::ports::blobs::UPLOADS_QUEUE,
-        handler,
-        policy,
-    )
-    .await
+    serve(queue, queues::UPLOADS, handler, policy).await
 }

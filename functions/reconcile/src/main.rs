@@ -4,10 +4,11 @@
 
 use std::sync::Arc;
 use std::time::Duration;
+use trickle_app::queues;
 
 use trickle_app::campaigns::send_rules::SendSettings;
 use trickle_app::campaigns::send_worker::{AlertSettings, SendLimits, SendWorker};
-use trickle_app::reconcile::{ReconcileHandler, ReconcileSettings, RECONCILE_QUEUE};
+use trickle_app::reconcile::{ReconcileHandler, ReconcileSettings};
 use trickle_app::worker::RetryPolicy;
 use trickle_aws::host::{init_telemetry, AwsHost, AwsSettings};
 use trickle_aws::sqs_batch::serve;
@@ -40,5 +41,5 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         sends: Some(sends),
     });
     let queue = host.services.queue.clone();
-    serve(queue, RECONCILE_QUEUE, handler, RetryPolicy::default()).await
+    serve(queue, queues::RECONCILE, handler, RetryPolicy::default()).await
 }

@@ -1,8 +1,8 @@
 //! Lambda: SQS `sends` → one campaign send each: claim, send through OpenPhone, record.
 
 use std::sync::Arc;
+use trickle_app::queues;
 
-use trickle_app::campaigns::keys::SENDS_QUEUE;
 use trickle_app::campaigns::send_rules::SendSettings;
 use trickle_app::campaigns::send_worker::{AlertSettings, SendLimits, SendWorker};
 use trickle_app::worker::RetryPolicy;
@@ -25,5 +25,5 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         alerts,
     });
     let queue = host.services.queue.clone();
-    serve(queue, SENDS_QUEUE, handler, RetryPolicy::default()).await
+    serve(queue, queues::SENDS, handler, RetryPolicy::default()).await
 }

@@ -1,6 +1,7 @@
 //! Lambda: SQS validate → NumVerify lookups of imported numbers
 
 use std::sync::Arc;
+use trickle_app::queues;
 
 use trickle_app::audience::AudienceSettings;
 use trickle_app::worker::RetryPolicy;
@@ -17,11 +18,5 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     ));
     let queue = host.services.queue.clone();
     let policy = RetryPolicy::default();
-    serve(
-        queue,
-        trickle_app::audience::VALIDATE_QUEUE,
-        handler,
-        policy,
-    )
-    .await
+    serve(queue, queues::VALIDATE, handler, policy).await
 }

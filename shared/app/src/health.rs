@@ -4,6 +4,7 @@
 //! Records: the check `HEALTH#<token>`/`CHECK` (gsi1 `HEALTH` / `<started at>` for the history),
 //! the alerting state `HEALTH`/`ALERTS`; the last webhook seen is the newest captured event.
 
+use crate::queues;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -19,8 +20,6 @@ use crate::records;
 use crate::worker::{HandlerError, MessageHandler};
 use crate::Services;
 
-/// The queue that carries delayed verdicts.
-pub const HEALTH_QUEUE: &str = "health";
 
 #[derive(Debug, Clone)]
 pub struct HealthSettings {
@@ -57,69 +56,6 @@ impl HealthSettings {
         }
     }
 }
-
-impl HealthSettings {
-    /// From `TRICKLE_HEALTH_SENDER` (the sending number's `PN…` id or E.164),
-    /// `TRICKLE_HEALTH_RECEIVER` (E.164), `TRICKLE_ALERT_EMAIL` (comma-separated),
-    /// `TRICKLE_ALERT_FROM`, and the optional timings of [`Self::tuned_from_env`].
-    /// `None` when the check is not configured; an error names a malformed setting.
-    pub fn from_env() -> Result<Option<Self>, String> {
-        let (Some(sender), Some(receiver)) =
-            (var("TRICKLE_HEALTH_SENDER"), var("TRICKLE_HEALTH_RECEIVER"))
-        else {
-            return Ok(None);
-        };
-        let receiver =
-            PhoneNumber::parse(&receiver).map_err(|e| format!("TRICKLE_HEALTH_RECEIVER: {e}"))?;
-        let alert_to = var("TRICKLE_ALERT_EMAIL")
-            .ok_or("TRICKLE_ALERT_EMAIL is needed for health-check alerts")?;
-        let alert_to = trickle_domain::AlertRecipients::parse(&alert_to)
-            .map_err(|e| format!("TRICKLE_ALERT_EMAIL: {e}"))?
-            .to_vec();
-        let alert_from = var("TRICKLE_ALERT_FROM")
-            .ok_or("TRICKLE_ALERT_FROM is needed for health-check alerts")?;
-        Self::new(sender, receiver, alert_from, alert_to)
-            .tuned_from_env()
-            .map(Some)
-    }
-
-    /// The optional timings: `TRICKLE_HEALTH_REMINDER_HOURS` (default 6) and
-    /// `TRICKLE_HEALTH_VERDICT_SECONDS` (default 120: how long the webhook may take).
-    pub fn tuned_from_env(mut self) -> Result<Self, String> {
-        let number = |name: &str, value: String| {
-            value
-                .trim()
-                .parse::<u64>()
-                .map_err(|_| format!("{name}: {value:?} is not a whole number"))
-        };
-        if let Some(hours) = var("TRICKLE_HEALTH_REMINDER_HOURS") {
-            let hours = number("TRICKLE_HEALTH_REMINDER_HOURS", hours)?;
-            self.reminder_every = chrono::Duration::hours(hours.clamp(1, 24 * 365) as i64);
-        }
-        if let Some(seconds) = var("TRICKLE_HEALTH_VERDICT_SECONDS") {
-            let seconds = number("TRICKLE_HEALTH_VERDICT_SECONDS", seconds)?;
-            self.verdict_after = Duration::from_secs(seconds.clamp(1, 900));
-        }
-        Ok(self)
-    }
-}
-
-/// A set, non-blank environment variable.
-fn var(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
-}
-
-/// The queues whose depth `GET /v1/health` shows (each with its dead-letter queue).
-pub const WATCHED_QUEUES: [&str; 8] = [
-    "events",
-    "media",
-    "sends",
-    "validate",
-    "health",
-    "reconcile",
-    "uploads",
-    "forward",
-];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -213,7 +149,7 @@ pub async fn start_check(
     services
         .queue
         .send(
-            HEALTH_QUEUE,
+            queues::HEALTH,
             OutgoingMessage::new(verdict)
                 .delayed(settings.verdict_after)
                 .dedup(format!("verdict#{token}")),

@@ -9,6 +9,7 @@ pub mod contacts;
 pub mod health;
 pub mod metrics;
 pub mod ports;
+pub mod queues;
 pub mod rate;
 pub mod reconcile;
 pub mod records;

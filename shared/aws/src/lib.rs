@@ -4,12 +4,10 @@
 mod attributes;
 mod config;
 mod dynamodb;
-pub mod host;
 mod s3;
 mod secrets;
 mod ses;
 mod sqs;
-pub mod sqs_batch;
 
 pub use config::{load_sdk_config, AwsEndpoint};
 pub use dynamodb::DynamoTable;

@@ -1,6 +1,7 @@
 //! The `Blobs` port over files under the data directory. Pre-signed upload URLs point at the
 //! local runner, which hands the body to [`Blobs::accept_upload`].
 
+use trickle_app::queues;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -13,7 +14,7 @@ use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use trickle_app::ports::blobs::{
     check_key, check_presign_expiry, BlobError, BlobMeta, BlobReader, Blobs, ObjectCreated,
-    PresignedUpload, NOTIFIED_PREFIX, UPLOADS_QUEUE,
+    PresignedUpload, NOTIFIED_PREFIX,
 };
 use trickle_app::ports::{OutgoingMessage, Queue};
 
@@ -158,7 +159,7 @@ impl Blobs for EmbeddedBlobs {
             };
             self.notifications
                 .send(
-                    UPLOADS_QUEUE,
+                    queues::UPLOADS,
                     OutgoingMessage::new(event.to_event(Utc::now())),
                 )
                 .await

@@ -1,11 +1,12 @@
 //! `/v1/health…`: the webhook health check, its history and the current state.
 
+use trickle_app::queues;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
-use trickle_app::health::{self, HealthCheck, WATCHED_QUEUES};
+use trickle_app::health::{self, HealthCheck};
 use trickle_app::ports::queue::dead_letter_queue;
 
 use crate::paging::Page;
@@ -41,11 +42,11 @@ async fn history(State(state): State<AppState>, page: Page) -> Result<Json<Value
 }
 
 async fn current(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    let dlqs: Vec<String> = WATCHED_QUEUES
+    let dlqs: Vec<String> = queues::ALL
         .iter()
         .map(|q| dead_letter_queue(q))
         .collect();
-    let names: Vec<&str> = WATCHED_QUEUES
+    let names: Vec<&str> = queues::ALL
         .iter()
         .copied()
         .chain(dlqs.iter().map(String::as_str))

@@ -14,6 +14,7 @@
 //!
 //! The daily cap per sender (125 in production) is lifted: it would stop both runs early.
 
+use trickle_app::queues;
 use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration as StdDuration, Instant};
@@ -179,7 +180,7 @@ async fn run(messages: u32, workers: usize, limited: bool) -> Run {
         .map(|_| {
             tokio::spawn(run_consumer(
                 services.queue.clone(),
-                keys::SENDS_QUEUE.to_string(),
+                queues::SENDS.to_string(),
                 handler.clone(),
                 RetryPolicy::default(),
                 StdDuration::from_secs(60),
@@ -190,7 +191,7 @@ async fn run(messages: u32, workers: usize, limited: bool) -> Run {
     let deadline = Instant::now() + StdDuration::from_secs(u64::from(messages) / 5 + 120);
     loop {
         tokio::time::sleep(StdDuration::from_millis(250)).await;
-        let depth = services.queue.depth(keys::SENDS_QUEUE).await.unwrap();
+        let depth = services.queue.depth(queues::SENDS).await.unwrap();
         if depth == 0 {
             break;
         }

@@ -1,8 +1,9 @@
+use trickle_app::queues;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use tokio::io::AsyncReadExt;
-use trickle_app::ports::blobs::{BlobError, Blobs, ObjectCreated, UPLOADS_QUEUE};
+use trickle_app::ports::blobs::{BlobError, Blobs, ObjectCreated};
 
 use crate::fixtures::Fixture;
 
@@ -145,7 +146,7 @@ pub async fn new_imports_are_announced_on_the_uploads_queue(f: &F) {
     while Instant::now() < deadline && created.is_empty() {
         for m in queue
             .receive(
-                UPLOADS_QUEUE,
+                queues::UPLOADS,
                 10,
                 Duration::from_secs(30),
                 Duration::from_secs(1),
@@ -154,7 +155,7 @@ pub async fn new_imports_are_announced_on_the_uploads_queue(f: &F) {
             .unwrap()
         {
             created.extend(ObjectCreated::parse_event(&m.body).unwrap());
-            queue.delete(UPLOADS_QUEUE, &m.receipt).await.unwrap();
+            queue.delete(queues::UPLOADS, &m.receipt).await.unwrap();
         }
     }
     assert_eq!(created.len(), 1, "{created:?}");

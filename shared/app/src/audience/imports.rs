@@ -4,18 +4,20 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use trickle_domain::csv_import::ColumnRole;
-use trickle_domain::{ImportId, ListId};
+use trickle_domain::ImportId;
 
 use super::keys;
-use super::model::{ImportKind, ImportRecord, ImportStatus, ListRecord, ListStatus};
-use super::pipeline::{send_step, Step};
+use super::model::{check_list_name, ImportKind, ImportRecord, ImportStatus};
+use super::steps::{send_step, Step};
+use super::store::{insert, new_records};
 use super::{AudienceError, AudienceSettings};
+
+pub use super::model::MAX_LIST_NAME_CHARS;
+pub use super::store::load;
 use crate::ports::blobs::BlobReader;
-use crate::ports::table::{Condition, TxOp, Update};
+use crate::ports::table::{Condition, Update};
 use crate::records;
 use crate::Services;
-
-pub const MAX_LIST_NAME_CHARS: usize = 100;
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct NewImport {
@@ -32,96 +34,6 @@ pub struct ImportCreated {
     pub method: String,
     pub headers: std::collections::BTreeMap<String, String>,
     pub expires_at: DateTime<Utc>,
-}
-
-pub fn check_list_name(name: &str) -> Result<String, AudienceError> {
-    let name = name.trim();
-    if name.is_empty() {
-        return Err(AudienceError::Invalid("list_name must not be empty".into()));
-    }
-    if name.chars().count() > MAX_LIST_NAME_CHARS || name.contains(char::is_control) {
-        return Err(AudienceError::Invalid(format!(
-            "list_name must be one line of at most {MAX_LIST_NAME_CHARS} characters"
-        )));
-    }
-    Ok(name.to_string())
-}
-
-/// The import and its (still invisible) list, written together.
-pub(crate) fn new_records(
-    id: &ImportId,
-    list_name: String,
-    kind: ImportKind,
-    status: ImportStatus,
-    object_key: String,
-    object_version: Option<String>,
-    now: DateTime<Utc>,
-) -> (ImportRecord, ListRecord) {
-    let list_id = ListId::from_uuid(id.uuid());
-    let import = ImportRecord {
-        id: id.to_string(),
-        kind,
-        list_id: list_id.to_string(),
-        list_name: list_name.clone(),
-        status,
-        object_key,
-        object_version,
-        format: None,
-        error: None,
-        paused_reason: None,
-        parse: Default::default(),
-        parse_offset: 0,
-        parse_line: 0,
-        parse_done: false,
-        distinct: 0,
-        validated: 0,
-        finish_after: String::new(),
-        finish_position: 0,
-        added: 0,
-        existing: 0,
-        skipped: Default::default(),
-        created_at: now,
-        updated_at: now,
-        completed_at: None,
-        cancelled_at: None,
-    };
-    let list = ListRecord {
-        id: list_id.to_string(),
-        name: list_name,
-        kind,
-        status: ListStatus::Building,
-        member_count: 0,
-        import_id: id.to_string(),
-        created_at: now,
-        completed_at: None,
-    };
-    (import, list)
-}
-
-/// Writes a new import with its list; false when the import exists already.
-pub(crate) async fn insert(
-    services: &Services,
-    import: &ImportRecord,
-    list: &ListRecord,
-) -> Result<bool, AudienceError> {
-    let written = services
-        .table
-        .transact(vec![
-            TxOp::Put {
-                item: records::to_item(&keys::import(&import.id), import)?,
-                condition: Some(Condition::ItemAbsent),
-            },
-            TxOp::Put {
-                item: records::to_item(&keys::list(&list.id), list)?,
-                condition: Some(Condition::ItemAbsent),
-            },
-        ])
-        .await;
-    match written {
-        Ok(()) => Ok(true),
-        Err(e) if e.is_condition_failure() => Ok(false),
-        Err(e) => Err(e.into()),
-    }
 }
 
 /// `POST /v1/imports`: an import awaiting its file, and where to upload it.
@@ -155,15 +67,6 @@ pub async fn create(
         headers: upload.headers,
         expires_at: upload.expires_at,
     })
-}
-
-pub async fn load(services: &Services, id: &str) -> Result<ImportRecord, AudienceError> {
-    let item = services
-        .table
-        .get(&keys::import(id))
-        .await?
-        .ok_or_else(|| AudienceError::NotFound(format!("import {id}")))?;
-    Ok(records::from_item(item)?)
 }
 
 /// What `GET /v1/imports/{id}` shows.

@@ -5,12 +5,16 @@
 //! `finish` chunk, `requeue` after a resume); `validate` carries batches of distinct numbers
 //! for the validation worker.
 
+pub mod dispatch;
+pub mod finish;
 pub mod imports;
 pub mod keys;
 pub mod lists;
 pub mod model;
-pub mod pipeline;
+pub mod parse;
 pub mod settings;
+pub mod steps;
+pub mod store;
 pub mod validation;
 
 pub use model::{ImportKind, ImportRecord, ImportStatus, ListRecord, ListStatus, MemberRecord};
@@ -19,8 +23,6 @@ pub use settings::AudienceSettings;
 use crate::contacts::ContactsError;
 use crate::ports::{BlobError, MailError, QueueError, TableError};
 
-/// The queue of validation batches.
-pub const VALIDATE_QUEUE: &str = "validate";
 
 #[derive(Debug, thiserror::Error)]
 pub enum AudienceError {

@@ -4,7 +4,10 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use trickle_domain::csv_import::{FileFormat, ParseCounts, RejectReason};
+use trickle_domain::csv_import::{Candidate, FileFormat, ParseCounts, RejectReason};
+use trickle_domain::PhoneNumber;
+
+use super::AudienceError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -239,4 +242,44 @@ mod tests {
         assert_eq!(thousands(2350), "2,350");
         assert_eq!(thousands(1_000_000), "1,000,000");
     }
+}
+
+pub const MAX_LIST_NAME_CHARS: usize = 100;
+
+/// A list name as the operator typed it, trimmed; one line, not empty, not too long.
+pub fn check_list_name(name: &str) -> Result<String, AudienceError> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(AudienceError::Invalid("list_name must not be empty".into()));
+    }
+    if name.chars().count() > MAX_LIST_NAME_CHARS || name.contains(char::is_control) {
+        return Err(AudienceError::Invalid(format!(
+            "list_name must be one line of at most {MAX_LIST_NAME_CHARS} characters"
+        )));
+    }
+    Ok(name.to_string())
+}
+
+/// The attribute of an import's number item holding its verdict.
+pub const VERDICT: &str = "verdict";
+/// The verdict of a number that may enter the list.
+pub const MOBILE: &str = "mobile";
+
+/// `IMPORT#<id>` / `CAND#<line>`: a row whose number is new to this import, waiting for its
+/// verdict.
+#[derive(Serialize, Deserialize)]
+pub struct CandidateItem {
+    pub line: u64,
+    pub phone: PhoneNumber,
+    pub candidate: Candidate,
+    pub original: String,
+}
+
+/// `IMPORT#<id>` / `REJECT#<line>`: a row that will not be a member, and why.
+#[derive(Serialize, Deserialize)]
+pub struct RejectItem {
+    pub line: u64,
+    pub reason: RejectReason,
+    pub detail: String,
+    pub original: String,
 }

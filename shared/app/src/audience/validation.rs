@@ -6,17 +6,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 use trickle_domain::PhoneNumber;
 
-use super::model::{ImportRecord, ImportStatus};
-use super::pipeline::{maybe_finish, paused_condition};
-use super::{imports, keys, AudienceError, AudienceSettings, VALIDATE_QUEUE};
+use super::finish::maybe_finish;
+use super::model::{ImportRecord, ImportStatus, MOBILE, VERDICT};
+use super::steps::NumberBatch;
+use super::store::{self, paused_condition};
+use super::{keys, AudienceError, AudienceSettings};
 use crate::ports::mailer::Email;
-use crate::ports::queue::{OutgoingMessage, ReceivedMessage};
+use crate::ports::queue::ReceivedMessage;
 use crate::ports::table::{Condition, TxOp, Update, EXPIRES_AT};
 use crate::ports::validator::{NumberCheck, ValidatorError};
 use crate::records;
@@ -27,33 +28,6 @@ use crate::Services;
 pub const CACHE_FOR: chrono::Duration = chrono::Duration::days(30);
 /// How long one worker may hold the lookup of a number before another may try.
 const CLAIM_FOR: chrono::Duration = chrono::Duration::seconds(60);
-/// The attribute of an import's number item holding its verdict.
-pub const VERDICT: &str = "verdict";
-/// The verdict of a number that may enter the list.
-pub const MOBILE: &str = "mobile";
-
-#[derive(Debug, Serialize, Deserialize)]
-pub struct NumberBatch {
-    pub import_id: String,
-    pub numbers: Vec<String>,
-}
-
-pub async fn send_batch(
-    services: &Services,
-    import_id: &str,
-    numbers: &[String],
-) -> Result<(), AudienceError> {
-    let body = serde_json::to_string(&NumberBatch {
-        import_id: import_id.to_string(),
-        numbers: numbers.to_vec(),
-    })?;
-    services
-        .queue
-        .send(VALIDATE_QUEUE, OutgoingMessage::new(body))
-        .await?;
-    Ok(())
-}
-
 /// Spaces lookups out to at most `per_second`.
 pub struct RateLimiter {
     interval: Duration,
@@ -100,7 +74,7 @@ impl ValidationWorker {
     pub async fn handle_body(&self, body: &str) -> Result<(), AudienceError> {
         let batch: NumberBatch = serde_json::from_str(body)
             .map_err(|e| AudienceError::Invalid(format!("not a validation batch: {e}")))?;
-        let import = imports::load(&self.services, &batch.import_id).await?;
+        let import = store::load(&self.services, &batch.import_id).await?;
         if !matches!(
             import.status,
             ImportStatus::Parsing | ImportStatus::Validating

@@ -14,8 +14,6 @@ pub const REVIEW_PK: &str = "REVIEW";
 pub const ALL_CAMPAIGNS: &str = "CAMPAIGNS";
 /// gsi2 partition of active campaigns, sorted by next run time.
 pub const DUE_ACTIVE: &str = "DUE#active";
-/// The queue the send worker consumes.
-pub const SENDS_QUEUE: &str = "sends";
 
 /// Times in keys: RFC 3339 UTC with milliseconds, so they sort.
 pub fn time_key(at: DateTime<Utc>) -> String {

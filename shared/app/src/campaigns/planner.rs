@@ -8,6 +8,7 @@
 //! the next tick, which first re-enqueues the run's sends still PLANNED (the queue's dedup id and
 //! the worker's claim make a repeat harmless).
 
+use crate::queues;
 use std::collections::HashSet;
 
 use chrono::{DateTime, Duration, Utc};
@@ -536,7 +537,7 @@ async fn enqueue_as(
     services
         .queue
         .send(
-            keys::SENDS_QUEUE,
+            queues::SENDS,
             OutgoingMessage::new(body).dedup(dedup_id),
         )
         .await?;

@@ -6,6 +6,7 @@
 //! provider (timeout, 5xx, a crash after the call, an expired lease) is only ever resolved by a
 //! provider lookup — never resent blindly. The decisions themselves are in [`super::send_rules`].
 
+use crate::queues;
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
@@ -516,7 +517,7 @@ impl SendWorker {
         let body = serde_json::to_string(job).map_err(store::corrupt)?;
         self.services
             .queue
-            .send(keys::SENDS_QUEUE, OutgoingMessage::new(body).delayed(delay))
+            .send(queues::SENDS, OutgoingMessage::new(body).delayed(delay))
             .await?;
         Ok(())
     }

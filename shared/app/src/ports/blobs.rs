@@ -12,9 +12,7 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-/// The queue that receives object-created notifications for `imports/`.
-pub const UPLOADS_QUEUE: &str = "uploads";
-/// The prefix whose new objects are announced on [`UPLOADS_QUEUE`].
+/// The prefix whose new objects are announced on [`queues::UPLOADS`].
 pub const NOTIFIED_PREFIX: &str = "imports/";
 /// Longest lifetime of a pre-signed upload URL.
 pub const MAX_PRESIGN: Duration = Duration::from_secs(7 * 24 * 3600);

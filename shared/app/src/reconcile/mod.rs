@@ -6,7 +6,7 @@
 //!
 //! A run works in steps of bounded length ([`step`]); each finished conversation moves the
 //! run's checkpoint, so a run longer than one invocation continues in the next (a continuation
-//! message on [`RECONCILE_QUEUE`]) and a crashed step resumes from the last checkpoint. The
+//! message on [`queues::RECONCILE`]) and a crashed step resumes from the last checkpoint. The
 //! watermark (`until` of the last completed run) only moves when a run completes; the next run
 //! starts from it minus an overlap.
 //!
@@ -22,10 +22,8 @@ pub use run::{get, list, start, RunCounts, RunRecord, RunStatus, StartRequest};
 use std::time::Duration as StdDuration;
 
 use crate::rate::RateBudget;
-use crate::webhooks::process::ProcessSettings;
+use crate::webhooks::settings::ProcessSettings;
 
-/// The queue that carries "work on run X" messages (the first, and each continuation).
-pub const RECONCILE_QUEUE: &str = "reconcile";
 
 #[derive(Debug, Clone)]
 pub struct ReconcileSettings {
@@ -60,40 +58,6 @@ impl ReconcileSettings {
             alert_from: "alerts@trickle.local".into(),
             alert_to: vec![],
         }
-    }
-}
-
-impl ReconcileSettings {
-    /// From `TRICKLE_RECONCILE_NUMBERS` (comma-separated `PN…` ids or E.164; unset or empty: not
-    /// configured), `TRICKLE_RECONCILE_OVERLAP_MINUTES` (default 60), `TRICKLE_ALERT_EMAIL`
-    /// (comma-separated) and `TRICKLE_ALERT_FROM`.
-    pub fn from_env(budget: RateBudget) -> Result<Option<Self>, String> {
-        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-        let numbers: Vec<String> = env("TRICKLE_RECONCILE_NUMBERS")
-            .unwrap_or_default()
-            .split(',')
-            .map(|n| n.trim().to_string())
-            .filter(|n| !n.is_empty())
-            .collect();
-        if numbers.is_empty() {
-            return Ok(None);
-        }
-        let mut settings = Self::new(numbers, budget);
-        if let Some(minutes) = env("TRICKLE_RECONCILE_OVERLAP_MINUTES") {
-            let minutes: i64 = minutes.parse().map_err(|_| {
-                format!("TRICKLE_RECONCILE_OVERLAP_MINUTES={minutes:?} is not a number")
-            })?;
-            settings.overlap = chrono::Duration::minutes(minutes.max(0));
-        }
-        if let Some(to) = env("TRICKLE_ALERT_EMAIL") {
-            settings.alert_to = trickle_domain::AlertRecipients::parse(&to)
-                .map_err(|e| format!("TRICKLE_ALERT_EMAIL: {e}"))?
-                .to_vec();
-        }
-        if let Some(from) = env("TRICKLE_ALERT_FROM") {
-            settings.alert_from = from;
-        }
-        Ok(Some(settings))
     }
 }
 

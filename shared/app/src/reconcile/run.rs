@@ -1,10 +1,11 @@
 //! The run record: window, status, counts, checkpoint; starting, reading and listing runs.
 
+use crate::queues;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{ReconcileError, ReconcileSettings, RECONCILE_QUEUE};
+use super::{ReconcileError, ReconcileSettings};
 use crate::ports::table::{Condition, Index, Key, Query, Update};
 use crate::ports::OutgoingMessage;
 use crate::records;
@@ -172,7 +173,7 @@ pub(super) async fn continue_later(services: &Services, id: &str) -> Result<(), 
     let body = serde_json::json!({ "run_id": id }).to_string();
     services
         .queue
-        .send(RECONCILE_QUEUE, OutgoingMessage::new(body))
+        .send(queues::RECONCILE, OutgoingMessage::new(body))
         .await?;
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! The stored webhook events: their status, the operator's listing and replay.
 
+use crate::queues;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -134,7 +135,7 @@ pub async fn replay(services: &Services, id: &str) -> Result<Value, EventsError>
     services
         .queue
         .send(
-            super::EVENTS_QUEUE,
+            queues::EVENTS,
             OutgoingMessage::new(body).dedup(format!("{id}#replay#{replays}")),
         )
         .await?;

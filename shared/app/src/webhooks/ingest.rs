@@ -4,6 +4,7 @@
 //! a second delivery of the same id finds the item and is not processed again. Nothing here
 //! waits on a provider.
 
+use crate::queues;
 use chrono::Duration;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -216,7 +217,7 @@ async fn enqueue(services: &Services, event_id: &str, forward: bool) -> Result<(
     services
         .queue
         .send(
-            super::EVENTS_QUEUE,
+            queues::EVENTS,
             OutgoingMessage::new(body).dedup(event_id),
         )
         .await?;
@@ -235,7 +236,7 @@ async fn enqueue_forward(services: &Services, event_id: &str) -> Result<(), Queu
     services
         .queue
         .send(
-            super::FORWARD_QUEUE,
+            queues::FORWARD,
             OutgoingMessage::new(body).dedup(format!("fwd-{event_id}")),
         )
         .await

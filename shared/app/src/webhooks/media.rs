@@ -4,6 +4,7 @@
 //! the provider client and stores it under a key fixed at queue time (`media/<provider id>/<slot>`),
 //! so a retried job overwrites the same object. The activity then records when it was stored.
 
+use crate::queues;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -67,7 +68,7 @@ pub async fn enqueue(
     services
         .queue
         .send(
-            super::MEDIA_QUEUE,
+            queues::MEDIA,
             OutgoingMessage::new(serde_json::to_string(&job).expect("serialisable"))
                 .dedup(format!("{provider_id}#{slot}")),
         )

@@ -6,7 +6,7 @@ use trickle_domain::health::HealthToken;
 
 use super::activities::{self, ActivityRef};
 use super::payload::{Envelope, MessageObject};
-use super::process::ProcessSettings;
+use super::settings::ProcessSettings;
 use super::{contacts, keys, media, opt_out, replies};
 use crate::ports::table::{Condition, Index, Query, Update};
 use crate::worker::HandlerError;

@@ -18,13 +18,8 @@ pub mod opt_out;
 pub mod payload;
 pub mod process;
 pub mod replies;
+pub mod settings;
 
-/// The queue of captured events waiting to be processed.
-pub const EVENTS_QUEUE: &str = "events";
-/// The queue of media files waiting to be copied into the blob store.
-pub const MEDIA_QUEUE: &str = "media";
-/// The queue of captured events waiting for the development forwarder (when it is on).
-pub const FORWARD_QUEUE: &str = "forward";
 
 use crate::worker::HandlerError;
 

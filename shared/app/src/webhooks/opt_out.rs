@@ -12,7 +12,7 @@ use trickle_domain::PhoneNumber;
 
 use super::keys;
 use super::payload::MessageObject;
-use super::process::ProcessSettings;
+use super::settings::ProcessSettings;
 use crate::contacts;
 use crate::ports::table::{
     Condition, Index, Item, Query, SortKeyCondition, TableError, TxOp, Update,

@@ -16,28 +16,8 @@ use crate::ports::ReceivedMessage;
 use crate::worker::{HandlerError, MessageHandler};
 use crate::Services;
 
+use super::settings::ProcessSettings;
 use super::{permanent, transient};
-
-#[derive(Debug, Clone)]
-pub struct ProcessSettings {
-    /// Named in every automatic reply (opt-out confirmation, help).
-    pub business_name: String,
-    /// Tries before an event is parked as `failed`.
-    pub max_attempts: u32,
-    /// The OpenPhone key's request budget: automatic replies (and their lookups) take a slot
-    /// like every provider call. `None` only where no key is configured (tests).
-    pub budget: Option<crate::rate::RateBudget>,
-}
-
-impl Default for ProcessSettings {
-    fn default() -> Self {
-        Self {
-            business_name: "trickle".into(),
-            max_attempts: 5,
-            budget: None,
-        }
-    }
-}
 
 pub struct EventProcessor {
     services: Services,

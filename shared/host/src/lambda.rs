@@ -1,0 +1,179 @@
+//! The Lambda host: what every function builds once at cold start — its settings from the
+//! environment `template.yaml` gives it, its secrets from SSM, the SDK adapters behind the ports
+//! — and the loops that hand Lambda's events to trickle.
+
+use std::sync::Arc;
+
+use trickle_app::ports::{PhoneValidator, SmsProvider};
+use trickle_app::Services;
+use trickle_aws::{
+    clients, load_sdk_config, load_secrets, AwsEndpoint, DynamoTable, S3Blobs, SecretsError,
+    SesMailer, SqsQueue,
+};
+use trickle_domain::SystemClock;
+use trickle_providers::numverify::NumVerifyClient;
+use trickle_providers::openphone::{OpenPhoneClient, UnconfiguredProvider};
+
+use crate::root::{build, BuildError, Extras, Trickle};
+use crate::settings::{Secret, Settings, SettingsError};
+use crate::sqs_batch;
+
+#[derive(Debug, thiserror::Error)]
+pub enum HostError {
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+    #[error("secret {name} is missing under {prefix}")]
+    MissingSecret { name: &'static str, prefix: String },
+    #[error(transparent)]
+    Secrets(#[from] SecretsError),
+    #[error(transparent)]
+    Build(#[from] BuildError),
+    #[error("{0}")]
+    NotConfigured(String),
+}
+
+/// One cold start's trickle: settings, services, router settings and consumers.
+pub struct LambdaHost {
+    pub settings: Settings,
+    pub trickle: Trickle,
+}
+
+impl LambdaHost {
+    /// Telemetry, settings, secrets and adapters, once per cold start.
+    pub async fn start() -> Result<Self, HostError> {
+        init_telemetry();
+        let mut settings = Settings::from_env()?;
+        let aws = settings.require_aws()?.clone();
+        let config = load_sdk_config(&AwsEndpoint {
+            url: None,
+            retries: true,
+        })
+        .await;
+        let secrets = load_secrets(&clients::Ssm::new(&config), &aws.secrets_prefix).await?;
+        let secret = |name: &str| {
+            secrets
+                .get(name)
+                .filter(|v| !v.trim().is_empty())
+                .map(|v| Secret::new(v.trim()))
+        };
+        // In AWS the keys live in SSM; an environment value (a test, a one-off) still wins.
+        if settings.openphone.api_key.is_none() {
+            settings.openphone.api_key = secret("openphone-api-key");
+        }
+        if settings.numverify.key.is_none() {
+            settings.numverify.key = secret("numverify-key");
+        }
+        if settings.openphone.webhook_keys.is_empty() {
+            settings.openphone.webhook_keys = ["openphone-webhook-key", "openphone-webhook-key-previous"]
+                .iter()
+                .filter_map(|name| secret(name))
+                .collect();
+        }
+        let mut extras = Extras::new(secret("admin-token").unwrap_or_else(|| Secret::new("")));
+        extras.forward_key = secret("forward-key");
+
+        let table = Arc::new(DynamoTable::new(
+            clients::DynamoDb::new(&config),
+            &aws.table_name,
+        ));
+        let services = Services {
+            table: table.clone(),
+            queue: Arc::new(SqsQueue::new(
+                clients::Sqs::new(&config),
+                &aws.queue_prefix,
+                table,
+            )),
+            blobs: Arc::new(S3Blobs::new(clients::s3(&config), &aws.bucket)),
+            mailer: Arc::new(SesMailer::new(clients::SesV2::new(&config))),
+            sms: openphone(&settings),
+            clock: Arc::new(SystemClock),
+            validator: numverify(&settings),
+        };
+        let trickle = build(services, &settings, &extras)?;
+        Ok(Self { settings, trickle })
+    }
+
+    /// The admin token the http function needs (the others do not).
+    pub fn require_admin_token(&self) -> Result<(), HostError> {
+        if self.trickle.http.admin_token.is_empty() {
+            return Err(HostError::MissingSecret {
+                name: "admin-token",
+                prefix: self.secrets_prefix(),
+            });
+        }
+        if self.trickle.ingest.keys.is_empty() {
+            return Err(HostError::MissingSecret {
+                name: "openphone-webhook-key",
+                prefix: self.secrets_prefix(),
+            });
+        }
+        Ok(())
+    }
+
+    fn secrets_prefix(&self) -> String {
+        self.settings
+            .aws
+            .as_ref()
+            .map(|a| a.secrets_prefix.clone())
+            .unwrap_or_default()
+    }
+
+    /// Serves an SQS-triggered function: `queue`'s consumer, with partial batch responses.
+    pub async fn serve_queue(self, queue: &'static str) -> Result<(), lambda_runtime::Error> {
+        let consumer = self.trickle.consumer(queue).cloned().ok_or_else(|| {
+            HostError::NotConfigured(format!(
+                "this deployment has no consumer of the {queue} queue; check its settings"
+            ))
+        })?;
+        sqs_batch::serve(
+            self.trickle.services.queue.clone(),
+            consumer.queue,
+            consumer.handler,
+            consumer.policy,
+        )
+        .await
+    }
+}
+
+/// NumVerify with its key; without one every import pauses with a clear reason.
+fn numverify(settings: &Settings) -> Arc<dyn PhoneValidator> {
+    match &settings.numverify.key {
+        Some(key) => Arc::new(NumVerifyClient::new(
+            &settings.numverify.base_url,
+            key.expose(),
+        )),
+        None => Arc::new(trickle_app::ports::validator::NotConfigured),
+    }
+}
+
+/// OpenPhone with its key; without one every provider call fails as unavailable.
+fn openphone(settings: &Settings) -> Arc<dyn SmsProvider> {
+    let Some(key) = &settings.openphone.api_key else {
+        tracing::warn!("secret openphone-api-key is missing: provider calls will fail");
+        return Arc::new(UnconfiguredProvider);
+    };
+    let client = OpenPhoneClient::new(trickle_providers::openphone::OpenPhoneSettings::new(
+        &settings.openphone.base_url,
+        key.expose(),
+    ));
+    match client {
+        Ok(client) => Arc::new(client),
+        Err(error) => {
+            tracing::error!(%error, "cannot build the OpenPhone client");
+            Arc::new(UnconfiguredProvider)
+        }
+    }
+}
+
+/// JSON log lines for CloudWatch, with the level taken from `RUST_LOG`.
+fn init_telemetry() {
+    trickle_app::metrics::init(trickle_app::metrics::Sink::EmfStdout);
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .with_current_span(true)
+        .without_time()
+        .try_init();
+}
