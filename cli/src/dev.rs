@@ -25,7 +25,7 @@ use trickle_embedded::{
 };
 use trickle_http::HttpSettings;
 use trickle_providers::numverify::NumVerifyClient;
-use trickle_simulators::numverify::{NumVerifySettings, NumVerifySimulator};
+use trickle_sandbox::numverify::{NumVerifySettings, NumVerifySimulator};
 
 use crate::settings::{self, DevSettings};
 

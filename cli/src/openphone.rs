@@ -10,7 +10,7 @@ use trickle_app::webhooks::ingest::{IngestSettings, SignatureTime};
 use trickle_app::webhooks::settings::ProcessSettings;
 use trickle_domain::webhook_signature::SigningKey;
 use trickle_providers::openphone::{OpenPhoneClient, OpenPhoneSettings, DEFAULT_BASE_URL};
-use trickle_simulators::openphone::{OpenPhoneSimulator, SimulatorConfig};
+use trickle_sandbox::openphone::{OpenPhoneSimulator, SimulatorConfig};
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct OpenPhoneArgs {

@@ -15,7 +15,7 @@ use std::time::Duration;
 use reqwest::Method;
 use serde_json::{json, Value};
 use support::{trickle_ok, wait_for, DevRunner};
-use trickle_simulators::openphone::{OpenPhoneSimulator, SimulatorConfig};
+use trickle_sandbox::openphone::{OpenPhoneSimulator, SimulatorConfig};
 
 const CONTACTS: usize = 100;
 const PER_RUN: usize = 25;

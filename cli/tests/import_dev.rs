@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use reqwest::Method;
 use support::{trickle, trickle_ok, wait_for, DevRunner};
-use trickle_simulators::numverify::{NumVerifySettings, NumVerifySimulator};
+use trickle_sandbox::numverify::{NumVerifySettings, NumVerifySimulator};
 
 /// A PropertyRadar-style export saved by Excel on Windows: `José` is one byte, `0xE9`.
 fn first_file() -> Vec<u8> {

@@ -22,7 +22,7 @@ use trickle_domain::webhook_signature::SigningKey;
 use trickle_http::HttpSettings;
 use trickle_providers::forwarder::HttpForwarder;
 use trickle_providers::openphone::{OpenPhoneClient, OpenPhoneSettings};
-use trickle_simulators::openphone::{OpenPhoneSimulator, SimulatorConfig};
+use trickle_sandbox::openphone::{OpenPhoneSimulator, SimulatorConfig};
 
 pub const TOKEN: &str = "webhook-test-admin-token";
 pub const BUSINESS: &str = "Acme Realty";

@@ -18,7 +18,7 @@ use trickle_app::worker::{run_consumer, MessageHandler, RetryPolicy};
 use trickle_app::Services;
 use trickle_http::HttpSettings;
 use trickle_providers::numverify::NumVerifyClient;
-use trickle_simulators::numverify::{NumVerifySettings, NumVerifySimulator};
+use trickle_sandbox::numverify::{NumVerifySettings, NumVerifySimulator};
 
 const TOKEN: &str = "test-admin-token";
 

@@ -22,7 +22,7 @@ use trickle_app::worker::MessageHandler;
 use trickle_domain::campaign::{RawCampaign, RawSchedule};
 use trickle_domain::{Contact, ListId};
 use trickle_providers::openphone::{OpenPhoneClient, OpenPhoneSettings};
-use trickle_simulators::openphone::{Delivery, OpenPhoneSimulator, Shape, SimulatorConfig};
+use trickle_sandbox::openphone::{Delivery, OpenPhoneSimulator, Shape, SimulatorConfig};
 use trickle_tests::campaign_world::{utc, World};
 
 /// Sends through the real provider, then never returns: the caller's future is dropped by a

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use trickle_app::ports::{MessageQuery, OutboundSms, SmsError, SmsProvider};
 use trickle_providers::openphone::{OpenPhoneClient, OpenPhoneSettings};
-use trickle_simulators::openphone::{InboundMedia, OpenPhoneSimulator, SimulatorConfig};
+use trickle_sandbox::openphone::{InboundMedia, OpenPhoneSimulator, SimulatorConfig};
 
 async fn simulator(rate_limit: Option<u32>) -> OpenPhoneSimulator {
     OpenPhoneSimulator::start(SimulatorConfig {

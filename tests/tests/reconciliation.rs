@@ -17,7 +17,7 @@ use trickle_app::rate::RateBudget;
 use trickle_app::reconcile::{self, ReconcileSettings, RunStatus, StartRequest, StepOutcome};
 use trickle_domain::campaign::{RawCampaign, RawSchedule};
 use trickle_providers::openphone::{OpenPhoneClient, OpenPhoneSettings};
-use trickle_simulators::openphone::{
+use trickle_sandbox::openphone::{
     CallScript, Delivery, Format, InboundMedia, OpenPhoneSimulator, Shape, SimulatorConfig,
 };
 use trickle_tests::campaign_world::{utc, World};

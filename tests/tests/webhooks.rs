@@ -7,7 +7,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 use trickle_app::webhooks::{keys, replies};
 use trickle_domain::webhook_signature::{sign_legacy, sign_standard, SigningKey};
-use trickle_simulators::openphone::{CallScript, Delivery, Format, InboundMedia, Shape};
+use trickle_sandbox::openphone::{CallScript, Delivery, Format, InboundMedia, Shape};
 use trickle_tests::webhooks::{eventually, Options, WebhookApp, BUSINESS, MAX_ATTEMPTS};
 
 const ALICE: &str = "+12125550134";

@@ -4,7 +4,7 @@ use trickle_app::ports::{PhoneValidator, ValidatorError};
 use trickle_domain::csv_import::RejectReason;
 use trickle_domain::PhoneNumber;
 use trickle_providers::numverify::NumVerifyClient;
-use trickle_simulators::numverify::{NumVerifySettings, NumVerifySimulator};
+use trickle_sandbox::numverify::{NumVerifySettings, NumVerifySimulator};
 
 fn phone(s: &str) -> PhoneNumber {
     PhoneNumber::parse(s).unwrap()

@@ -30,7 +30,7 @@ use trickle_app::Services;
 use trickle_domain::campaign::{RawCampaign, RawSchedule};
 use trickle_domain::OffsetClock;
 use trickle_providers::openphone::{OpenPhoneClient, OpenPhoneSettings};
-use trickle_simulators::openphone::{OpenPhoneSimulator, SimulatorConfig};
+use trickle_sandbox::openphone::{OpenPhoneSimulator, SimulatorConfig};
 use trickle_tests::campaign_world::{utc, World};
 
 const API_KEY: &str = "bench-key";

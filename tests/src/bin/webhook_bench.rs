@@ -3,7 +3,7 @@
 //! count of events stored vs sent.
 //!
 //! ```sh
-//! cargo build --release -p trickle -p trickle-simulators --bin trickle --bin webhook_bench
+//! cargo build --release -p trickle -p trickle-tests --bin trickle --bin webhook_bench
 //! target/release/webhook_bench [--duration 30] [--concurrency 32] [--event-type call.missed]
 //!     [--url http://host:port --token <admin token> --key <webhook key, base64>]
 //! ```
