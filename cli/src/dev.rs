@@ -3,27 +3,19 @@
 
 use std::sync::Arc;
 use std::time::Duration;
-use trickle_app::queues;
 
 use anyhow::Context;
 use tokio::sync::watch;
-use trickle_app::audience::dispatch::ImportWorker;
-use trickle_app::audience::validation::ValidationWorker;
-use trickle_app::audience::AudienceSettings;
-use trickle_app::campaigns;
-use trickle_app::campaigns::send_rules::SendSettings;
-use trickle_app::campaigns::send_worker::{AlertSettings, SendLimits, SendWorker};
-use trickle_app::health::{self, HealthSettings, VerdictHandler};
+use trickle_app::health::{self, HealthSettings};
 use trickle_app::ports::{OutgoingMessage, PhoneValidator};
-use trickle_app::reconcile::{ReconcileHandler, ReconcileSettings};
-use trickle_app::webhooks::{self, media::MediaHandler, process::EventProcessor};
-use trickle_app::worker::{run_consumer, MessageHandler, RetryPolicy};
+use trickle_app::queues;
+use trickle_app::webhooks::ingest::SignatureTime;
+use trickle_app::worker::run_consumer;
 use trickle_app::Services;
 use trickle_domain::{Clock, OffsetClock, PhoneNumber, SystemClock};
-use trickle_embedded::{
-    EmbeddedBlobs, EmbeddedQueue, EmbeddedStore, EmbeddedTable, OutboxMailer, QueueSettings,
-};
-use trickle_http::HttpSettings;
+use trickle_embedded::EmbeddedTable;
+use trickle_host::settings::HealthCheckSettings;
+use trickle_host::{Extras, Secret};
 use trickle_providers::numverify::NumVerifyClient;
 use trickle_sandbox::numverify::{NumVerifySettings, NumVerifySimulator};
 
@@ -49,6 +41,7 @@ macro_rules! say {
 }
 
 pub async fn run(settings: DevSettings) -> anyhow::Result<()> {
+    let mut tree = settings.tree()?;
     let data_dir = settings.data_dir.clone();
     std::fs::create_dir_all(&data_dir)
         .with_context(|| format!("creating data dir {}", data_dir.display()))?;
@@ -68,124 +61,60 @@ pub async fn run(settings: DevSettings) -> anyhow::Result<()> {
         format!("http://{host}:{}", address.port())
     });
 
-    let store = EmbeddedStore::open(data_dir.join("trickle.db"))?;
-    let table = EmbeddedTable::new(store.clone());
-    let queue = Arc::new(EmbeddedQueue::new(store.clone(), QueueSettings::default()));
     let clock: Arc<dyn Clock> = match settings.clock_start {
         Some(start) => Arc::new(OffsetClock::starting_at(start)),
         None => Arc::new(SystemClock),
     };
-    let (validator, numverify_sandbox) = validator(&settings).await?;
-    let openphone = crate::openphone::build(&settings.openphone, &public_url).await?;
-    let services = Services {
-        table: Arc::new(table.clone()),
-        queue: queue.clone(),
-        blobs: Arc::new(EmbeddedBlobs::open(&data_dir, &public_url, queue.clone())?),
-        mailer: Arc::new(OutboxMailer::open(&data_dir)?),
-        sms: openphone.sms.clone(),
-        clock: clock.clone(),
+    let (validator, numverify_sandbox) = validator(&tree).await?;
+    let openphone =
+        crate::openphone::build(&mut tree, &public_url, settings.simulator_rate_limit).await?;
+    sandbox_defaults(&mut tree, &openphone)?;
+    let local = trickle_host::embedded::open(
+        &data_dir,
+        &public_url,
+        openphone.sms.clone(),
         validator,
-    };
-    let mut audience = AudienceSettings::from_env().map_err(anyhow::Error::msg)?;
-    if audience.alert_to.is_empty() {
-        // Locally every alert lands in the outbox, addressed to a stand-in operator.
-        audience.alert_to = vec![LOCAL_ALERT_RECIPIENT.to_string()];
-    }
-    let mut health = health_settings(&openphone, &audience)?;
+        clock.clone(),
+    )?;
+    let mut extras = Extras::new(Secret::new(admin_token.clone()));
+    // Short steps, so the runner stops promptly; signatures carry the real time even when the
+    // runner's clock was moved for a demo.
+    extras.reconcile_step_time = Duration::from_secs(60);
+    extras.signature_time = SignatureTime::SystemClock;
+    let trickle = trickle_host::build(local.services.clone(), &tree, &extras)?;
+    let services = trickle.services.clone();
 
     let (stop, stopped) = watch::channel(false);
     let mut background = vec![
-        tokio::spawn(sweep_expired(table, stopped.clone())),
+        tokio::spawn(sweep_expired(local.table, stopped.clone())),
         tokio::spawn(campaign_ticks(services.clone(), stopped.clone())),
     ];
-    let api_key = settings
-        .openphone
-        .openphone_api_key
-        .as_deref()
-        .unwrap_or("sandbox");
-    let send_worker = SendWorker {
-        services: services.clone(),
-        sms: services.sms.clone(),
-        settings: SendSettings::default(),
-        // The budget is per OpenPhone key, shared with every other provider caller.
-        limits: SendLimits::new(api_key),
-        alerts: AlertSettings {
-            from: audience.alert_from.clone(),
-            to: audience.alert_to.clone(),
-        },
-    };
-    let reconcile = reconcile_settings(&openphone, &send_worker, &openphone.process);
-    if let Some(health) = &mut health {
-        health.budget = Some(send_worker.limits.budget.clone());
-    }
-    // The queue consumers that stand in for the SQS-triggered functions: (queue, handler).
-    let mut consumers: Vec<(&str, Arc<dyn MessageHandler>)> = vec![
-        (
-            queues::UPLOADS,
-            Arc::new(ImportWorker::new(services.clone(), audience.clone())),
-        ),
-        (
-            queues::VALIDATE,
-            Arc::new(ValidationWorker::new(services.clone(), audience.clone())),
-        ),
-        (
-            queues::EVENTS,
-            Arc::new(EventProcessor::new(
-                services.clone(),
-                openphone.process.clone(),
-            )),
-        ),
-        (queues::MEDIA, Arc::new(MediaHandler::new(services.clone()))),
-        (queues::SENDS, Arc::new(send_worker.clone())),
-    ];
-    if let Some(settings) = &reconcile {
-        consumers.push((
-            queues::RECONCILE,
-            Arc::new(ReconcileHandler {
-                services: services.clone(),
-                settings: settings.clone(),
-                sends: Some(send_worker.clone()),
-            }),
-        ));
+    if trickle.reconcile.is_some() {
         background.push(tokio::spawn(daily_reconciliations(
             services.clone(),
             stopped.clone(),
         )));
     }
-    if let Some(settings) = &health {
-        consumers.push((
-            queues::HEALTH,
-            Arc::new(VerdictHandler {
-                services: services.clone(),
-                settings: settings.clone(),
-            }),
-        ));
+    if let Some(health) = &trickle.health {
         background.push(tokio::spawn(health_checks(
             services.clone(),
-            settings.clone(),
+            health.clone(),
             stopped.clone(),
         )));
     }
-    for (name, handler) in consumers {
+    // The queue consumers that stand in for the SQS-triggered functions.
+    for consumer in &trickle.consumers {
         background.push(tokio::spawn(run_consumer(
             services.queue.clone(),
-            name.to_string(),
-            handler,
-            RetryPolicy::default(),
+            consumer.queue.to_string(),
+            consumer.handler.clone(),
+            consumer.policy,
             CONSUMER_VISIBILITY,
             stopped.clone(),
         )));
     }
 
-    let app = trickle_http::router_with_webhooks(
-        services,
-        HttpSettings {
-            admin_token: admin_token.clone(),
-            health: health.clone(),
-            reconcile: reconcile.clone(),
-        },
-        openphone.ingest.clone(),
-    );
+    let app = trickle.router();
     let shutdown = shutdown_signal();
     say!("trickle dev listening on http://{address}");
     say!("data dir: {}", data_dir.display());
@@ -210,7 +139,7 @@ pub async fn run(settings: DevSettings) -> anyhow::Result<()> {
         ),
         None => say!(
             "OpenPhone: {} (real texts are sent)",
-            settings.openphone.openphone_base_url
+            tree.openphone.base_url
         ),
     }
     if let Some(start) = settings.clock_start {
@@ -226,24 +155,49 @@ pub async fn run(settings: DevSettings) -> anyhow::Result<()> {
         let _ = task.await;
     }
     drop(numverify_sandbox);
+    drop(openphone);
     tracing::info!("trickle dev stopped");
+    Ok(())
+}
+
+/// What the sandbox fills in locally: an outbox recipient for alerts, and (with the OpenPhone
+/// simulator) a health check between two simulator numbers and reconciliation of the
+/// simulator's number — unless the environment configures them.
+fn sandbox_defaults(
+    tree: &mut trickle_host::Settings,
+    openphone: &crate::openphone::OpenPhone,
+) -> anyhow::Result<()> {
+    if tree.alerts.to.is_empty() {
+        // Locally every alert lands in the outbox, addressed to a stand-in operator.
+        tree.alerts.to = vec![LOCAL_ALERT_RECIPIENT.to_string()];
+    }
+    let Some(simulator) = &openphone.simulator else {
+        return Ok(());
+    };
+    if tree.health.is_none() {
+        // The receiver becomes one of the simulator's own numbers, so its webhook comes back.
+        let receiver = PhoneNumber::parse(SANDBOX_HEALTH_RECEIVER)?;
+        simulator.add_internal_number(receiver.as_str());
+        tree.health = Some(HealthCheckSettings {
+            sender: simulator.phone_number().to_string(),
+            receiver,
+        });
+    }
+    if tree.reconcile_numbers.is_empty() {
+        tree.reconcile_numbers = vec![simulator.phone_number().to_string()];
+    }
     Ok(())
 }
 
 /// NumVerify with the configured key, or the in-process simulator (sandbox mode) without one.
 async fn validator(
-    settings: &DevSettings,
+    tree: &trickle_host::Settings,
 ) -> anyhow::Result<(Arc<dyn PhoneValidator>, Option<NumVerifySimulator>)> {
-    let base_url = settings
-        .numverify_base_url
-        .clone()
-        .unwrap_or_else(|| trickle_providers::numverify::DEFAULT_BASE_URL.to_string());
-    match settings
-        .numverify_key
-        .as_deref()
-        .filter(|k| !k.trim().is_empty())
-    {
-        Some(key) => Ok((Arc::new(NumVerifyClient::new(&base_url, key.trim())), None)),
+    match &tree.numverify.key {
+        Some(key) => Ok((
+            Arc::new(NumVerifyClient::new(&tree.numverify.base_url, key.expose())),
+            None,
+        )),
         None => {
             let sandbox = NumVerifySimulator::start(NumVerifySettings::default())
                 .await
@@ -284,58 +238,6 @@ async fn campaign_ticks(services: Services, mut stopped: watch::Receiver<bool>) 
 
 /// Where alerts go locally when `TRICKLE_ALERT_EMAIL` is not set (the outbox keeps them).
 const LOCAL_ALERT_RECIPIENT: &str = "operator@trickle.local";
-
-/// The health check's settings: from the environment, or in sandbox mode a pair of simulator
-/// numbers (the receiver becomes one of the simulator's own numbers, so its webhook comes back).
-fn health_settings(
-    openphone: &crate::openphone::OpenPhone,
-    audience: &AudienceSettings,
-) -> anyhow::Result<Option<HealthSettings>> {
-    if let Some(settings) = HealthSettings::from_env().map_err(anyhow::Error::msg)? {
-        return Ok(Some(settings));
-    }
-    let Some(simulator) = &openphone.simulator else {
-        return Ok(None);
-    };
-    let receiver = PhoneNumber::parse(SANDBOX_HEALTH_RECEIVER)?;
-    simulator.add_internal_number(receiver.as_str());
-    Ok(Some(
-        HealthSettings::new(
-            simulator.phone_number().to_string(),
-            receiver,
-            audience.alert_from.clone(),
-            audience.alert_to.clone(),
-        )
-        .tuned_from_env()
-        .map_err(anyhow::Error::msg)?,
-    ))
-}
-
-/// Reconciliation's numbers: `TRICKLE_RECONCILE_NUMBERS` (comma-separated `PN…` ids or E.164),
-/// or the simulator's number in sandbox mode; `None` (not configured) otherwise.
-fn reconcile_settings(
-    openphone: &crate::openphone::OpenPhone,
-    send_worker: &SendWorker,
-    process: &trickle_app::webhooks::settings::ProcessSettings,
-) -> Option<ReconcileSettings> {
-    let configured: Vec<String> = std::env::var("TRICKLE_RECONCILE_NUMBERS")
-        .unwrap_or_default()
-        .split(',')
-        .map(|n| n.trim().to_string())
-        .filter(|n| !n.is_empty())
-        .collect();
-    let numbers = match (&openphone.simulator, configured.is_empty()) {
-        (_, false) => configured,
-        (Some(sim), true) => vec![sim.phone_number().to_string()],
-        (None, true) => return None,
-    };
-    let mut settings = ReconcileSettings::new(numbers, send_worker.limits.budget.clone());
-    settings.step_time = Duration::from_secs(60);
-    settings.process = process.clone();
-    settings.alert_from = send_worker.alerts.from.clone();
-    settings.alert_to = send_worker.alerts.to.clone();
-    Some(settings)
-}
 
 /// EventBridge's daily reconciliation schedule, locally: the first run ten minutes after start.
 async fn daily_reconciliations(services: Services, mut stopped: watch::Receiver<bool>) {

@@ -1,3 +1,8 @@
+//! The settings of `trickle dev`, read once: the runner's own flags (each also from its
+//! environment variable) over the settings tree every host shares
+//! ([`trickle_host::Settings`], read from the environment). This file and that module are the
+//! only places the environment is read.
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -22,15 +27,74 @@ pub struct DevSettings {
     /// Base URL printed in pre-signed upload URLs (defaults to the listen address).
     #[arg(long, env = "TRICKLE_PUBLIC_URL")]
     pub public_url: Option<String>,
-    /// NumVerify access key; without one, numbers are validated by the built-in simulator
-    /// (sandbox mode).
-    #[arg(long, env = "TRICKLE_NUMVERIFY_KEY", hide_env_values = true)]
+    /// NumVerify access key (or TRICKLE_NUMVERIFY_KEY); without one, numbers are validated by
+    /// the built-in simulator (sandbox mode).
+    #[arg(long)]
     pub numverify_key: Option<String>,
-    /// NumVerify base URL (the free plan needs plain HTTP).
-    #[arg(long, env = "TRICKLE_NUMVERIFY_BASE_URL")]
+    /// NumVerify base URL (or TRICKLE_NUMVERIFY_BASE_URL; the free plan needs plain HTTP).
+    #[arg(long)]
     pub numverify_base_url: Option<String>,
-    #[command(flatten)]
-    pub openphone: crate::openphone::OpenPhoneArgs,
+    /// OpenPhone API key (or TRICKLE_OPENPHONE_API_KEY); when unset, `trickle dev` runs an
+    /// OpenPhone simulator (sandbox mode).
+    #[arg(long)]
+    pub openphone_api_key: Option<String>,
+    /// OpenPhone API base URL (or TRICKLE_OPENPHONE_BASE_URL).
+    #[arg(long)]
+    pub openphone_base_url: Option<String>,
+    /// The webhook signing secret (base64, as OpenPhone shows it; or
+    /// TRICKLE_OPENPHONE_WEBHOOK_KEY).
+    #[arg(long)]
+    pub openphone_webhook_key: Option<String>,
+    /// Named in opt-out confirmations and help replies (or TRICKLE_BUSINESS_NAME).
+    #[arg(long)]
+    pub business_name: Option<String>,
+    /// Requests per second the sandbox simulator allows per key (0: unlimited).
+    #[arg(long, env = "TRICKLE_SIMULATOR_RATE_LIMIT", default_value_t = 10)]
+    pub simulator_rate_limit: u32,
+}
+
+impl DevSettings {
+    /// The shared settings tree from the environment, with this runner's flags on top.
+    pub fn tree(&self) -> anyhow::Result<trickle_host::Settings> {
+        use trickle_host::Secret;
+        let mut tree = trickle_host::Settings::from_env()?;
+        if let Some(key) = nonblank(&self.numverify_key) {
+            tree.numverify.key = Some(Secret::new(key));
+        }
+        if let Some(url) = nonblank(&self.numverify_base_url) {
+            tree.numverify.base_url = url;
+        }
+        if let Some(key) = nonblank(&self.openphone_api_key) {
+            tree.openphone.api_key = Some(Secret::new(key));
+        }
+        if let Some(url) = nonblank(&self.openphone_base_url) {
+            tree.openphone.base_url = url;
+        }
+        if let Some(key) = nonblank(&self.openphone_webhook_key) {
+            if tree.openphone.webhook_keys.is_empty() {
+                tree.openphone.webhook_keys.push(Secret::new(key));
+            } else {
+                tree.openphone.webhook_keys[0] = Secret::new(key);
+            }
+        }
+        if let Some(name) = nonblank(&self.business_name) {
+            tree.business_name = name;
+        }
+        Ok(tree)
+    }
+}
+
+fn nonblank(value: &Option<String>) -> Option<String> {
+    value
+        .as_deref()
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_string)
+}
+
+/// How log lines are written: readable by default, JSON lines when `TRICKLE_LOG_FORMAT=json`.
+pub fn json_logs() -> bool {
+    std::env::var("TRICKLE_LOG_FORMAT").as_deref() == Ok("json")
 }
 
 fn parse_instant(text: &str) -> Result<DateTime<Utc>, String> {

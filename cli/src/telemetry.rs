@@ -7,7 +7,7 @@ pub fn init() {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
-    if std::env::var("TRICKLE_LOG_FORMAT").as_deref() == Ok("json") {
+    if crate::settings::json_logs() {
         builder.json().init();
     } else {
         builder.with_target(false).init();

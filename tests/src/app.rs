@@ -3,7 +3,6 @@
 use std::path::Path;
 
 use trickle_app::Services;
-use trickle_http::HttpSettings;
 
 /// A running router; dropping it stops the server.
 pub struct RunningApp {
@@ -24,14 +23,12 @@ pub async fn spawn_embedded(dir: &Path, admin_token: &str) -> (Services, Running
         .expect("bind loopback");
     let url = format!("http://{}", listener.local_addr().unwrap());
     let services = crate::fixtures::embedded_services(dir, &url);
-    let router = trickle_http::router(
-        services.clone(),
-        HttpSettings {
-            admin_token: admin_token.to_string(),
-            health: None,
-            reconcile: None,
-        },
-    );
+    // Wired by the composition root, on settings with nothing configured.
+    let settings = trickle_host::Settings::from_lookup(|_| None).expect("default settings");
+    let extras = trickle_host::Extras::new(trickle_host::Secret::new(admin_token));
+    let router = trickle_host::build(services.clone(), &settings, &extras)
+        .expect("build trickle")
+        .router();
     let task = tokio::spawn(async move {
         axum::serve(listener, router).await.expect("serve");
     });

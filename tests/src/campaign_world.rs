@@ -2,7 +2,6 @@
 //! contacts, opt-outs, suppressions and activities written straight through the `Table` port in
 //! the documented layout (until the audience and webhook issues provide their own use-cases).
 
-use trickle_app::queues;
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
@@ -10,6 +9,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use trickle_app::campaigns::keys;
 use trickle_app::ports::table::{Key, Query, SortKeyCondition};
+use trickle_app::queues;
 use trickle_app::{contacts, Services};
 use trickle_domain::{Contact, FixedClock, ListId, RawContact};
 

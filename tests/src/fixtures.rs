@@ -18,9 +18,7 @@ use trickle_app::ports::{Blobs, Mailer, Queue, Table};
 use trickle_app::Services;
 use trickle_aws::{clients, DynamoTable, S3Blobs, SesMailer, SqsQueue};
 use trickle_domain::SystemClock;
-use trickle_embedded::{
-    EmbeddedBlobs, EmbeddedQueue, EmbeddedStore, EmbeddedTable, OutboxMailer, QueueSettings,
-};
+use trickle_embedded::{EmbeddedQueue, EmbeddedStore, EmbeddedTable, OutboxMailer, QueueSettings};
 
 use crate::moto;
 
@@ -105,17 +103,16 @@ pub fn embedded_services_with(
     public_url: &str,
     validator: Arc<dyn trickle_app::ports::PhoneValidator>,
 ) -> Services {
-    let store = EmbeddedStore::open(dir.join("trickle.db")).expect("store");
-    let queue = Arc::new(EmbeddedQueue::new(store.clone(), QueueSettings::default()));
-    Services {
-        table: Arc::new(EmbeddedTable::new(store)),
-        queue: queue.clone(),
-        blobs: Arc::new(EmbeddedBlobs::open(dir, public_url, queue).expect("blobs")),
-        mailer: Arc::new(OutboxMailer::open(dir).expect("outbox")),
-        sms: Arc::new(trickle_providers::openphone::UnconfiguredProvider),
-        clock: Arc::new(SystemClock),
+    // The same adapters `trickle dev` opens, from the composition root.
+    trickle_host::embedded::open(
+        dir,
+        public_url,
+        Arc::new(trickle_providers::openphone::UnconfiguredProvider),
         validator,
-    }
+        Arc::new(SystemClock),
+    )
+    .expect("embedded services")
+    .services
 }
 
 // ---- AWS on moto ----

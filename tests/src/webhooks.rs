@@ -2,7 +2,6 @@
 //! `media` consumers on the embedded queue, and an OpenPhone simulator that delivers signed
 //! webhooks to it and answers the provider client.
 
-use trickle_app::queues;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,12 +9,12 @@ use std::time::Duration;
 use serde_json::Value;
 use tokio::sync::watch;
 use trickle_app::health::{HealthSettings, VerdictHandler};
+use trickle_app::queues;
 use trickle_app::webhooks::forward::ForwardHandler;
 use trickle_app::webhooks::ingest::IngestSettings;
 use trickle_app::webhooks::media::MediaHandler;
 use trickle_app::webhooks::process::EventProcessor;
 use trickle_app::webhooks::settings::ProcessSettings;
-use queues::FORWARD;
 use trickle_app::worker::{run_consumer, MessageHandler, RetryPolicy};
 use trickle_app::Services;
 use trickle_domain::webhook_signature::SigningKey;

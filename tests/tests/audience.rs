@@ -1,7 +1,6 @@
 //! CSV imports end to end over real HTTP: the router and the `uploads`/`validate` consumers as
 //! `trickle dev` runs them, on the embedded store, with NumVerify played by its simulator.
 
-use trickle_app::queues;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,6 +13,7 @@ use trickle_app::audience::validation::ValidationWorker;
 use trickle_app::audience::AudienceSettings;
 use trickle_app::ports::blobs::ObjectCreated;
 use trickle_app::ports::{OutgoingMessage, Table};
+use trickle_app::queues;
 use trickle_app::worker::{run_consumer, MessageHandler, RetryPolicy};
 use trickle_app::Services;
 use trickle_http::HttpSettings;

@@ -3,7 +3,6 @@
 //! Every scenario ends with the same checks: each eligible contact got exactly one message, no
 //! one else got any, and the review list holds exactly the skipped contacts.
 
-use trickle_app::queues;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
@@ -14,6 +13,7 @@ use trickle_app::campaigns::send_worker::{AlertSettings, SendLimits, SendWorker,
 use trickle_app::campaigns::{self, SendJob};
 use trickle_app::ports::sms::{MessageQuery, OutboundSms, ProviderMessage, SmsError};
 use trickle_app::ports::SmsProvider;
+use trickle_app::queues;
 use trickle_app::rate::budget::RateBudget;
 use trickle_app::webhooks::ingest::IngestSettings;
 use trickle_app::webhooks::process::EventProcessor;

@@ -4,7 +4,6 @@
 //! Paths that do call the provider (202, 429, 5xx, timeouts, a crash after the 202) are tested
 //! end-to-end against the OpenPhone simulator over HTTP once it lands (issue 3).
 
-use trickle_app::queues;
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
@@ -14,6 +13,7 @@ use trickle_app::campaigns::send_rules::SendSettings;
 use trickle_app::campaigns::send_worker::{AlertSettings, SendLimits, SendWorker, Step};
 use trickle_app::campaigns::{self, keys, SendJob, SendRecord};
 use trickle_app::ports::sms::{MessageQuery, OutboundSms, ProviderMessage, SmsError, SmsProvider};
+use trickle_app::queues;
 use trickle_app::records;
 use trickle_domain::campaign::{RawCampaign, RawSchedule, SendState};
 use trickle_domain::ListId;
@@ -209,10 +209,7 @@ async fn outside_quiet_hours_a_send_waits_on_the_queue_and_stays_planned() {
     );
     // Both re-queued messages are delayed (not yet visible), and counted.
     assert!(world.drain_sends().await.is_empty());
-    assert_eq!(
-        world.services.queue.depth(queues::SENDS).await.unwrap(),
-        2
-    );
+    assert_eq!(world.services.queue.depth(queues::SENDS).await.unwrap(), 2);
     // A send that is not there (or not ours) is dropped.
     let ghost = SendJob {
         campaign_id: id,

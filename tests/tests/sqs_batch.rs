@@ -7,7 +7,7 @@ use aws_lambda_events::event::sqs::SqsEvent;
 use serde_json::json;
 use trickle_app::ports::{OutgoingMessage, ReceivedMessage};
 use trickle_app::worker::{HandlerError, MessageHandler, RetryPolicy};
-use trickle_aws::sqs_batch::handle_batch;
+use trickle_host::sqs_batch::handle_batch;
 
 /// Answers by the message body: "ok", "retry" or "broken".
 struct ByBody;

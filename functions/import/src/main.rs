@@ -1,22 +1,13 @@
-//! Lambda: SQS uploads (S3 imports/ notifications and import steps) → parse and finish CSV imports
+//! Lambda: SQS `uploads` (S3 `imports/` notifications and import steps) → parse and finish CSV
+//! imports.
 
-use std::sync::Arc;
 use trickle_app::queues;
-
-use trickle_app::audience::AudienceSettings;
-use trickle_app::worker::RetryPolicy;
-use trickle_aws::host::{init_telemetry, AwsHost, AwsSettings};
-use trickle_aws::sqs_batch::serve;
+use trickle_host::lambda::LambdaHost;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    init_telemetry();
-    let host = AwsHost::build(AwsSettings::from_env()?).await?;
-    let handler = Arc::new(trickle_app::audience::dispatch::ImportWorker::new(
-        host.services.clone(),
-        AudienceSettings::from_env()?,
-    ));
-    let queue = host.services.queue.clone();
-    let policy = RetryPolicy::default();
-    serve(queue, queues::UPLOADS, handler, policy).await
+    LambdaHost::start()
+        .await?
+        .serve_queue(queues::UPLOADS)
+        .await
 }

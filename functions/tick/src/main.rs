@@ -1,13 +1,11 @@
 //! Lambda: the EventBridge schedule (every minute) → plan the due campaign runs.
 
 use lambda_runtime::{service_fn, Error, LambdaEvent};
-use trickle_aws::host::{init_telemetry, AwsHost, AwsSettings};
+use trickle_host::lambda::LambdaHost;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    init_telemetry();
-    let host = AwsHost::build(AwsSettings::from_env()?).await?;
-    let services = host.services;
+    let services = LambdaHost::start().await?.trickle.services;
     lambda_runtime::run(service_fn(move |_: LambdaEvent<serde_json::Value>| {
         let services = services.clone();
         async move {

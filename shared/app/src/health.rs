@@ -3,8 +3,10 @@
 //!
 //! Records: the check `HEALTH#<token>`/`CHECK` (gsi1 `HEALTH` / `<started at>` for the history),
 //! the alerting state `HEALTH`/`ALERTS`; the last webhook seen is the newest captured event.
+//!
+//! Why one file: start, verdict and alerting of the check share one record and one alerting
+//! state machine; split, each part would need the others to be read.
 
-use crate::queues;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -16,10 +18,10 @@ use trickle_domain::PhoneNumber;
 use crate::metrics::{self, Metric};
 use crate::ports::table::{Condition, Index, Key, Query, SortKeyCondition, TableError, Update};
 use crate::ports::{Email, MailError, OutboundSms, OutgoingMessage, QueueError, SmsProvider};
+use crate::queues;
 use crate::records;
 use crate::worker::{HandlerError, MessageHandler};
 use crate::Services;
-
 
 #[derive(Debug, Clone)]
 pub struct HealthSettings {

@@ -1,4 +1,7 @@
 //! The `Table` port over DynamoDB.
+//!
+//! Why one file: one port's adapter; every method translates the same condition, update and key
+//! types, which would otherwise be shared across files for no reader's benefit.
 
 use std::collections::HashMap;
 

@@ -1,7 +1,6 @@
 //! The `Blobs` port over files under the data directory. Pre-signed upload URLs point at the
 //! local runner, which hands the body to [`Blobs::accept_upload`].
 
-use trickle_app::queues;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -17,6 +16,7 @@ use trickle_app::ports::blobs::{
     PresignedUpload, NOTIFIED_PREFIX,
 };
 use trickle_app::ports::{OutgoingMessage, Queue};
+use trickle_app::queues;
 
 /// The route prefix the local runner serves uploads on.
 pub const UPLOAD_ROUTE: &str = "/local-blobs/";

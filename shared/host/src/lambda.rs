@@ -64,10 +64,11 @@ impl LambdaHost {
             settings.numverify.key = secret("numverify-key");
         }
         if settings.openphone.webhook_keys.is_empty() {
-            settings.openphone.webhook_keys = ["openphone-webhook-key", "openphone-webhook-key-previous"]
-                .iter()
-                .filter_map(|name| secret(name))
-                .collect();
+            settings.openphone.webhook_keys =
+                ["openphone-webhook-key", "openphone-webhook-key-previous"]
+                    .iter()
+                    .filter_map(|name| secret(name))
+                    .collect();
         }
         let mut extras = Extras::new(secret("admin-token").unwrap_or_else(|| Secret::new("")));
         extras.forward_key = secret("forward-key");
@@ -122,7 +123,8 @@ impl LambdaHost {
     pub async fn serve_queue(self, queue: &'static str) -> Result<(), lambda_runtime::Error> {
         let consumer = self.trickle.consumer(queue).cloned().ok_or_else(|| {
             HostError::NotConfigured(format!(
-                "this deployment has no consumer of the {queue} queue; check its settings"
+                "the {queue} queue has no consumer in this deployment: {}",
+                crate::root::what_enables(queue)
             ))
         })?;
         sqs_batch::serve(

@@ -118,6 +118,10 @@ pub fn build(
             .unwrap_or_else(|| DEFAULT_ALERT_FROM.into()),
         to: settings.alerts.to.clone(),
     };
+    // Every alert (import paused, A2P refusal, health, reconciliation) goes to the same list.
+    let mut audience = settings.audience.clone();
+    audience.alert_to = alerts.to.clone();
+    audience.alert_from = alerts.from.clone();
     let process = ProcessSettings {
         business_name: settings.business_name.clone(),
         max_attempts: settings.event_max_attempts,
@@ -131,12 +135,12 @@ pub fn build(
         } else {
             "the previous webhook signing key"
         };
-        keys.push(
-            SigningKey::from_base64(secret.expose()).map_err(|e| BuildError::SigningKey {
+        keys.push(SigningKey::from_base64(secret.expose()).map_err(|e| {
+            BuildError::SigningKey {
                 name,
                 problem: e.to_string(),
-            })?,
-        );
+            }
+        })?);
     }
     if keys.is_empty() {
         tracing::warn!("no webhook signing key is configured: every webhook will be refused");
@@ -180,37 +184,31 @@ pub fn build(
     let mut consumers = vec![
         Consumer {
             queue: queues::UPLOADS,
-            handler: Arc::new(ImportWorker::new(
-                services.clone(),
-                settings.audience.clone(),
-            )),
-            policy: policy.clone(),
+            handler: Arc::new(ImportWorker::new(services.clone(), audience.clone())),
+            policy,
         },
         Consumer {
             queue: queues::VALIDATE,
-            handler: Arc::new(ValidationWorker::new(
-                services.clone(),
-                settings.audience.clone(),
-            )),
-            policy: policy.clone(),
+            handler: Arc::new(ValidationWorker::new(services.clone(), audience)),
+            policy,
         },
         Consumer {
             queue: queues::EVENTS,
             handler: Arc::new(EventProcessor::new(services.clone(), process.clone())),
             policy: RetryPolicy {
                 max_receives: process.max_attempts,
-                ..policy.clone()
+                ..policy
             },
         },
         Consumer {
             queue: queues::MEDIA,
             handler: Arc::new(MediaHandler::new(services.clone())),
-            policy: policy.clone(),
+            policy,
         },
         Consumer {
             queue: queues::SENDS,
             handler: Arc::new(send_worker.clone()),
-            policy: policy.clone(),
+            policy,
         },
     ];
     if let Some(health) = &health {
@@ -220,7 +218,7 @@ pub fn build(
                 services: services.clone(),
                 settings: health.clone(),
             }),
-            policy: policy.clone(),
+            policy,
         });
     }
     if let Some(reconcile) = &reconcile {
@@ -231,7 +229,7 @@ pub fn build(
                 settings: reconcile.clone(),
                 sends: Some(send_worker.clone()),
             }),
-            policy: policy.clone(),
+            policy,
         });
     }
     if let (Some(url), Some(key)) = (&settings.forward_url, &extras.forward_key) {
@@ -245,7 +243,7 @@ pub fn build(
         consumers.push(Consumer {
             queue: queues::FORWARD,
             handler: Arc::new(ForwardHandler::new(services.clone(), Arc::new(forwarder))),
-            policy: policy.clone(),
+            policy,
         });
     }
     consumers.sort_by_key(|c| queues::ALL.iter().position(|q| *q == c.queue));
@@ -264,4 +262,14 @@ pub fn build(
         budget,
         consumers,
     })
+}
+
+/// What turns on the consumer of an optional queue, in an operator's words.
+pub fn what_enables(queue: &str) -> &'static str {
+    match queue {
+        queues::RECONCILE => "set TRICKLE_RECONCILE_NUMBERS to turn reconciliation on",
+        queues::HEALTH => "set TRICKLE_HEALTH_SENDER and TRICKLE_HEALTH_RECEIVER",
+        queues::FORWARD => "set TRICKLE_FORWARD_URL and the forward-key secret",
+        _ => "every deployment has it; this is a bug",
+    }
 }

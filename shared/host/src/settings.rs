@@ -149,10 +149,14 @@ impl Settings {
             }
         };
         let reminder_hours = number("TRICKLE_HEALTH_REMINDER_HOURS", "a whole number of hours");
-        let verdict_seconds =
-            number("TRICKLE_HEALTH_VERDICT_SECONDS", "a whole number of seconds");
-        let overlap_minutes =
-            number("TRICKLE_RECONCILE_OVERLAP_MINUTES", "a whole number of minutes");
+        let verdict_seconds = number(
+            "TRICKLE_HEALTH_VERDICT_SECONDS",
+            "a whole number of seconds",
+        );
+        let overlap_minutes = number(
+            "TRICKLE_RECONCILE_OVERLAP_MINUTES",
+            "a whole number of minutes",
+        );
         let window_secs = number("TRICKLE_WEBHOOK_WINDOW_SECS", "a whole number of seconds");
         let max_attempts = number("TRICKLE_EVENT_MAX_ATTEMPTS", "a whole number");
         let chunk_rows = number("TRICKLE_IMPORT_CHUNK_ROWS", "a whole number of rows");
@@ -226,7 +230,7 @@ impl Settings {
         };
         let health_timings = HealthTimings {
             reminder_every: chrono::Duration::hours(
-                reminder_hours.unwrap_or(6).clamp(1, 24 * 365) as i64,
+                reminder_hours.unwrap_or(6).clamp(1, 24 * 365) as i64
             ),
             verdict_after: Duration::from_secs(verdict_seconds.unwrap_or(120).clamp(1, 900)),
         };
@@ -238,10 +242,13 @@ impl Settings {
             .filter(|n| !n.is_empty())
             .collect();
 
-        let webhook_keys = ["TRICKLE_OPENPHONE_WEBHOOK_KEY", "TRICKLE_OPENPHONE_WEBHOOK_KEY_PREVIOUS"]
-            .iter()
-            .filter_map(|name| var(name).map(Secret::new))
-            .collect();
+        let webhook_keys = [
+            "TRICKLE_OPENPHONE_WEBHOOK_KEY",
+            "TRICKLE_OPENPHONE_WEBHOOK_KEY_PREVIOUS",
+        ]
+        .iter()
+        .filter_map(|name| var(name).map(Secret::new))
+        .collect();
 
         let aws = match (
             var("TRICKLE_TABLE_NAME"),
@@ -320,8 +327,8 @@ mod tests {
     /// refuses, so the alert was dropped.
     #[test]
     fn every_alert_recipient_is_its_own_address_everywhere() {
-        let settings = from(&[("TRICKLE_ALERT_EMAIL", "ops@example.com, owner@example.com")])
-            .unwrap();
+        let settings =
+            from(&[("TRICKLE_ALERT_EMAIL", "ops@example.com, owner@example.com")]).unwrap();
         assert_eq!(settings.alerts.to, ["ops@example.com", "owner@example.com"]);
         assert_eq!(settings.audience.alert_to, settings.alerts.to);
     }
@@ -353,7 +360,10 @@ mod tests {
         assert!(settings.alerts.to.is_empty());
         assert_eq!(settings.audience.alert_from, DEFAULT_ALERT_FROM);
         assert_eq!(settings.event_max_attempts, 5);
-        assert_eq!(settings.openphone.webhook_window, chrono::Duration::seconds(300));
+        assert_eq!(
+            settings.openphone.webhook_window,
+            chrono::Duration::seconds(300)
+        );
         assert!(settings.health.is_none() && settings.reconcile_numbers.is_empty());
         assert!(settings.aws.is_none());
         assert!(settings.require_aws().is_err());

@@ -1,6 +1,5 @@
 //! `/v1/health…`: the webhook health check, its history and the current state.
 
-use trickle_app::queues;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
@@ -8,6 +7,7 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 use trickle_app::health::{self, HealthCheck};
 use trickle_app::ports::queue::dead_letter_queue;
+use trickle_app::queues;
 
 use crate::paging::Page;
 use crate::{ApiError, AppState};
@@ -42,10 +42,7 @@ async fn history(State(state): State<AppState>, page: Page) -> Result<Json<Value
 }
 
 async fn current(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    let dlqs: Vec<String> = queues::ALL
-        .iter()
-        .map(|q| dead_letter_queue(q))
-        .collect();
+    let dlqs: Vec<String> = queues::ALL.iter().map(|q| dead_letter_queue(q)).collect();
     let names: Vec<&str> = queues::ALL
         .iter()
         .copied()

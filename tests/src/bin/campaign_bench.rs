@@ -14,7 +14,6 @@
 //!
 //! The daily cap per sender (125 in production) is lifted: it would stop both runs early.
 
-use trickle_app::queues;
 use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration as StdDuration, Instant};
@@ -24,6 +23,7 @@ use trickle_app::campaigns::send_rules::SendSettings;
 use trickle_app::campaigns::send_worker::{AlertSettings, SendLimits, SendWorker};
 use trickle_app::campaigns::{self, keys};
 use trickle_app::ports::ReceivedMessage;
+use trickle_app::queues;
 use trickle_app::rate::{DailyCap, RateBudget};
 use trickle_app::worker::{run_consumer, HandlerError, MessageHandler, RetryPolicy};
 use trickle_app::Services;

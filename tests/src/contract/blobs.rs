@@ -1,9 +1,9 @@
-use trickle_app::queues;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use tokio::io::AsyncReadExt;
 use trickle_app::ports::blobs::{BlobError, Blobs, ObjectCreated};
+use trickle_app::queues;
 
 use crate::fixtures::Fixture;
 

@@ -23,7 +23,6 @@ pub use settings::AudienceSettings;
 use crate::contacts::ContactsError;
 use crate::ports::{BlobError, MailError, QueueError, TableError};
 
-
 #[derive(Debug, thiserror::Error)]
 pub enum AudienceError {
     #[error("{0} not found")]

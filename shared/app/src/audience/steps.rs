@@ -2,11 +2,11 @@
 //! requeue after a resume) and the batches of numbers on the `validate` queue. Every step is
 //! addressed by import id; its checkpoint lives on the import record, so a duplicate is harmless.
 
-use crate::queues;
 use serde::{Deserialize, Serialize};
 
 use super::AudienceError;
 use crate::ports::queue::OutgoingMessage;
+use crate::queues;
 use crate::Services;
 
 /// Numbers per validation message.

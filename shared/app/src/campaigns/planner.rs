@@ -7,8 +7,10 @@
 //! A send is enqueued after its batch commits; a run that a crash left half-way is finished by
 //! the next tick, which first re-enqueues the run's sends still PLANNED (the queue's dedup id and
 //! the worker's claim make a repeat harmless).
+//!
+//! Why one file: planning one run (cursor, slot, caps, exclusions) is one transaction per batch
+//! whose conditions must be read side by side to see that no contact is planned twice.
 
-use crate::queues;
 use std::collections::HashSet;
 
 use chrono::{DateTime, Duration, Utc};
@@ -22,6 +24,7 @@ use super::store::{self, Stored};
 use super::{keys, sends, CampaignsError};
 use crate::ports::queue::OutgoingMessage;
 use crate::ports::table::{Condition, Index, Query, SortKeyCondition, TableError, TxOp, Update};
+use crate::queues;
 use crate::records;
 use crate::Services;
 
@@ -536,10 +539,7 @@ async fn enqueue_as(
     let body = serde_json::to_string(job).map_err(store::corrupt)?;
     services
         .queue
-        .send(
-            queues::SENDS,
-            OutgoingMessage::new(body).dedup(dedup_id),
-        )
+        .send(queues::SENDS, OutgoingMessage::new(body).dedup(dedup_id))
         .await?;
     Ok(())
 }

@@ -5,8 +5,10 @@
 //! the contact neither opted out nor suppressed at that moment. A send that may have reached the
 //! provider (timeout, 5xx, a crash after the call, an expired lease) is only ever resolved by a
 //! provider lookup — never resent blindly. The decisions themselves are in [`super::send_rules`].
+//!
+//! Why one file: every arrow of one send's state machine is here, so a reader can check that
+//! each is one conditional write and that nothing resolves an uncertain send but a lookup.
 
-use crate::queues;
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
@@ -25,6 +27,7 @@ use crate::ports::mailer::Email;
 use crate::ports::queue::{OutgoingMessage, ReceivedMessage};
 use crate::ports::sms::{MessageQuery, OutboundSms, SmsProvider};
 use crate::ports::table::{Condition, Index, TableError, TxOp, Update};
+use crate::queues;
 use crate::rate::{Admission, DailyCap, RateBudget, RateShare};
 use crate::records;
 use crate::worker::{HandlerError, MessageHandler};

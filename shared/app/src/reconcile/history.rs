@@ -1,5 +1,8 @@
 //! One step of a run: walk the provider's history from the checkpoint, insert what is missing
 //! through the webhook code path, then settle stuck campaign sends and complete.
+//!
+//! Why one file: one bounded step of a run (walk, insert, settle, checkpoint) shares its lease and
+//! checkpoint handling throughout; the run's record and API live in `run.rs`.
 
 use std::time::{Duration as StdDuration, Instant};
 

@@ -24,7 +24,6 @@ use std::time::Duration as StdDuration;
 use crate::rate::RateBudget;
 use crate::webhooks::settings::ProcessSettings;
 
-
 #[derive(Debug, Clone)]
 pub struct ReconcileSettings {
     /// Our OpenPhone numbers to reconcile (`PN…` ids or E.164).

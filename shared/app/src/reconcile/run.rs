@@ -1,6 +1,5 @@
 //! The run record: window, status, counts, checkpoint; starting, reading and listing runs.
 
-use crate::queues;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -8,6 +7,7 @@ use serde_json::Value;
 use super::{ReconcileError, ReconcileSettings};
 use crate::ports::table::{Condition, Index, Key, Query, Update};
 use crate::ports::OutgoingMessage;
+use crate::queues;
 use crate::records;
 use crate::Services;
 

@@ -1,6 +1,5 @@
 //! The stored webhook events: their status, the operator's listing and replay.
 
-use crate::queues;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -8,6 +7,7 @@ use super::keys;
 use crate::ports::queue::OutgoingMessage;
 use crate::ports::table::{Condition, Index, Item, Query, TableError, Update};
 use crate::ports::QueueError;
+use crate::queues;
 use crate::Services;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -4,7 +4,6 @@
 //! a second delivery of the same id finds the item and is not processed again. Nothing here
 //! waits on a provider.
 
-use crate::queues;
 use chrono::Duration;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -19,6 +18,7 @@ use crate::metrics::{self, Metric};
 use crate::ports::queue::OutgoingMessage;
 use crate::ports::table::{Condition, Index, TableError};
 use crate::ports::{BlobError, QueueError};
+use crate::queues;
 use crate::Services;
 
 /// Largest body accepted (413 above).
@@ -216,10 +216,7 @@ async fn enqueue(services: &Services, event_id: &str, forward: bool) -> Result<(
     .expect("serialisable");
     services
         .queue
-        .send(
-            queues::EVENTS,
-            OutgoingMessage::new(body).dedup(event_id),
-        )
+        .send(queues::EVENTS, OutgoingMessage::new(body).dedup(event_id))
         .await?;
     if forward {
         enqueue_forward(services, event_id).await?;

@@ -4,7 +4,6 @@
 //! the provider client and stores it under a key fixed at queue time (`media/<provider id>/<slot>`),
 //! so a retried job overwrites the same object. The activity then records when it was stored.
 
-use crate::queues;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -13,6 +12,7 @@ use super::activities;
 use super::payload::MediaRef;
 use crate::ports::queue::OutgoingMessage;
 use crate::ports::{QueueError, ReceivedMessage, SmsError};
+use crate::queues;
 use crate::worker::{HandlerError, MessageHandler};
 use crate::Services;
 

@@ -20,7 +20,6 @@ pub mod process;
 pub mod replies;
 pub mod settings;
 
-
 use crate::worker::HandlerError;
 
 /// A processing failure: `Transient` is retried with backoff, `Permanent` parks the event.

@@ -3,6 +3,9 @@
 //! the help reply. Each change is one transaction: the state, its audit record and the claim of
 //! the one reply owed, keyed by the inbound message id. The reply is then sent at most once
 //! however often the webhook is delivered or the contact repeats STOP.
+//!
+//! Why one file: every opt-out, opt-in and help change is one transaction built the same way;
+//! keeping them together is what lets a reader check that each owes at most one reply.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

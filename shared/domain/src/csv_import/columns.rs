@@ -1,5 +1,7 @@
 //! Smart column mapping: which header is the phone, the names, the email, the address, and
 //! which columns are kept as attributes.
+//!
+//! Why one file: the header heuristics and their table tests (a third of the file) read together.
 
 use serde::{Deserialize, Serialize};
 
