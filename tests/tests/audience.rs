@@ -8,12 +8,13 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use tokio::sync::watch;
 use trickle_app::audience::dispatch::ImportWorker;
-use trickle_app::audience::steps::{send_step, Step};
+use trickle_app::audience::steps::send_step;
 use trickle_app::audience::validation::ValidationWorker;
 use trickle_app::audience::AudienceSettings;
-use trickle_app::ports::blobs::ObjectCreated;
 use trickle_app::ports::{OutgoingMessage, Table};
 use trickle_app::queues;
+use trickle_app::queues::Step;
+use trickle_app::queues::{ObjectCreated, QueueMessage, UploadsMessage};
 use trickle_app::worker::{run_consumer, MessageHandler, RetryPolicy};
 use trickle_app::Services;
 use trickle_http::HttpSettings;
@@ -451,7 +452,7 @@ async fn outages_are_retried_and_a_dropped_file_imports_once_under_its_name() {
         .queue
         .send(
             queues::UPLOADS,
-            OutgoingMessage::new(replay.to_event(chrono::Utc::now())),
+            OutgoingMessage::new(UploadsMessage::Uploaded(vec![replay]).encode()),
         )
         .await
         .unwrap();

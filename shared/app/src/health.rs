@@ -19,8 +19,9 @@ use crate::metrics::{self, Metric};
 use crate::ports::table::{Condition, Index, Key, Query, SortKeyCondition, TableError, Update};
 use crate::ports::{Email, MailError, OutboundSms, OutgoingMessage, QueueError, SmsProvider};
 use crate::queues;
+use crate::queues::{HealthVerdict, QueueMessage};
 use crate::records;
-use crate::worker::{HandlerError, MessageHandler};
+use crate::worker::{HandlerError, MessageHandler, RetryClass, Retryable};
 use crate::Services;
 
 #[derive(Debug, Clone)]
@@ -100,6 +101,17 @@ pub enum HealthError {
     Mail(#[from] MailError),
 }
 
+impl Retryable for HealthError {
+    fn retry_class(&self) -> RetryClass {
+        match self {
+            HealthError::NotFound(_) | HealthError::Corrupt(_) => RetryClass::Permanent,
+            HealthError::Store(_) | HealthError::Queue(_) | HealthError::Mail(_) => {
+                RetryClass::Transient
+            }
+        }
+    }
+}
+
 fn check_key(token: &HealthToken) -> Key {
     Key::new(format!("HEALTH#{token}"), "CHECK")
 }
@@ -147,7 +159,10 @@ pub async fn start_check(
         .table
         .put(item, Some(Condition::ItemAbsent))
         .await?;
-    let verdict = serde_json::json!({ "token": token }).to_string();
+    let verdict = HealthVerdict {
+        token: token.clone(),
+    }
+    .encode();
     services
         .queue
         .send(
@@ -545,20 +560,13 @@ pub struct VerdictHandler {
 #[async_trait::async_trait]
 impl MessageHandler for VerdictHandler {
     async fn handle(&self, message: &crate::ports::ReceivedMessage) -> Result<(), HandlerError> {
-        #[derive(Deserialize)]
-        struct Verdict {
-            token: HealthToken,
-        }
-        let verdict: Verdict = serde_json::from_str(&message.body)
-            .map_err(|e| HandlerError::Permanent(format!("not a verdict message: {e}")))?;
+        let verdict = HealthVerdict::decode(&message.body)?;
         match judge(&self.services, &self.settings, &verdict.token).await {
             Ok(check) => {
                 tracing::info!(token = %check.token, status = ?check.status, latency_ms = ?check.latency_ms, "health check judged");
                 Ok(())
             }
-            Err(HealthError::NotFound(t)) => Err(HandlerError::Permanent(format!("no check {t}"))),
-            Err(HealthError::Corrupt(e)) => Err(HandlerError::Permanent(e)),
-            Err(e) => Err(HandlerError::Transient(e.to_string())),
+            Err(e) => Err(HandlerError::classified(&e)),
         }
     }
 }

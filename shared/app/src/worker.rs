@@ -24,6 +24,31 @@ pub enum HandlerError {
     Permanent(String),
 }
 
+/// Whether a failed message is worth another try.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RetryClass {
+    /// Retried with backoff until the queue's receive limit parks it.
+    Transient,
+    /// Parked at once for an operator: it would fail the same way every time.
+    Permanent,
+}
+
+/// A use-case error a queue handler can return: each type declares, beside its enum and per
+/// variant (an exhaustive match, so a new variant needs a decision), which class it is.
+pub trait Retryable: std::fmt::Display {
+    fn retry_class(&self) -> RetryClass;
+}
+
+impl HandlerError {
+    /// The handler error of `error`, in the class its type declares.
+    pub fn classified(error: &impl Retryable) -> Self {
+        match error.retry_class() {
+            RetryClass::Transient => HandlerError::Transient(error.to_string()),
+            RetryClass::Permanent => HandlerError::Permanent(error.to_string()),
+        }
+    }
+}
+
 #[async_trait]
 pub trait MessageHandler: Send + Sync {
     async fn handle(&self, message: &ReceivedMessage) -> Result<(), HandlerError>;

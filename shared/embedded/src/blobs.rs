@@ -12,11 +12,11 @@ use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use trickle_app::ports::blobs::{
-    check_key, check_presign_expiry, BlobError, BlobMeta, BlobReader, Blobs, ObjectCreated,
-    PresignedUpload, NOTIFIED_PREFIX,
+    check_key, check_presign_expiry, BlobError, BlobMeta, BlobReader, Blobs, PresignedUpload,
+    NOTIFIED_PREFIX,
 };
 use trickle_app::ports::{OutgoingMessage, Queue};
-use trickle_app::queues;
+use trickle_app::queues::{self, ObjectCreated, QueueMessage, UploadsMessage};
 
 /// The route prefix the local runner serves uploads on.
 pub const UPLOAD_ROUTE: &str = "/local-blobs/";
@@ -160,7 +160,7 @@ impl Blobs for EmbeddedBlobs {
             self.notifications
                 .send(
                     queues::UPLOADS,
-                    OutgoingMessage::new(event.to_event(Utc::now())),
+                    OutgoingMessage::new(UploadsMessage::Uploaded(vec![event]).encode()),
                 )
                 .await
                 .map_err(|e| BlobError::Unavailable(format!("notification not queued: {e}")))?;

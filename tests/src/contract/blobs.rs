@@ -2,8 +2,9 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use tokio::io::AsyncReadExt;
-use trickle_app::ports::blobs::{BlobError, Blobs, ObjectCreated};
+use trickle_app::ports::blobs::{BlobError, Blobs};
 use trickle_app::queues;
+use trickle_app::queues::{QueueMessage, UploadsMessage};
 
 use crate::fixtures::Fixture;
 
@@ -154,7 +155,9 @@ pub async fn new_imports_are_announced_on_the_uploads_queue(f: &F) {
             .await
             .unwrap()
         {
-            created.extend(ObjectCreated::parse_event(&m.body).unwrap());
+            if let UploadsMessage::Uploaded(objects) = UploadsMessage::decode(&m.body).unwrap() {
+                created.extend(objects);
+            }
             queue.delete(queues::UPLOADS, &m.receipt).await.unwrap();
         }
     }

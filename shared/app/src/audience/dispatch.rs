@@ -9,12 +9,13 @@ use trickle_domain::ImportId;
 use super::finish::{finish_chunk, maybe_finish};
 use super::model::{check_list_name, ImportKind, ImportStatus, VERDICT};
 use super::parse::parse_chunk;
-use super::steps::{send_batch, send_step, Step, StepMessage, NUMBERS_PER_BATCH};
+use super::steps::{send_batch, send_step, NUMBERS_PER_BATCH};
 use super::store::{self, insert, new_records};
 use super::{keys, AudienceError, AudienceSettings};
-use crate::ports::blobs::{ObjectCreated, NOTIFIED_PREFIX};
+use crate::ports::blobs::NOTIFIED_PREFIX;
 use crate::ports::queue::ReceivedMessage;
 use crate::ports::table::{Condition, Query, SortKeyCondition, Update};
+use crate::queues::{ObjectCreated, QueueMessage, Step, UploadsMessage};
 use crate::worker::{HandlerError, MessageHandler};
 use crate::Services;
 
@@ -29,28 +30,29 @@ impl ImportWorker {
         Self { services, settings }
     }
 
-    pub async fn handle_body(&self, body: &str) -> Result<(), AudienceError> {
-        if let Ok(step) = serde_json::from_str::<StepMessage>(body) {
-            let s = &self.services;
-            return match step.step {
+    pub async fn handle_message(&self, message: UploadsMessage) -> Result<(), AudienceError> {
+        let s = &self.services;
+        match message {
+            UploadsMessage::Step(step) => match step.step {
                 Step::Parse => parse_chunk(s, &self.settings, &step.import_id).await,
                 Step::Finish => finish_chunk(s, &self.settings, &step.import_id).await,
                 Step::Requeue => requeue(s, &step.import_id).await,
-            };
+            },
+            UploadsMessage::Uploaded(objects) => {
+                for object in objects {
+                    object_created(s, &object).await?;
+                }
+                Ok(())
+            }
         }
-        let events = ObjectCreated::parse_event(body)
-            .map_err(|e| AudienceError::Invalid(format!("not an upload event: {e}")))?;
-        for event in events {
-            object_created(&self.services, &event).await?;
-        }
-        Ok(())
     }
 }
 
 #[async_trait]
 impl MessageHandler for ImportWorker {
     async fn handle(&self, message: &ReceivedMessage) -> Result<(), HandlerError> {
-        self.handle_body(&message.body).await.map_err(Into::into)
+        let message = UploadsMessage::decode(&message.body)?;
+        self.handle_message(message).await.map_err(Into::into)
     }
 }
 

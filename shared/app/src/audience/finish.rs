@@ -9,11 +9,12 @@ use super::model::{
     skipped_attr, CandidateItem, ImportKind, ImportStatus, ListRecord, MemberRecord, RejectItem,
     MOBILE, VERDICT,
 };
-use super::steps::{send_step, Step};
+use super::steps::send_step;
 use super::store;
 use super::{keys, AudienceError, AudienceSettings};
 use crate::contacts::{self, ContactsError};
 use crate::ports::table::{Condition, Index, Query, SortKeyCondition, TxOp, Update};
+use crate::queues::Step;
 use crate::records;
 use crate::Services;
 

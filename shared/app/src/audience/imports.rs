@@ -8,9 +8,10 @@ use trickle_domain::ImportId;
 
 use super::keys;
 use super::model::{check_list_name, ImportKind, ImportRecord, ImportStatus};
-use super::steps::{send_step, Step};
+use super::steps::send_step;
 use super::store::{insert, new_records};
 use super::{AudienceError, AudienceSettings};
+use crate::queues::Step;
 
 pub use super::model::MAX_LIST_NAME_CHARS;
 pub use super::store::load;

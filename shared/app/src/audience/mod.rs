@@ -22,6 +22,7 @@ pub use settings::AudienceSettings;
 
 use crate::contacts::ContactsError;
 use crate::ports::{BlobError, MailError, QueueError, TableError};
+use crate::worker::{HandlerError, RetryClass, Retryable};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AudienceError {
@@ -63,26 +64,32 @@ impl From<serde_json::Error> for AudienceError {
     }
 }
 
-impl AudienceError {
-    /// Queue handlers retry these; the rest are parked.
-    pub fn is_transient(&self) -> bool {
+impl Retryable for AudienceError {
+    /// Outages are retried; what is wrong with the import or its records is parked.
+    fn retry_class(&self) -> RetryClass {
+        let outage = |yes: bool| {
+            if yes {
+                RetryClass::Transient
+            } else {
+                RetryClass::Permanent
+            }
+        };
         match self {
-            AudienceError::Store(e) => !matches!(e, TableError::Invalid(_)),
-            AudienceError::Blob(e) => matches!(e, BlobError::Unavailable(_)),
-            AudienceError::Queue(e) => matches!(e, QueueError::Unavailable(_)),
-            AudienceError::Mail(e) => matches!(e, MailError::Unavailable(_)),
-            AudienceError::Read(_) | AudienceError::Provider(_) => true,
-            _ => false,
+            AudienceError::NotFound(_)
+            | AudienceError::Invalid(_)
+            | AudienceError::Conflict(_)
+            | AudienceError::Corrupt(_) => RetryClass::Permanent,
+            AudienceError::Store(e) => outage(!matches!(e, TableError::Invalid(_))),
+            AudienceError::Blob(e) => outage(matches!(e, BlobError::Unavailable(_))),
+            AudienceError::Queue(e) => outage(matches!(e, QueueError::Unavailable(_))),
+            AudienceError::Mail(e) => outage(matches!(e, MailError::Unavailable(_))),
+            AudienceError::Read(_) | AudienceError::Provider(_) => RetryClass::Transient,
         }
     }
 }
 
-impl From<AudienceError> for crate::worker::HandlerError {
+impl From<AudienceError> for HandlerError {
     fn from(e: AudienceError) -> Self {
-        if e.is_transient() {
-            crate::worker::HandlerError::Transient(e.to_string())
-        } else {
-            crate::worker::HandlerError::Permanent(e.to_string())
-        }
+        HandlerError::classified(&e)
     }
 }

@@ -13,10 +13,11 @@ use trickle_domain::PhoneNumber;
 
 use super::finish::{complete, maybe_finish};
 use super::model::{CandidateItem, ImportKind, ImportRecord, ImportStatus, RejectItem};
-use super::steps::{send_batch, send_step, Step, NUMBERS_PER_BATCH};
+use super::steps::{send_batch, send_step, NUMBERS_PER_BATCH};
 use super::store::{self, fail};
 use super::{keys, AudienceError, AudienceSettings};
 use crate::ports::table::{Condition, Item, TxOp, Update};
+use crate::queues::Step;
 use crate::records;
 use crate::Services;
 

@@ -2,29 +2,13 @@
 //! requeue after a resume) and the batches of numbers on the `validate` queue. Every step is
 //! addressed by import id; its checkpoint lives on the import record, so a duplicate is harmless.
 
-use serde::{Deserialize, Serialize};
-
 use super::AudienceError;
 use crate::ports::queue::OutgoingMessage;
-use crate::queues;
+use crate::queues::{self, NumberBatch, QueueMessage, Step, StepMessage, UploadsMessage};
 use crate::Services;
 
 /// Numbers per validation message.
 pub const NUMBERS_PER_BATCH: usize = 25;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Step {
-    Parse,
-    Finish,
-    Requeue,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-pub struct StepMessage {
-    pub step: Step,
-    pub import_id: String,
-}
 
 pub async fn send_step(
     services: &Services,
@@ -32,10 +16,11 @@ pub async fn send_step(
     import_id: &str,
     dedup: &str,
 ) -> Result<(), AudienceError> {
-    let body = serde_json::to_string(&StepMessage {
+    let body = UploadsMessage::Step(StepMessage {
         step,
         import_id: import_id.to_string(),
-    })?;
+    })
+    .encode();
     services
         .queue
         .send(
@@ -46,22 +31,16 @@ pub async fn send_step(
     Ok(())
 }
 
-/// A `validate` queue message: distinct numbers of one import to look up.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct NumberBatch {
-    pub import_id: String,
-    pub numbers: Vec<String>,
-}
-
 pub async fn send_batch(
     services: &Services,
     import_id: &str,
     numbers: &[String],
 ) -> Result<(), AudienceError> {
-    let body = serde_json::to_string(&NumberBatch {
+    let body = NumberBatch {
         import_id: import_id.to_string(),
         numbers: numbers.to_vec(),
-    })?;
+    }
+    .encode();
     services
         .queue
         .send(queues::VALIDATE, OutgoingMessage::new(body))

@@ -13,13 +13,13 @@ use trickle_domain::PhoneNumber;
 
 use super::finish::maybe_finish;
 use super::model::{ImportRecord, ImportStatus, MOBILE, VERDICT};
-use super::steps::NumberBatch;
 use super::store::{self, paused_condition};
 use super::{keys, AudienceError, AudienceSettings};
 use crate::ports::mailer::Email;
 use crate::ports::queue::ReceivedMessage;
 use crate::ports::table::{Condition, TxOp, Update, EXPIRES_AT};
 use crate::ports::validator::{NumberCheck, ValidatorError};
+use crate::queues::{NumberBatch, QueueMessage};
 use crate::records;
 use crate::worker::{HandlerError, MessageHandler};
 use crate::Services;
@@ -71,9 +71,7 @@ impl ValidationWorker {
         }
     }
 
-    pub async fn handle_body(&self, body: &str) -> Result<(), AudienceError> {
-        let batch: NumberBatch = serde_json::from_str(body)
-            .map_err(|e| AudienceError::Invalid(format!("not a validation batch: {e}")))?;
+    pub async fn handle_batch(&self, batch: NumberBatch) -> Result<(), AudienceError> {
         let import = store::load(&self.services, &batch.import_id).await?;
         if !matches!(
             import.status,
@@ -262,6 +260,7 @@ impl ValidationWorker {
 #[async_trait]
 impl MessageHandler for ValidationWorker {
     async fn handle(&self, message: &ReceivedMessage) -> Result<(), HandlerError> {
-        self.handle_body(&message.body).await.map_err(Into::into)
+        let batch = NumberBatch::decode(&message.body)?;
+        self.handle_batch(batch).await.map_err(Into::into)
     }
 }

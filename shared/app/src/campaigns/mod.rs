@@ -56,3 +56,24 @@ pub enum CampaignsError {
     #[error("SMS provider: {0}")]
     Provider(String),
 }
+
+impl crate::worker::Retryable for CampaignsError {
+    /// The send worker never parks a send on its first failure: every failure is retried until
+    /// the `sends` queue's receive limit parks it, so a misread never drops a send silently.
+    fn retry_class(&self) -> crate::worker::RetryClass {
+        match self {
+            CampaignsError::Invalid(_)
+            | CampaignsError::NotFound
+            | CampaignsError::ContactNotFound
+            | CampaignsError::IllegalTransition(_)
+            | CampaignsError::NotEditable(_)
+            | CampaignsError::NotActive(_)
+            | CampaignsError::AudienceLocked
+            | CampaignsError::ActivationRefused(_)
+            | CampaignsError::Corrupt(_)
+            | CampaignsError::Store(_)
+            | CampaignsError::Queue(_)
+            | CampaignsError::Provider(_) => crate::worker::RetryClass::Transient,
+        }
+    }
+}

@@ -28,6 +28,7 @@ use crate::ports::queue::{OutgoingMessage, ReceivedMessage};
 use crate::ports::sms::{MessageQuery, OutboundSms, SmsProvider};
 use crate::ports::table::{Condition, Index, TableError, TxOp, Update};
 use crate::queues;
+use crate::queues::QueueMessage;
 use crate::rate::{Admission, DailyCap, RateBudget, RateShare};
 use crate::records;
 use crate::worker::{HandlerError, MessageHandler};
@@ -104,12 +105,11 @@ impl Step {
 #[async_trait]
 impl MessageHandler for SendWorker {
     async fn handle(&self, message: &ReceivedMessage) -> Result<(), HandlerError> {
-        let job: SendJob = serde_json::from_str(&message.body)
-            .map_err(|e| HandlerError::Permanent(format!("not a send job: {e}")))?;
+        let job = SendJob::decode(&message.body)?;
         let step = self
             .process(&job)
             .await
-            .map_err(|e| HandlerError::Transient(e.to_string()))?;
+            .map_err(|e| HandlerError::classified(&e))?;
         if let Some(status) = step.status() {
             metrics::record(Metric::count("Sends", &[("Status", status)]));
         }

@@ -44,19 +44,8 @@ pub struct SendRecord {
     pub not_before: Option<DateTime<Utc>>,
 }
 
-/// The body of a `sends` queue message: which send to work on (the record holds the rest).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SendJob {
-    pub campaign_id: String,
-    pub contact_id: String,
-}
-
-impl SendJob {
-    /// Deduplicates repeated enqueues of one send.
-    pub fn dedup_id(&self) -> String {
-        format!("{}#{}", self.campaign_id, self.contact_id)
-    }
-}
+/// The body of a `sends` queue message (defined with every queue's message in `crate::queues`).
+pub use crate::queues::SendJob;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct SendPage {

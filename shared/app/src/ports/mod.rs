@@ -7,7 +7,7 @@ pub mod sms;
 pub mod table;
 pub mod validator;
 
-pub use blobs::{BlobError, BlobMeta, BlobReader, Blobs, ObjectCreated, PresignedUpload};
+pub use blobs::{BlobError, BlobMeta, BlobReader, Blobs, PresignedUpload};
 pub use mailer::{Email, MailError, Mailer};
 pub use queue::{OutgoingMessage, Queue, QueueError, ReceivedMessage, SendOutcome};
 pub use sms::{

@@ -21,6 +21,7 @@ pub use run::{get, list, start, RunCounts, RunRecord, RunStatus, StartRequest};
 
 use std::time::Duration as StdDuration;
 
+use crate::queues::{QueueMessage, ReconcileMessage};
 use crate::rate::RateBudget;
 use crate::webhooks::settings::ProcessSettings;
 
@@ -76,6 +77,21 @@ pub enum ReconcileError {
     Corrupt(String),
 }
 
+impl crate::worker::Retryable for ReconcileError {
+    /// The checkpoint holds, so an outage is retried and resumes where the step stopped.
+    fn retry_class(&self) -> crate::worker::RetryClass {
+        use crate::worker::RetryClass::{Permanent, Transient};
+        match self {
+            ReconcileError::NotFound | ReconcileError::Invalid(_) | ReconcileError::Corrupt(_) => {
+                Permanent
+            }
+            ReconcileError::Table(_) | ReconcileError::Queue(_) | ReconcileError::Provider(_) => {
+                Transient
+            }
+        }
+    }
+}
+
 /// Works on the run a `reconcile` queue message names (the consumer in Lambda and locally).
 pub struct ReconcileHandler {
     pub services: crate::Services,
@@ -91,17 +107,10 @@ impl crate::worker::MessageHandler for ReconcileHandler {
         message: &crate::ports::ReceivedMessage,
     ) -> Result<(), crate::worker::HandlerError> {
         use crate::worker::HandlerError;
-        /// `{"run_id"}`: work on a run; `{"start": "scheduled"}`: the daily schedule's message.
-        #[derive(serde::Deserialize)]
-        struct Work {
-            run_id: Option<String>,
-            start: Option<String>,
-        }
-        let work: Work = serde_json::from_str(&message.body)
-            .map_err(|e| HandlerError::Permanent(format!("not a reconciliation message: {e}")))?;
-        let run_id = match (work.run_id, work.start) {
-            (Some(id), _) => id,
-            (None, Some(trigger)) => {
+        // `{"run_id"}`: work on a run; `{"start": "scheduled"}`: the daily schedule's message.
+        let run_id = match ReconcileMessage::decode(&message.body)? {
+            ReconcileMessage::Continue { run_id } => run_id,
+            ReconcileMessage::Start { start: trigger } => {
                 let request = StartRequest {
                     since: None,
                     trigger: Some(trigger),
@@ -111,13 +120,8 @@ impl crate::worker::MessageHandler for ReconcileHandler {
                         tracing::info!(run = %run.id, "scheduled reconciliation queued");
                         Ok(())
                     }
-                    Err(e) => Err(HandlerError::Transient(e.to_string())),
+                    Err(e) => Err(HandlerError::classified(&e)),
                 };
-            }
-            (None, None) => {
-                return Err(HandlerError::Permanent(
-                    "a reconciliation message names a run_id or start".into(),
-                ))
             }
         };
         let work = RunWork { run_id };
@@ -137,13 +141,7 @@ impl crate::worker::MessageHandler for ReconcileHandler {
                 tracing::info!(run = %work.run_id, outcome = ?outcome_name(&outcome), "reconciliation step");
                 Ok(())
             }
-            Err(ReconcileError::NotFound) => Err(HandlerError::Permanent(format!(
-                "no reconciliation {}",
-                work.run_id
-            ))),
-            Err(ReconcileError::Corrupt(e)) => Err(HandlerError::Permanent(e)),
-            // The checkpoint holds: a retry resumes where this step stopped.
-            Err(e) => Err(HandlerError::Transient(e.to_string())),
+            Err(e) => Err(HandlerError::classified(&e)),
         }
     }
 }

@@ -8,6 +8,7 @@ use super::{ReconcileError, ReconcileSettings};
 use crate::ports::table::{Condition, Index, Key, Query, Update};
 use crate::ports::OutgoingMessage;
 use crate::queues;
+use crate::queues::{QueueMessage, ReconcileMessage};
 use crate::records;
 use crate::Services;
 
@@ -170,7 +171,10 @@ pub async fn start(
 
 /// Queues a step of the run (the first, or a continuation).
 pub(super) async fn continue_later(services: &Services, id: &str) -> Result<(), ReconcileError> {
-    let body = serde_json::json!({ "run_id": id }).to_string();
+    let body = ReconcileMessage::Continue {
+        run_id: id.to_string(),
+    }
+    .encode();
     services
         .queue
         .send(queues::RECONCILE, OutgoingMessage::new(body))

@@ -41,11 +41,8 @@ impl EventStatus {
     }
 }
 
-/// The body of an `events` (and `forward`) queue message.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct QueuedEvent {
-    pub event_id: String,
-}
+/// The body of an `events` queue message (defined in `crate::queues`).
+pub use crate::queues::QueuedEvent;
 
 #[derive(Debug, thiserror::Error)]
 pub enum EventsError {

@@ -7,9 +7,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde_json::Value;
 
-use super::events::QueuedEvent;
 use super::keys;
 use crate::ports::ReceivedMessage;
+use crate::queues::{ForwardJob, QueueMessage};
 use crate::worker::{HandlerError, MessageHandler};
 use crate::Services;
 
@@ -38,8 +38,7 @@ impl ForwardHandler {
 #[async_trait]
 impl MessageHandler for ForwardHandler {
     async fn handle(&self, message: &ReceivedMessage) -> Result<(), HandlerError> {
-        let queued: QueuedEvent = serde_json::from_str(&message.body)
-            .map_err(|e| permanent(format!("unreadable queue message: {e}")))?;
+        let queued = ForwardJob::decode(&message.body)?;
         let Some(stored) = self
             .services
             .table

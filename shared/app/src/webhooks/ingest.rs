@@ -19,6 +19,7 @@ use crate::ports::queue::OutgoingMessage;
 use crate::ports::table::{Condition, Index, TableError};
 use crate::ports::{BlobError, QueueError};
 use crate::queues;
+use crate::queues::{ForwardJob, QueueMessage};
 use crate::Services;
 
 /// Largest body accepted (413 above).
@@ -210,10 +211,10 @@ pub async fn ingest(
 }
 
 async fn enqueue(services: &Services, event_id: &str, forward: bool) -> Result<(), QueueError> {
-    let body = serde_json::to_string(&QueuedEvent {
+    let body = QueuedEvent {
         event_id: event_id.to_string(),
-    })
-    .expect("serialisable");
+    }
+    .encode();
     services
         .queue
         .send(queues::EVENTS, OutgoingMessage::new(body).dedup(event_id))
@@ -226,10 +227,10 @@ async fn enqueue(services: &Services, event_id: &str, forward: bool) -> Result<(
 
 /// The forwarder has its own queue so that its failures never hold up processing.
 async fn enqueue_forward(services: &Services, event_id: &str) -> Result<(), QueueError> {
-    let body = serde_json::to_string(&QueuedEvent {
+    let body = ForwardJob {
         event_id: event_id.to_string(),
-    })
-    .expect("serialisable");
+    }
+    .encode();
     services
         .queue
         .send(

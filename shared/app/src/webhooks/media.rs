@@ -5,7 +5,6 @@
 //! so a retried job overwrites the same object. The activity then records when it was stored.
 
 use async_trait::async_trait;
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::activities;
@@ -13,22 +12,14 @@ use super::payload::MediaRef;
 use crate::ports::queue::OutgoingMessage;
 use crate::ports::{QueueError, ReceivedMessage, SmsError};
 use crate::queues;
+use crate::queues::QueueMessage;
 use crate::worker::{HandlerError, MessageHandler};
 use crate::Services;
 
 use super::{permanent, transient};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MediaJob {
-    /// The message or call id the file belongs to.
-    pub provider_id: String,
-    /// Names the file within its activity: `media_0`, `recording_1`, `voicemail`.
-    pub slot: String,
-    pub url: String,
-    #[serde(default)]
-    pub content_type: Option<String>,
-    pub blob_key: String,
-}
+/// The body of a `media` queue message (defined in `crate::queues`).
+pub use crate::queues::MediaJob;
 
 pub fn blob_key(provider_id: &str, slot: &str) -> String {
     let safe: String = provider_id
@@ -69,8 +60,7 @@ pub async fn enqueue(
         .queue
         .send(
             queues::MEDIA,
-            OutgoingMessage::new(serde_json::to_string(&job).expect("serialisable"))
-                .dedup(format!("{provider_id}#{slot}")),
+            OutgoingMessage::new(job.encode()).dedup(format!("{provider_id}#{slot}")),
         )
         .await
         .map(|_| ())
@@ -90,8 +80,7 @@ impl MediaHandler {
 #[async_trait]
 impl MessageHandler for MediaHandler {
     async fn handle(&self, message: &ReceivedMessage) -> Result<(), HandlerError> {
-        let job: MediaJob = serde_json::from_str(&message.body)
-            .map_err(|e| permanent(format!("unreadable media job: {e}")))?;
+        let job = MediaJob::decode(&message.body)?;
         copy(&self.services, &job).await
     }
 }

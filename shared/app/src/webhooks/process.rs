@@ -13,6 +13,7 @@ use super::{calls, keys, messages};
 use crate::metrics::{self, Metric};
 use crate::ports::table::{Condition, Update};
 use crate::ports::ReceivedMessage;
+use crate::queues::QueueMessage;
 use crate::worker::{HandlerError, MessageHandler};
 use crate::Services;
 
@@ -33,8 +34,7 @@ impl EventProcessor {
 #[async_trait]
 impl MessageHandler for EventProcessor {
     async fn handle(&self, message: &ReceivedMessage) -> Result<(), HandlerError> {
-        let queued: QueuedEvent = serde_json::from_str(&message.body)
-            .map_err(|e| permanent(format!("unreadable queue message: {e}")))?;
+        let queued = QueuedEvent::decode(&message.body)?;
         process_event(&self.services, &self.settings, &queued.event_id).await
     }
 }
