@@ -7,4 +7,5 @@ pub mod campaign_world;
 pub mod contract;
 pub mod fixtures;
 pub mod moto;
+pub mod schema;
 pub mod webhooks;

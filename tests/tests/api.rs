@@ -2,7 +2,9 @@
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
+use trickle_http::openapi_document;
 use trickle_tests::app::spawn_embedded;
+use trickle_tests::schema::{assert_documented, violations};
 
 const TOKEN: &str = "test-admin-token";
 
@@ -36,7 +38,7 @@ impl Api {
             .send()
             .await
             .unwrap();
-        (r.status(), r.json().await.unwrap_or(Value::Null))
+        documented("POST", path, r).await
     }
 
     async fn get(&self, path: &str) -> (StatusCode, Value) {
@@ -47,8 +49,18 @@ impl Api {
             .send()
             .await
             .unwrap();
-        (r.status(), r.json().await.unwrap_or(Value::Null))
+        documented("GET", path, r).await
     }
+}
+
+/// The answer, after holding it against what the OpenAPI document promises for it.
+async fn documented(method: &str, path: &str, r: reqwest::Response) -> (StatusCode, Value) {
+    let status = r.status();
+    let body = r.json().await.unwrap_or(Value::Null);
+    if path.starts_with("/v1/") {
+        assert_documented(openapi_document(), method, path, status.as_u16(), &body);
+    }
+    (status, body)
 }
 
 #[tokio::test]
@@ -342,4 +354,50 @@ fn served_routes() -> std::collections::BTreeMap<String, Vec<String>> {
         }
     }
     routes
+}
+
+/// Every example the document gives is an instance of the schema it sits in.
+#[test]
+fn every_example_in_the_document_matches_its_schema() {
+    let doc = openapi_document();
+    let mut checked = 0;
+    let mut problems = Vec::new();
+    walk_examples(doc, doc, "#", &mut checked, &mut problems);
+    assert!(checked >= 5, "only {checked} examples found");
+    assert!(problems.is_empty(), "{problems:#?}");
+}
+
+fn walk_examples(
+    doc: &Value,
+    node: &Value,
+    at: &str,
+    checked: &mut usize,
+    problems: &mut Vec<String>,
+) {
+    match node {
+        Value::Object(map) => {
+            if let Some(Value::Array(examples)) = map.get("examples") {
+                // Only a schema's `examples` (a list of instances) is checked here.
+                if map.contains_key("type") || map.contains_key("$ref") {
+                    let mut schema = node.clone();
+                    schema.as_object_mut().unwrap().remove("examples");
+                    for example in examples {
+                        *checked += 1;
+                        for p in violations(doc, &schema, example) {
+                            problems.push(format!("{at}: {p}"));
+                        }
+                    }
+                }
+            }
+            for (key, child) in map {
+                walk_examples(doc, child, &format!("{at}/{key}"), checked, problems);
+            }
+        }
+        Value::Array(items) => {
+            for (i, child) in items.iter().enumerate() {
+                walk_examples(doc, child, &format!("{at}/{i}"), checked, problems);
+            }
+        }
+        _ => {}
+    }
 }

@@ -6,6 +6,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use trickle_domain::ListId;
 use trickle_tests::campaign_world::{utc, Served, World};
+use trickle_tests::schema::assert_documented;
 
 const TOKEN: &str = "campaign-test-token";
 
@@ -35,13 +36,23 @@ impl Api {
     ) -> (StatusCode, Value) {
         let mut request = self
             .http
-            .request(method, format!("{}{path}", self.served.url))
+            .request(method.clone(), format!("{}{path}", self.served.url))
             .bearer_auth(TOKEN);
         if let Some(body) = body {
             request = request.json(&body);
         }
         let r = request.send().await.unwrap();
-        (r.status(), r.json().await.unwrap_or(Value::Null))
+        let status = r.status();
+        let body = r.json().await.unwrap_or(Value::Null);
+        // Every answer these tests see is also held against the OpenAPI document.
+        assert_documented(
+            trickle_http::openapi_document(),
+            method.as_str(),
+            path,
+            status.as_u16(),
+            &body,
+        );
+        (status, body)
     }
 
     async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
