@@ -81,7 +81,13 @@ pub async fn run(settings: DevSettings) -> anyhow::Result<()> {
     // runner's clock was moved for a demo.
     extras.reconcile_step_time = Duration::from_secs(60);
     extras.signature_time = SignatureTime::SystemClock;
-    let trickle = trickle_host::build(local.services.clone(), &tree, &extras)?;
+    let mut trickle = trickle_host::build(local.services.clone(), &tree, &extras)?;
+    if let Some(sim) = &openphone.simulator {
+        trickle.http.sandbox = Some(Arc::new(crate::sandbox_panel::SimulatorPanel::new(
+            sim.url(),
+            sim.phone_number(),
+        )));
+    }
     let services = trickle.services.clone();
 
     let (stop, stopped) = watch::channel(false);
@@ -131,11 +137,15 @@ pub async fn run(settings: DevSettings) -> anyhow::Result<()> {
             sandbox.base_url
         );
     }
+    say!("console: {public_url}/ (sign in with the admin token)");
     match &openphone.simulator {
         Some(sim) => say!(
             "SANDBOX MODE: TRICKLE_OPENPHONE_API_KEY is unset, so no real texts are sent; \
-             an OpenPhone simulator runs at {} (webhooks go to {public_url}/webhooks/openphone)",
-            sim.url()
+             an OpenPhone simulator runs at {} (webhooks go to {public_url}/webhooks/openphone); \
+             its sending number is {}. {}",
+            sim.url(),
+            sim.phone_number(),
+            crate::sandbox_panel::LINE_TYPE_RULE
         ),
         None => say!(
             "OpenPhone: {} (real texts are sent)",

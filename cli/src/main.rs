@@ -5,6 +5,7 @@ mod campaign;
 mod dev;
 mod import;
 mod openphone;
+mod sandbox_panel;
 mod settings;
 mod telemetry;
 

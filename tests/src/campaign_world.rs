@@ -217,6 +217,7 @@ impl World {
                 admin_token: admin_token.to_string(),
                 health: None,
                 reconcile: None,
+                sandbox: None,
             },
         );
         let task = tokio::spawn(async move {

@@ -93,6 +93,7 @@ impl WebhookApp {
                 admin_token: TOKEN.into(),
                 health: options.health.clone(),
                 reconcile: options.reconcile.clone(),
+                sandbox: None,
             },
             ingest,
         );

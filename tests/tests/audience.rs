@@ -115,6 +115,7 @@ impl Dev {
                 admin_token: TOKEN.into(),
                 health: None,
                 reconcile: None,
+                sandbox: None,
             },
         );
         tasks.push(tokio::spawn(async move {

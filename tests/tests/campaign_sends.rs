@@ -355,6 +355,7 @@ async fn a_stop_arriving_by_webhook_while_sends_are_queued_withholds_them() {
             admin_token: "t".into(),
             health: None,
             reconcile: None,
+            sandbox: None,
         },
         IngestSettings::new(vec![s.simulator.signing_key().clone()]),
     );

@@ -252,6 +252,7 @@ pub fn build(
         admin_token: extras.admin_token.expose().to_string(),
         health: health.clone(),
         reconcile: reconcile.clone(),
+        sandbox: None,
     };
     Ok(Trickle {
         services,

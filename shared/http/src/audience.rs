@@ -60,7 +60,7 @@ async fn cancel_import(
     Ok(Json(imports::view(&import)))
 }
 
-async fn get_rejects(
+pub(crate) async fn get_rejects(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {

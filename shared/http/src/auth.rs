@@ -25,7 +25,7 @@ pub(crate) async fn require_admin(
     Ok(next.run(request).await)
 }
 
-fn token_matches(given: &str, expected: &str) -> bool {
+pub(crate) fn token_matches(given: &str, expected: &str) -> bool {
     !expected.is_empty() && bool::from(given.as_bytes().ct_eq(expected.as_bytes()))
 }
 

@@ -69,6 +69,24 @@ const INTERNAL_MESSAGE: &str = "Something went wrong inside trickle. Nothing you
 const UNAVAILABLE_MESSAGE: &str = "A service trickle depends on is not answering right now. \
      Try again in a minute; if it keeps happening, give this request id to whoever runs trickle.";
 
+impl ApiError {
+    /// The status and the words a person sees for this error (the console's pages): the
+    /// message of a client error, the fixed sentence of a server error (whose detail is logged).
+    pub(crate) fn for_people(&self) -> (StatusCode, String) {
+        let (status, _) = self.parts();
+        if status.is_server_error() {
+            tracing::error!(error = %self, "console request failed");
+            let sentence = if status == StatusCode::SERVICE_UNAVAILABLE {
+                UNAVAILABLE_MESSAGE
+            } else {
+                INTERNAL_MESSAGE
+            };
+            return (status, sentence.to_string());
+        }
+        (status, self.to_string())
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.parts();

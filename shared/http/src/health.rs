@@ -41,14 +41,21 @@ async fn history(State(state): State<AppState>, page: Page) -> Result<Json<Value
     Ok(Json(json!({ "items": items, "next": next })))
 }
 
+/// Every queue and its dead-letter queue, whose depths the health answer reports.
+pub(crate) fn queue_names() -> Vec<&'static str> {
+    static NAMES: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+    NAMES
+        .get_or_init(|| {
+            let dlqs = queues::ALL
+                .iter()
+                .map(|q| &*Box::leak(dead_letter_queue(q).into_boxed_str()));
+            queues::ALL.iter().copied().chain(dlqs).collect()
+        })
+        .clone()
+}
+
 async fn current(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    let dlqs: Vec<String> = queues::ALL.iter().map(|q| dead_letter_queue(q)).collect();
-    let names: Vec<&str> = queues::ALL
-        .iter()
-        .copied()
-        .chain(dlqs.iter().map(String::as_str))
-        .collect();
-    let mut body = health::current(&state.services, &names).await?;
+    let mut body = health::current(&state.services, &queue_names()).await?;
     body["configured"] = json!(state.health.is_some());
     Ok(Json(body))
 }

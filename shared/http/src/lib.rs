@@ -5,6 +5,7 @@ mod activities;
 mod audience;
 mod auth;
 mod campaigns;
+mod console;
 mod contacts;
 mod error;
 mod events;
@@ -25,6 +26,7 @@ use trickle_app::reconcile::ReconcileSettings;
 use trickle_app::webhooks::ingest::IngestSettings;
 use trickle_app::Services;
 
+pub use console::SandboxPanel;
 pub use error::ApiError;
 pub use openapi::document as openapi_document;
 
@@ -36,6 +38,8 @@ pub struct HttpSettings {
     pub health: Option<HealthSettings>,
     /// Reconciliation with OpenPhone (`POST /v1/reconciliations`); `None` when not configured.
     pub reconcile: Option<ReconcileSettings>,
+    /// The console's sandbox panel (sandbox mode of `trickle dev` only).
+    pub sandbox: Option<Arc<dyn SandboxPanel>>,
 }
 
 #[derive(Clone)]
@@ -45,6 +49,9 @@ pub(crate) struct AppState {
     pub webhooks: Arc<IngestSettings>,
     pub health: Arc<Option<HealthSettings>>,
     pub reconcile: Arc<Option<ReconcileSettings>>,
+    /// Signs the console's session cookies (derived from the admin token).
+    pub console: console::SessionKeys,
+    pub sandbox: Option<Arc<dyn SandboxPanel>>,
 }
 
 pub fn router(services: Services, settings: HttpSettings) -> Router {
@@ -59,6 +66,8 @@ pub fn router_with_webhooks(
 ) -> Router {
     let state = AppState {
         services,
+        console: console::SessionKeys::from_admin_token(&settings.admin_token),
+        sandbox: settings.sandbox,
         admin_token: Arc::from(settings.admin_token),
         webhooks: Arc::new(webhooks),
         health: Arc::new(settings.health),
@@ -82,7 +91,8 @@ pub fn router_with_webhooks(
         .route("/healthz", get(healthz))
         .route("/openapi.json", get(openapi::serve))
         .merge(local_blobs::routes())
-        .merge(webhooks::routes());
+        .merge(webhooks::routes())
+        .merge(console::routes(&state));
     public
         .nest("/v1", admin)
         .fallback(|| async { ApiError::NotFound("no such route".into()) })

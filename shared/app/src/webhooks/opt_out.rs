@@ -536,6 +536,12 @@ pub async fn list(
     Ok((items, page.next))
 }
 
+/// One number's opt-out state with its audit trail (oldest first); `{}` plus an empty audit
+/// when the number never opted out.
+pub async fn state_of(services: &Services, phone: &PhoneNumber) -> Result<Value, OptOutError> {
+    state_with_audit(services, phone).await
+}
+
 async fn state_with_audit(services: &Services, phone: &PhoneNumber) -> Result<Value, OptOutError> {
     let state = services
         .table

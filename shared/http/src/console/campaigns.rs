@@ -1,0 +1,333 @@
+//! Campaigns: the list (filter, search, paging), one campaign's detail (state, actions,
+//! progress, funnel per variant, A/B result, sends with their reasons), and the life-cycle
+//! actions, each the same use-case the API's routes call.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::{Extension, Router};
+use serde::Deserialize;
+use trickle_app::audience::lists;
+use trickle_app::campaigns::stats::{self, Counts};
+use trickle_app::campaigns::{self, sends, RunOutcome, SendRecord};
+use trickle_domain::campaign::{CampaignState, SendState, Variant};
+
+use super::view::{count, percent, When};
+use super::{campaign_confirm, campaign_form};
+use super::{render, see_other, Chrome, PageResult, Signed};
+use crate::AppState;
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/campaigns", get(list).post(campaign_form::create))
+        .route("/campaigns/new", get(campaign_form::new))
+        .route("/campaigns/preview", post(campaign_form::preview))
+        .route("/campaigns/{id}", get(detail).post(campaign_form::update))
+        .route("/campaigns/{id}/edit", get(campaign_form::edit))
+        .route(
+            "/campaigns/{id}/activate",
+            get(campaign_confirm::confirm).post(activate),
+        )
+        .route("/campaigns/{id}/pause", post(pause))
+        .route("/campaigns/{id}/resume", post(resume))
+        .route("/campaigns/{id}/archive", post(archive))
+        .route("/campaigns/{id}/duplicate", post(duplicate))
+        .route("/campaigns/{id}/run", post(run))
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    state: Option<String>,
+    q: Option<String>,
+    cursor: Option<String>,
+    notice: Option<String>,
+}
+
+struct Row {
+    id: String,
+    name: String,
+    state: &'static str,
+    updated: When,
+}
+
+#[derive(Template)]
+#[template(path = "campaigns.html")]
+struct ListPage {
+    title: String,
+    chrome: Chrome,
+    rows: Vec<Row>,
+    state: String,
+    q: String,
+    next: Option<String>,
+    states: [&'static str; 5],
+}
+
+async fn list(
+    State(state): State<AppState>,
+    Extension(signed): Extension<Signed>,
+    Query(query): Query<ListQuery>,
+) -> PageResult {
+    let page = campaigns::list(&state.services, 100, query.cursor.clone()).await?;
+    let wanted_state = query.state.clone().unwrap_or_default();
+    let needle = query.q.clone().unwrap_or_default().to_lowercase();
+    let mut rows: Vec<Row> = page
+        .items
+        .iter()
+        .filter(|c| wanted_state.is_empty() || c.state.as_str() == wanted_state)
+        .filter(|c| needle.is_empty() || c.settings.name.to_lowercase().contains(&needle))
+        .map(|c| Row {
+            id: c.id.to_string(),
+            name: c.settings.name.clone(),
+            state: c.state.as_str(),
+            updated: When::of(c.updated_at),
+        })
+        .collect();
+    rows.sort_by(|a, b| b.updated.iso.cmp(&a.updated.iso));
+    Ok(render(ListPage {
+        title: "Campaigns".into(),
+        chrome: Chrome::new(&signed, "campaigns", state.sandbox.is_some(), query.notice),
+        rows,
+        state: wanted_state,
+        q: query.q.unwrap_or_default(),
+        next: page.next,
+        states: ["draft", "active", "paused", "completed", "archived"],
+    }))
+}
+
+/// One variant's funnel, as shown.
+struct Funnel {
+    label: &'static str,
+    planned: String,
+    sent: String,
+    delivered: String,
+    failed: String,
+    replied: String,
+    opted_out: String,
+    reply_rate: String,
+}
+
+impl Funnel {
+    fn of(label: &'static str, c: &Counts) -> Self {
+        Self {
+            label,
+            planned: count(c.planned),
+            sent: count(c.sent),
+            delivered: count(c.delivered),
+            failed: count(c.failed),
+            replied: count(c.replied),
+            opted_out: count(c.opted_out),
+            reply_rate: if c.sent == 0 {
+                "–".into()
+            } else {
+                format!("{:.1}%", c.replied as f64 * 100.0 / c.sent as f64)
+            },
+        }
+    }
+}
+
+struct SendRow {
+    phone: String,
+    contact_id: String,
+    variant: &'static str,
+    state: &'static str,
+    why: String,
+}
+
+/// Why a send is where it is, in the operator's words.
+fn reason(send: &SendRecord) -> String {
+    match send.state {
+        SendState::Planned => match send.not_before {
+            Some(t) => format!(
+                "waiting: the sender's daily limit is full until {}",
+                When::of(t).text
+            ),
+            None => "waiting for its turn (and for quiet hours to end, if it is night where \
+                     the contact lives)"
+                .into(),
+        },
+        SendState::Sending => "being sent now".into(),
+        SendState::Sent => "accepted by OpenPhone; waiting for the delivery report".into(),
+        SendState::Delivered => "delivered".into(),
+        SendState::Failed => match &send.error {
+            Some(e) => format!("failed: {e}"),
+            None => "failed".into(),
+        },
+        SendState::Unknown => {
+            "may have gone out; trickle is asking OpenPhone before it tries again".into()
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "campaign.html")]
+struct DetailPage {
+    title: String,
+    chrome: Chrome,
+    id: String,
+    name: String,
+    state: &'static str,
+    list_id: String,
+    list_name: String,
+    audience: String,
+    sent: String,
+    percent: u64,
+    next_run: Option<When>,
+    funnels: Vec<Funnel>,
+    ab_result: Option<String>,
+    sends: Vec<SendRow>,
+    send_state: String,
+    send_states: [&'static str; 6],
+    more_sends: Option<String>,
+    message_a: String,
+    message_b: Option<String>,
+    can_edit: bool,
+    can_activate: bool,
+    can_pause: bool,
+    can_resume: bool,
+    can_archive: bool,
+    can_run: bool,
+}
+
+#[derive(Deserialize)]
+struct DetailQuery {
+    notice: Option<String>,
+    sends: Option<String>,
+    cursor: Option<String>,
+}
+
+async fn detail(
+    State(state): State<AppState>,
+    Extension(signed): Extension<Signed>,
+    Path(id): Path<String>,
+    Query(q): Query<DetailQuery>,
+) -> PageResult {
+    let services = &state.services;
+    let campaign = campaigns::get(services, &id).await?;
+    let numbers = stats::stats(services, &id).await?;
+    let list = lists::get_list(services, campaign.settings.list_id.as_str())
+        .await
+        .ok();
+    let audience = list.as_ref().map(|l| l.member_count).unwrap_or(0);
+    let mut funnels = vec![Funnel::of("All", &numbers.total)];
+    if let Some(b) = &numbers.b {
+        funnels.push(Funnel::of("Message A", &numbers.a));
+        funnels.push(Funnel::of("Message B", b));
+    }
+    let ab_result = numbers.reply_test.as_ref().map(|t| match t.winner {
+        Some(w) => format!(
+            "{}'s reply rate is higher, p = {:.3}: significant at 95%.",
+            if w == Variant::B { "B" } else { "A" },
+            t.p_value
+        ),
+        None => format!(
+            "No significant difference in reply rate yet (p = {:.3}); keep sending.",
+            t.p_value
+        ),
+    });
+    let page = sends::list(services, &id, 100, q.cursor.clone()).await?;
+    let send_state = q.sends.clone().unwrap_or_default();
+    let sends = page
+        .items
+        .iter()
+        .filter(|s| send_state.is_empty() || s.state.as_str().eq_ignore_ascii_case(&send_state))
+        .map(|s| SendRow {
+            phone: s.phone.clone(),
+            contact_id: s.contact_id.clone(),
+            variant: if s.variant == Variant::B { "B" } else { "A" },
+            state: s.state.as_str(),
+            why: reason(s),
+        })
+        .collect();
+    let st = campaign.state;
+    Ok(render(DetailPage {
+        title: campaign.settings.name.clone(),
+        chrome: Chrome::new(&signed, "campaigns", state.sandbox.is_some(), q.notice),
+        id: id.clone(),
+        name: campaign.settings.name.clone(),
+        state: st.as_str(),
+        list_id: campaign.settings.list_id.to_string(),
+        list_name: list
+            .map(|l| l.name)
+            .unwrap_or_else(|| "(list not found)".into()),
+        audience: count(audience),
+        sent: count(numbers.total.sent),
+        percent: percent(numbers.total.sent, audience),
+        next_run: campaign.next_run_at.map(When::of),
+        funnels,
+        ab_result,
+        sends,
+        send_state,
+        send_states: [
+            "PLANNED",
+            "SENDING",
+            "SENT",
+            "DELIVERED",
+            "FAILED",
+            "UNKNOWN",
+        ],
+        more_sends: page.next,
+        message_a: campaign.settings.message_a.as_str().to_string(),
+        message_b: campaign
+            .settings
+            .message_b
+            .as_ref()
+            .map(|m| m.as_str().to_string()),
+        can_edit: matches!(st, CampaignState::Draft | CampaignState::Paused),
+        can_activate: st == CampaignState::Draft,
+        can_pause: st == CampaignState::Active,
+        can_resume: st == CampaignState::Paused,
+        can_archive: st != CampaignState::Archived,
+        can_run: st == CampaignState::Active,
+    }))
+}
+
+fn back(id: &str, notice: &str) -> Response {
+    see_other(&format!("/campaigns/{id}"), notice)
+}
+
+async fn activate(State(state): State<AppState>, Path(id): Path<String>) -> PageResult {
+    campaigns::activate(&state.services, &id).await?;
+    Ok(back(
+        &id,
+        "Activated: the first run goes out at the next scheduled time.",
+    ))
+}
+
+async fn pause(State(state): State<AppState>, Path(id): Path<String>) -> PageResult {
+    campaigns::pause(&state.services, &id).await?;
+    Ok(back(&id, "Paused: nothing more is sent until you resume."))
+}
+
+async fn resume(State(state): State<AppState>, Path(id): Path<String>) -> PageResult {
+    campaigns::resume(&state.services, &id).await?;
+    Ok(back(&id, "Resumed."))
+}
+
+async fn archive(State(state): State<AppState>, Path(id): Path<String>) -> PageResult {
+    campaigns::archive(&state.services, &id).await?;
+    Ok(back(&id, "Archived."))
+}
+
+async fn duplicate(State(state): State<AppState>, Path(id): Path<String>) -> PageResult {
+    let copy = campaigns::duplicate(&state.services, &id).await?;
+    Ok(see_other(
+        &format!("/campaigns/{}/edit", copy.id),
+        "Duplicated as a new draft: edit it, then activate.",
+    ))
+}
+
+async fn run(State(state): State<AppState>, Path(id): Path<String>) -> PageResult {
+    let report = campaigns::run_now(&state.services, &id).await?;
+    let words = match report.outcome {
+        RunOutcome::Planned => format!(
+            "Run started: {} planned, {} skipped, {} sent to the review list.",
+            report.planned, report.skipped, report.reviewed
+        ),
+        other => format!(
+            "Nothing to run now ({}).",
+            format!("{other:?}").to_lowercase()
+        ),
+    };
+    Ok(back(&id, &words))
+}

@@ -1,0 +1,105 @@
+//! What every page shares: the chrome around it (navigation, CSRF token, notice) and the
+//! small formatting rules of the console (times, counts, states in plain words).
+
+use chrono::{DateTime, Utc};
+
+use super::Signed;
+
+/// The frame of a signed-in page.
+pub(crate) struct Chrome {
+    pub csrf: String,
+    /// Which navigation entry is current.
+    pub nav: &'static str,
+    pub sandbox: bool,
+    /// A notice after a form (`?notice=`), shown once at the top.
+    pub notice: Option<String>,
+}
+
+impl Chrome {
+    pub fn new(signed: &Signed, nav: &'static str, sandbox: bool, notice: Option<String>) -> Self {
+        Self {
+            csrf: signed.csrf.clone(),
+            nav,
+            sandbox,
+            notice: notice.map(|n| n.chars().take(300).collect()),
+        }
+    }
+
+    pub fn current(&self, nav: &str) -> &'static str {
+        if self.nav == nav {
+            "page"
+        } else {
+            "false"
+        }
+    }
+}
+
+/// An instant, shown in UTC and turned into the browser's local time by the script.
+#[derive(Clone)]
+pub(crate) struct When {
+    pub iso: String,
+    pub text: String,
+}
+
+impl When {
+    pub fn of(at: DateTime<Utc>) -> Self {
+        Self {
+            iso: at.to_rfc3339(),
+            text: at.format("%a %b %-d, %H:%M UTC").to_string(),
+        }
+    }
+
+    pub fn parse(value: Option<&serde_json::Value>) -> Option<Self> {
+        let text = value?.as_str()?;
+        DateTime::parse_from_rfc3339(text)
+            .ok()
+            .map(|t| Self::of(t.with_timezone(&Utc)))
+    }
+}
+
+/// `12,345`.
+pub(crate) fn count(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `42%` of `part` in `whole` (0 when there is no whole).
+pub(crate) fn percent(part: u64, whole: u64) -> u64 {
+    (part * 100).checked_div(whole).map_or(0, |p| p.min(100))
+}
+
+/// A JSON field as text ("" when absent).
+pub(crate) fn text(value: &serde_json::Value, field: &str) -> String {
+    match value.get(field) {
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(serde_json::Value::Null) | None => String::new(),
+        Some(other) => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_have_thousands_separators() {
+        assert_eq!(count(0), "0");
+        assert_eq!(count(999), "999");
+        assert_eq!(count(1000), "1,000");
+        assert_eq!(count(1234567), "1,234,567");
+    }
+
+    #[test]
+    fn percent_never_divides_by_zero_or_passes_100() {
+        assert_eq!(percent(1, 0), 0);
+        assert_eq!(percent(1, 4), 25);
+        assert_eq!(percent(9, 4), 100);
+    }
+}

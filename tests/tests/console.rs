@@ -1,0 +1,314 @@
+//! The operator console over real HTTP, on the router every host serves: sign-in, the session
+//! cookie, CSRF, and the console enforcing exactly the API's rules. (The whole journey in a
+//! real browser is `tests/browser/journey.mjs`, run by `make test`.)
+
+use reqwest::redirect::Policy;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use trickle_tests::app::spawn_embedded;
+
+const TOKEN: &str = "console-test-token";
+
+struct Console {
+    app: trickle_tests::app::RunningApp,
+    http: reqwest::Client,
+    _dir: tempfile::TempDir,
+}
+
+impl Console {
+    async fn start() -> Self {
+        Self::start_with(TOKEN).await
+    }
+
+    async fn start_with(token: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let (_, app) = spawn_embedded(dir.path(), token).await;
+        let http = reqwest::Client::builder()
+            .redirect(Policy::none())
+            .build()
+            .unwrap();
+        Self {
+            app,
+            http,
+            _dir: dir,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.app.url)
+    }
+
+    async fn sign_in(&self, token: &str, https: bool) -> reqwest::Response {
+        let mut request = self
+            .http
+            .post(self.url("/sign-in"))
+            .form(&[("token", token), ("next", "/campaigns")]);
+        if https {
+            request = request.header("x-forwarded-proto", "https");
+        }
+        request.send().await.unwrap()
+    }
+
+    /// The session cookie (`name=value`) of a good sign-in.
+    async fn session(&self) -> String {
+        self.session_with(TOKEN).await
+    }
+
+    async fn session_with(&self, token: &str) -> String {
+        let r = self.sign_in(token, false).await;
+        let set = r.headers()["set-cookie"].to_str().unwrap().to_string();
+        set.split(';').next().unwrap().to_string()
+    }
+
+    async fn page(&self, cookie: &str, path: &str) -> (StatusCode, String) {
+        let r = self
+            .http
+            .get(self.url(path))
+            .header("cookie", cookie)
+            .send()
+            .await
+            .unwrap();
+        (r.status(), r.text().await.unwrap())
+    }
+
+    /// The CSRF token a signed-in page carries.
+    async fn csrf(&self, cookie: &str) -> String {
+        let (_, html) = self.page(cookie, "/").await;
+        html.split("data-csrf=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .expect("the page carries a CSRF token")
+            .to_string()
+    }
+
+    async fn post_form(
+        &self,
+        cookie: &str,
+        path: &str,
+        form: &[(&str, &str)],
+    ) -> reqwest::Response {
+        self.http
+            .post(self.url(path))
+            .header("cookie", cookie)
+            .form(form)
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+#[tokio::test]
+async fn a_signed_out_visit_goes_to_sign_in_and_comes_back() {
+    let c = Console::start().await;
+    let r = c
+        .http
+        .get(c.url("/campaigns?state=active"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        r.headers()["location"],
+        "/sign-in?next=%2Fcampaigns%3Fstate%3Dactive"
+    );
+    let r = c.http.get(c.url("/sign-in")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.text().await.unwrap().contains("Admin token"));
+}
+
+#[tokio::test]
+async fn a_wrong_token_gets_no_session_and_a_right_one_a_strict_cookie() {
+    let c = Console::start().await;
+    for wrong in [
+        "",
+        "console-test-toke",
+        "console-test-token-and-more",
+        "Bearer x",
+    ] {
+        let r = c.sign_in(wrong, false).await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{wrong:?}");
+        assert!(r.headers().get("set-cookie").is_none(), "{wrong:?}");
+        assert!(r.text().await.unwrap().contains("not this trickle"));
+    }
+    let r = c.sign_in(TOKEN, false).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()["location"], "/campaigns");
+    let cookie = r.headers()["set-cookie"].to_str().unwrap();
+    for part in [
+        "trickle_session=",
+        "HttpOnly",
+        "SameSite=Strict",
+        "Max-Age=",
+    ] {
+        assert!(cookie.contains(part), "{cookie}");
+    }
+    assert!(!cookie.contains("Secure"), "plain http: {cookie}");
+    let r = c.sign_in(TOKEN, true).await;
+    assert!(r.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .contains("Secure"));
+}
+
+#[tokio::test]
+async fn a_forged_cookie_or_one_signed_with_another_token_is_no_session() {
+    let c = Console::start().await;
+    let good = c.session().await;
+    let (status, _) = c.page(&good, "/campaigns").await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = c.page(&format!("{good}x"), "/campaigns").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    // Rotating the admin token revokes every session: one signed under another token fails.
+    let rotated = Console::start_with("the-new-admin-token").await;
+    let (status, _) = rotated.page(&good, "/campaigns").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let fresh = rotated.session_with("the-new-admin-token").await;
+    let (status, _) = rotated.page(&fresh, "/campaigns").await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_state_changing_form_needs_the_sessions_csrf_token() {
+    let c = Console::start().await;
+    let cookie = c.session().await;
+    for form in [
+        vec![("phone", "+12125550199")],
+        vec![("phone", "+12125550199"), ("_csrf", "forged")],
+    ] {
+        let r = c.post_form(&cookie, "/opt-outs", &form).await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "{form:?}");
+        assert!(r.text().await.unwrap().contains("Reload the page"));
+    }
+    let opt_outs: Value = c
+        .http
+        .get(c.url("/v1/opt-outs"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        opt_outs["items"],
+        json!([]),
+        "a refused form changes nothing"
+    );
+
+    let csrf = c.csrf(&cookie).await;
+    let r = c
+        .post_form(
+            &cookie,
+            "/opt-outs",
+            &[("phone", "(212) 555-0199"), ("_csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let opt_outs: Value = c
+        .http
+        .get(c.url("/v1/opt-outs"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(opt_outs["items"][0]["phone"], json!("+12125550199"));
+    // Signed out, the same form is refused.
+    let r = c
+        .http
+        .post(c.url("/opt-outs"))
+        .form(&[("phone", "+12125550198"), ("_csrf", &csrf)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn the_console_refuses_a_campaign_with_the_apis_own_words() {
+    let c = Console::start().await;
+    let body = json!({
+        "name": "",
+        "message_a": "Hi {{first_name}}",
+        "list_id": "ls_0123456789abcdef0123456789abcdef",
+        "schedule": {"days": ["mon"], "send_time": "10:00", "time_zone": "America/New_York"},
+        "per_run": 10,
+        "sender": "+13105550100"
+    });
+    let api: Value = c
+        .http
+        .post(c.url("/v1/campaigns"))
+        .bearer_auth(TOKEN)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let rule = api["error"]["message"].as_str().unwrap().to_string();
+    assert!(rule.contains("name"), "{rule}");
+
+    let cookie = c.session().await;
+    let csrf = c.csrf(&cookie).await;
+    let r = c
+        .post_form(
+            &cookie,
+            "/campaigns",
+            &[
+                ("_csrf", csrf.as_str()),
+                ("name", ""),
+                ("message_a", "Hi {{first_name}}"),
+                ("list_id", "ls_0123456789abcdef0123456789abcdef"),
+                ("days", "mon"),
+                ("send_time", "10:00"),
+                ("time_zone", "America/New_York"),
+                ("per_run", "10"),
+                ("sender", "+13105550100"),
+                ("intent", "draft"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.to_lowercase().contains(&rule.to_lowercase()),
+        "the console says what the API says: {rule}"
+    );
+    assert!(html.contains("id=\"name-error\""), "next to its field");
+    assert!(html.contains("Hi {{first_name}}"), "nothing typed is lost");
+    let (_, page) = c.page(&cookie, "/campaigns").await;
+    assert!(page.contains("No campaign matches"), "nothing was created");
+}
+
+#[tokio::test]
+async fn every_console_page_renders_for_a_signed_in_operator() {
+    let c = Console::start().await;
+    let cookie = c.session().await;
+    for path in [
+        "/",
+        "/campaigns",
+        "/campaigns/new",
+        "/lists",
+        "/imports/new",
+        "/contacts",
+        "/review",
+        "/opt-outs",
+        "/operations",
+    ] {
+        let (status, html) = c.page(&cookie, path).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        assert!(html.starts_with("<!doctype html>"), "{path}");
+        assert!(html.contains("<main id=\"main\">"), "{path}");
+    }
+    // Not in sandbox mode here: the panel says where it lives instead of half-working.
+    let (status, html) = c.page(&cookie, "/sandbox").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(html.contains("sandbox mode"));
+    let (status, _) = c
+        .page(&cookie, "/campaigns/cp_0123456789abcdef0123456789abcdef")
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
