@@ -40,6 +40,32 @@ pub enum CampaignCommand {
     Run { id: String },
     /// Planned, sent, delivered, failed, replies, opt-outs, and the A/B test.
     Stats { id: String },
+    /// Change a draft or paused campaign: the flags (or a JSON file) say what changes.
+    Edit {
+        id: String,
+        #[command(flatten)]
+        changes: Box<CreateArgs>,
+    },
+    /// A message as a contact would receive it, with its size in segments.
+    Preview {
+        /// The message; tokens like {{first_name|there}}.
+        #[arg(long)]
+        message: String,
+        /// Render it for this contact (`ct_…`); sample values otherwise.
+        #[arg(long)]
+        contact: Option<String>,
+        #[arg(long = "business-name")]
+        business_name: Option<String>,
+    },
+    /// A campaign's sends with their state and why they wait or failed.
+    Sends {
+        id: String,
+        /// Only sends in this state (planned, sending, sent, delivered, failed, unknown).
+        #[arg(long)]
+        state: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+    },
 }
 
 #[derive(clap::Args, Debug, Default)]
@@ -87,9 +113,46 @@ pub async fn run(args: CampaignArgs) -> anyhow::Result<()> {
     let api = ApiClient::new(&args.api)?;
     let (answer, summary): (Value, fn(&Value) -> String) = match &args.command {
         CampaignCommand::Create(create) => (
-            api.post("/v1/campaigns", &create_body(create)?).await?,
+            api.post(
+                "/v1/campaigns",
+                &with_list_id(&api, create_body(create)?).await?,
+            )
+            .await?,
             line,
         ),
+        CampaignCommand::Edit { id, changes } => (
+            api.patch(
+                &path(id, "")?,
+                &with_list_id(&api, create_body(changes)?).await?,
+            )
+            .await?,
+            details,
+        ),
+        CampaignCommand::Preview {
+            message,
+            contact,
+            business_name,
+        } => (
+            api.post(
+                "/v1/campaigns/preview",
+                &json!({"message": message, "contact_id": contact, "business_name": business_name}),
+            )
+            .await?,
+            preview,
+        ),
+        CampaignCommand::Sends { id, state, limit } => {
+            let mut page = api
+                .get(&format!("{}?limit={limit}", path(id, "/sends")?))
+                .await?;
+            if let (Some(wanted), Some(items)) = (state, page["items"].as_array_mut()) {
+                items.retain(|s| {
+                    s["state"]
+                        .as_str()
+                        .is_some_and(|x| x.eq_ignore_ascii_case(wanted))
+                });
+            }
+            (page, sends)
+        }
         CampaignCommand::List { limit } => (
             api.get(&format!("/v1/campaigns?limit={limit}")).await?,
             listing,
@@ -175,6 +238,53 @@ pub fn create_body(args: &CreateArgs) -> anyhow::Result<Value> {
     Ok(Value::Object(body))
 }
 
+/// `list_id` given as a list's name becomes its id.
+async fn with_list_id(api: &ApiClient, mut body: Value) -> anyhow::Result<Value> {
+    if let Some(given) = body["list_id"].as_str().map(str::to_string) {
+        body["list_id"] = json!(api.list_id(&given).await?);
+    }
+    Ok(body)
+}
+
+fn preview(p: &Value) -> String {
+    let mut out = vec![
+        text(p, "text").to_string(),
+        format!(
+            "{} characters · {} segment(s) · {}",
+            p["characters"],
+            p["segments"],
+            text(p, "encoding")
+        ),
+    ];
+    if let Some(missing) = p["unresolved_tokens"].as_array().filter(|m| !m.is_empty()) {
+        let names: Vec<&str> = missing.iter().filter_map(Value::as_str).collect();
+        out.push(format!(
+            "no value (and no fallback) for: {}",
+            names.join(", ")
+        ));
+    }
+    out.join("\n")
+}
+
+fn sends(page: &Value) -> String {
+    let items = page["items"].as_array().cloned().unwrap_or_default();
+    if items.is_empty() {
+        return "no sends".into();
+    }
+    let rows: Vec<Vec<String>> = items
+        .iter()
+        .map(|s| {
+            vec![
+                text(s, "phone").to_string(),
+                text(s, "variant").to_string(),
+                text(s, "state").to_lowercase(),
+                s["error"].as_str().unwrap_or("").to_string(),
+            ]
+        })
+        .collect();
+    crate::api_client::table(&["phone", "variant", "state", "error"], &rows)
+}
+
 fn text<'a>(v: &'a Value, k: &str) -> &'a str {
     v[k].as_str().unwrap_or("-")
 }
@@ -193,7 +303,17 @@ fn listing(page: &Value) -> String {
     if items.is_empty() {
         return "no campaigns".into();
     }
-    items.iter().map(line).collect::<Vec<_>>().join("\n")
+    let rows: Vec<Vec<String>> = items
+        .iter()
+        .map(|c| {
+            vec![
+                text(c, "id").to_string(),
+                text(c, "state").to_string(),
+                text(c, "name").to_string(),
+            ]
+        })
+        .collect();
+    crate::api_client::table(&["id", "state", "name"], &rows)
 }
 
 fn details(c: &Value) -> String {

@@ -1,6 +1,7 @@
-//! `trickle`: the local runner and, later, the operator's commands over the admin API.
+//! `trickle`: the local runner, and the operator's commands over the admin API.
 
 mod api_client;
+mod browse;
 mod campaign;
 mod dev;
 mod import;
@@ -30,15 +31,38 @@ enum Command {
     Import(import::ImportArgs),
     /// Create, inspect and drive campaigns through the admin API.
     Campaign(campaign::CampaignArgs),
+    /// The lists (or one list's members, by name or id).
+    Lists(browse::ListsArgs),
+    /// Find contacts.
+    Contacts(browse::ContactsArgs),
+    /// Contacts a campaign skipped for a person to look at.
+    Review(browse::PageArgs),
+    /// Numbers that opted out, most recent first.
+    OptOuts(browse::PageArgs),
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     telemetry::init();
-    match cli.command {
+    // A person's mistake gets its message, never a backtrace.
+    match run(cli.command).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command) -> anyhow::Result<()> {
+    match command {
         Command::Dev(settings) => dev::run(settings).await,
         Command::Import(args) => import::run(args).await,
         Command::Campaign(args) => campaign::run(args).await,
+        Command::Lists(args) => browse::lists(args).await,
+        Command::Contacts(args) => browse::contacts(args).await,
+        Command::Review(args) => browse::review(args).await,
+        Command::OptOuts(args) => browse::opt_outs(args).await,
     }
 }

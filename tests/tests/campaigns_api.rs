@@ -256,6 +256,51 @@ fn urlencode(s: &str) -> String {
 }
 
 #[tokio::test]
+async fn a_malformed_body_is_explained_without_parser_text() {
+    let api = Api::start().await;
+    let (status, answer) = api.post("/v1/campaigns", json!({"name": "x"})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let said = answer["error"]["message"].as_str().unwrap();
+    assert!(said.contains("`message_a` is required"), "{said}");
+    assert!(
+        !said.contains("deserialize") && !said.contains("line 1"),
+        "{said}"
+    );
+    let mut body = campaign_body(&ListId::new());
+    body["frist_name"] = json!("x");
+    let (status, answer) = api.post("/v1/campaigns", body).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    let said = answer["error"]["message"].as_str().unwrap();
+    assert!(said.contains("`frist_name` is not a field here"), "{said}");
+    let (status, answer) = api
+        .patch(
+            &format!("/v1/campaigns/{}", "cp_0123456789abcdef0123456789abcdef"),
+            json!({"nmae": "x"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    assert!(answer["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("`nmae` is not a field here"));
+}
+
+#[tokio::test]
+async fn every_problem_of_a_campaign_is_named_in_one_answer() {
+    let api = Api::start().await;
+    let mut body = campaign_body(&ListId::new());
+    body["per_run"] = json!(0);
+    body["sender"] = json!("12");
+    body["name"] = json!("");
+    let (status, answer) = api.post("/v1/campaigns", body).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+    let said = answer["error"]["message"].as_str().unwrap();
+    for part in ["name", "per_run", "sender"] {
+        assert!(said.contains(part), "{part} missing: {said}");
+    }
+}
+
+#[tokio::test]
 async fn bad_campaigns_are_refused_with_the_reason() {
     let api = Api::start().await;
     let list = ListId::new();

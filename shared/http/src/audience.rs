@@ -31,7 +31,7 @@ async fn create_import(
     State(state): State<AppState>,
     body: Result<Json<imports::NewImport>, axum::extract::rejection::JsonRejection>,
 ) -> Result<(StatusCode, Json<imports::ImportCreated>), ApiError> {
-    let Json(request) = body.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let Json(request) = body.map_err(ApiError::bad_body)?;
     let created = imports::create(&state.services, &AudienceSettings::default(), request).await?;
     Ok((StatusCode::CREATED, Json(created)))
 }

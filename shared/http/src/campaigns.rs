@@ -30,8 +30,7 @@ pub(crate) fn routes() -> Router<AppState> {
 }
 
 fn body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
-    body.map(|Json(b)| b)
-        .map_err(|e| ApiError::BadRequest(e.body_text()))
+    body.map(|Json(b)| b).map_err(ApiError::bad_body)
 }
 
 async fn create(

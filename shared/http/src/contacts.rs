@@ -19,7 +19,7 @@ async fn create(
     State(state): State<AppState>,
     body: Result<Json<RawContact>, axum::extract::rejection::JsonRejection>,
 ) -> Result<(StatusCode, Json<Contact>), ApiError> {
-    let Json(raw) = body.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let Json(raw) = body.map_err(ApiError::bad_body)?;
     let contact = contacts::create(&state.services, raw).await?;
     Ok((StatusCode::CREATED, Json(contact)))
 }

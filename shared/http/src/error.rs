@@ -70,6 +70,12 @@ const UNAVAILABLE_MESSAGE: &str = "A service trickle depends on is not answering
      Try again in a minute; if it keeps happening, give this request id to whoever runs trickle.";
 
 impl ApiError {
+    /// A JSON body that could not be read, in plain words instead of the parser's: which field
+    /// is missing or unknown, or what kind of value a field needs.
+    pub(crate) fn bad_body(rejection: axum::extract::rejection::JsonRejection) -> Self {
+        ApiError::BadRequest(plain_body_error(&rejection.body_text()))
+    }
+
     /// The status and the words a person sees for this error (the console's pages): the
     /// message of a client error, the fixed sentence of a server error (whose detail is logged).
     pub(crate) fn for_people(&self) -> (StatusCode, String) {
@@ -317,5 +323,87 @@ mod tests {
         assert_eq!(response.status(), StatusCode::NOT_FOUND);
         let body = body_of(response).await;
         assert_eq!(body["error"]["message"], "no such campaign");
+    }
+}
+
+/// serde's wording of a body error, turned into a sentence for a person.
+fn plain_body_error(text: &str) -> String {
+    let detail = text
+        .split_once(": ")
+        .map(|(_, d)| d)
+        .unwrap_or(text)
+        .split(" at line ")
+        .next()
+        .unwrap_or(text)
+        .trim();
+    // serde names the path to the bad value first ("schedule.days: invalid type: …").
+    let (path, detail) = [
+        "missing field",
+        "unknown field",
+        "invalid type: ",
+        "invalid value: ",
+    ]
+    .iter()
+    .find_map(|phrase| detail.find(phrase))
+    .map(|at| (detail[..at].trim_end_matches([':', ' ']), &detail[at..]))
+    .unwrap_or(("", detail));
+    let quoted = |d: &str| d.split('`').nth(1).map(str::to_string);
+    if let Some(field) = detail
+        .strip_prefix("missing field")
+        .and_then(|_| quoted(detail))
+    {
+        return format!("`{field}` is required; add it to the body");
+    }
+    if detail.starts_with("unknown field") {
+        let field = quoted(detail).unwrap_or_default();
+        let expected: Vec<&str> = detail
+            .split("expected ")
+            .nth(1)
+            .map(|e| e.split('`').skip(1).step_by(2).collect())
+            .unwrap_or_default();
+        return if expected.is_empty() {
+            format!("`{field}` is not a field here; remove it")
+        } else {
+            format!(
+                "`{field}` is not a field here; the fields are: {}",
+                expected.join(", ")
+            )
+        };
+    }
+    if let Some(rest) = detail
+        .strip_prefix("invalid type: ")
+        .or_else(|| detail.strip_prefix("invalid value: "))
+    {
+        let what = if path.is_empty() {
+            "a value".to_string()
+        } else {
+            format!("`{path}`")
+        };
+        return format!("{what} has the wrong type or value ({rest}); see GET /openapi.json");
+    }
+    if text.contains("Content-Type") {
+        return "send the body as JSON with the header `content-type: application/json`".into();
+    }
+    format!("the body is not valid JSON for this route ({detail}); see GET /openapi.json")
+}
+
+#[cfg(test)]
+mod body_error_tests {
+    use super::plain_body_error;
+
+    #[test]
+    fn parser_text_becomes_a_sentence() {
+        assert_eq!(
+            plain_body_error("Failed to deserialize the JSON body into the target type: missing field `message_a` at line 1 column 12"),
+            "`message_a` is required; add it to the body"
+        );
+        let unknown = plain_body_error("Failed to deserialize the JSON body into the target type: unknown field `nmae`, expected `name` or `per_run` at line 1 column 7");
+        assert_eq!(
+            unknown,
+            "`nmae` is not a field here; the fields are: name, per_run"
+        );
+        let wrong = plain_body_error("Failed to deserialize the JSON body into the target type: per_run: invalid type: string \"x\", expected u32 at line 1 column 14");
+        assert!(!wrong.contains("line 1"), "{wrong}");
+        assert!(wrong.starts_with("`per_run` has the wrong type"), "{wrong}");
     }
 }

@@ -33,7 +33,7 @@ async fn create(
     State(state): State<AppState>,
     body: Result<Json<ManualOptOut>, axum::extract::rejection::JsonRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let Json(body) = body.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let Json(body) = body.map_err(ApiError::bad_body)?;
     let phone = parse_phone(&body.phone)?;
     let state_view =
         opt_out::manual_opt_out(&state.services, &phone, body.reason.as_deref()).await?;

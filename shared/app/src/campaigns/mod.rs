@@ -39,9 +39,9 @@ pub enum CampaignsError {
     ContactNotFound,
     #[error(transparent)]
     IllegalTransition(#[from] IllegalTransition),
-    #[error("a {0:?} campaign cannot be edited (only draft or paused ones)")]
+    #[error("{} campaign cannot be edited (only a draft or paused one can)", .0.with_article())]
     NotEditable(CampaignState),
-    #[error("the campaign is {0:?}, not active")]
+    #[error("the campaign is {}, not active", .0.as_str())]
     NotActive(CampaignState),
     #[error("the list of a started campaign cannot change (its cursor is a position in that list); duplicate the campaign instead")]
     AudienceLocked,

@@ -1,4 +1,8 @@
 //! A campaign: what to say, to whom, when, and how fast.
+//!
+//! One file: the typed settings, the raw body, the patch and the one validation that turns
+//! the raw body into settings (naming every problem at once) change together; nearly half the
+//! file is the tests of that validation.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -58,6 +62,7 @@ pub struct CampaignSettings {
 
 /// A campaign as typed (API body): defaults filled in by [`CampaignSettings::parse`].
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RawCampaign {
     pub name: String,
     pub message_a: String,
@@ -133,6 +138,28 @@ pub enum CampaignError {
     MinDays,
     #[error("{0} contains a line break or another control character")]
     ControlCharacter(&'static str),
+    /// More than one field is wrong: each is named.
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Several(Vec<CampaignError>),
+}
+
+impl CampaignError {
+    /// One problem as itself, several as `Several`.
+    fn all(mut problems: Vec<CampaignError>) -> Self {
+        if problems.len() == 1 {
+            problems.remove(0)
+        } else {
+            CampaignError::Several(problems)
+        }
+    }
+
+    /// Each problem on its own (for showing them next to their fields).
+    pub fn each(&self) -> Vec<&CampaignError> {
+        match self {
+            CampaignError::Several(all) => all.iter().collect(),
+            one => vec![one],
+        }
+    }
 }
 
 fn template(source: &str, variant: &'static str) -> Result<Template, CampaignError> {
@@ -152,53 +179,126 @@ fn single_line(value: &str, field: &'static str) -> Result<String, CampaignError
 }
 
 impl CampaignSettings {
+    /// Validates every field, and names every problem at once (one error, or `Several`).
     pub fn parse(raw: RawCampaign) -> Result<CampaignSettings, CampaignError> {
-        let name = single_line(&raw.name, "name")?;
-        if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
-            return Err(CampaignError::Name);
+        fn keep<T>(
+            problems: &mut Vec<CampaignError>,
+            result: Result<T, CampaignError>,
+        ) -> Option<T> {
+            result.map_err(|e| problems.push(e)).ok()
         }
-        let message_a = template(&raw.message_a, "A")?;
-        let message_b = match raw.message_b.as_deref().map(str::trim) {
-            None | Some("") => None,
-            Some(b) => Some(template(b, "B")?),
-        };
-        let list_id =
-            ListId::parse(raw.list_id.trim()).map_err(|e| CampaignError::ListId(e.to_string()))?;
-        let schedule = Schedule::parse(raw.schedule.ok_or(CampaignError::NoSchedule)?)?;
-        if raw.per_run == 0 || raw.per_run > MAX_PER_RUN {
-            return Err(CampaignError::PerRun);
-        }
-        let sender = PhoneNumber::parse(&raw.sender)?;
-        let business_name = match raw.business_name {
-            Some(b) => Some(single_line(&b, "business_name")?).filter(|b| !b.is_empty()),
-            None => None,
-        };
-        let opt_out_footer = match raw.opt_out_footer {
-            Some(f) => single_line(&f, "opt_out_footer")?,
-            None => DEFAULT_OPT_OUT_FOOTER.to_string(),
-        };
-        let split_percent = raw.split_percent.unwrap_or(DEFAULT_SPLIT_PERCENT);
-        if !(1..=99).contains(&split_percent) {
-            return Err(CampaignError::Split);
-        }
-        if let Some(days) = raw.min_days_since_contact {
-            if days == 0 || days > MAX_MIN_DAYS {
-                return Err(CampaignError::MinDays);
+        let mut problems = Vec::new();
+        let name = keep(
+            &mut problems,
+            single_line(&raw.name, "name").and_then(|name| {
+                if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
+                    Err(CampaignError::Name)
+                } else {
+                    Ok(name)
+                }
+            }),
+        );
+        let message_a = keep(&mut problems, template(&raw.message_a, "A"));
+        let message_b = keep(
+            &mut problems,
+            match raw.message_b.as_deref().map(str::trim) {
+                None | Some("") => Ok(None),
+                Some(b) => template(b, "B").map(Some),
+            },
+        );
+        let list_id = keep(
+            &mut problems,
+            ListId::parse(raw.list_id.trim()).map_err(|e| CampaignError::ListId(e.to_string())),
+        );
+        let schedule = keep(
+            &mut problems,
+            raw.schedule
+                .ok_or(CampaignError::NoSchedule)
+                .and_then(|s| Schedule::parse(s).map_err(CampaignError::from)),
+        );
+        let per_run = keep(
+            &mut problems,
+            if raw.per_run == 0 || raw.per_run > MAX_PER_RUN {
+                Err(CampaignError::PerRun)
+            } else {
+                Ok(raw.per_run)
+            },
+        );
+        let sender = keep(
+            &mut problems,
+            PhoneNumber::parse(&raw.sender).map_err(CampaignError::from),
+        );
+        let business_name = keep(
+            &mut problems,
+            match raw.business_name {
+                Some(b) => {
+                    single_line(&b, "business_name").map(|b| Some(b).filter(|b| !b.is_empty()))
+                }
+                None => Ok(None),
+            },
+        );
+        let opt_out_footer = keep(
+            &mut problems,
+            match raw.opt_out_footer {
+                Some(f) => single_line(&f, "opt_out_footer"),
+                None => Ok(DEFAULT_OPT_OUT_FOOTER.to_string()),
+            },
+        );
+        let split_percent = keep(&mut problems, {
+            let split = raw.split_percent.unwrap_or(DEFAULT_SPLIT_PERCENT);
+            if (1..=99).contains(&split) {
+                Ok(split)
+            } else {
+                Err(CampaignError::Split)
             }
-        }
-        Ok(CampaignSettings {
+        });
+        let min_days = keep(
+            &mut problems,
+            match raw.min_days_since_contact {
+                Some(days) if days == 0 || days > MAX_MIN_DAYS => Err(CampaignError::MinDays),
+                other => Ok(other),
+            },
+        );
+        match (
             name,
             message_a,
             message_b,
             list_id,
             schedule,
-            per_run: raw.per_run,
+            per_run,
             sender,
             business_name,
             opt_out_footer,
             split_percent,
-            min_days_since_contact: raw.min_days_since_contact,
-        })
+            min_days,
+        ) {
+            (
+                Some(name),
+                Some(message_a),
+                Some(message_b),
+                Some(list_id),
+                Some(schedule),
+                Some(per_run),
+                Some(sender),
+                Some(business_name),
+                Some(opt_out_footer),
+                Some(split_percent),
+                Some(min_days_since_contact),
+            ) => Ok(CampaignSettings {
+                name,
+                message_a,
+                message_b,
+                list_id,
+                schedule,
+                per_run,
+                sender,
+                business_name,
+                opt_out_footer,
+                split_percent,
+                min_days_since_contact,
+            }),
+            _ => Err(CampaignError::all(problems)),
+        }
     }
 
     pub fn to_raw(&self) -> RawCampaign {
@@ -284,6 +384,28 @@ mod tests {
             split_percent: None,
             min_days_since_contact: None,
         }
+    }
+
+    #[test]
+    fn every_wrong_field_is_named_at_once() {
+        let mut bad = raw();
+        bad.name = String::new();
+        bad.per_run = 0;
+        bad.sender = "not a phone".into();
+        bad.split_percent = Some(0);
+        let error = CampaignSettings::parse(bad).unwrap_err();
+        let said = error.to_string();
+        for part in ["name", "per_run", "sender", "split_percent"] {
+            assert!(said.contains(part), "{part} missing from: {said}");
+        }
+        assert_eq!(error.each().len(), 4, "{said}");
+        // One problem stays itself.
+        let mut one = raw();
+        one.per_run = 0;
+        assert_eq!(
+            CampaignSettings::parse(one).unwrap_err(),
+            CampaignError::PerRun
+        );
     }
 
     #[test]

@@ -25,10 +25,37 @@ pub enum Transition {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("cannot {transition:?} a campaign that is {from:?}")]
+#[error("{} campaign cannot be {} ({})", .from.with_article(), .transition.done(), self.what_can())]
 pub struct IllegalTransition {
     pub from: CampaignState,
     pub transition: Transition,
+}
+
+impl IllegalTransition {
+    /// Which campaigns the move is for, so the person knows what to do instead.
+    fn what_can(&self) -> &'static str {
+        match (self.transition, self.from) {
+            (Transition::Archive, CampaignState::Active) => "pause it first",
+            (Transition::Activate, _) => "only a draft can",
+            (Transition::Pause, _) => "only an active one can",
+            (Transition::Resume, _) => "only a paused one can",
+            (Transition::Complete, _) => "only an active or paused one can",
+            (Transition::Archive, _) => "only a draft, paused or completed one can",
+        }
+    }
+}
+
+impl Transition {
+    /// The past participle: "activated", "paused"…
+    pub fn done(self) -> &'static str {
+        match self {
+            Transition::Activate => "activated",
+            Transition::Pause => "paused",
+            Transition::Resume => "resumed",
+            Transition::Complete => "completed",
+            Transition::Archive => "archived",
+        }
+    }
 }
 
 impl CampaignState {
@@ -39,6 +66,17 @@ impl CampaignState {
             CampaignState::Paused => "paused",
             CampaignState::Completed => "completed",
             CampaignState::Archived => "archived",
+        }
+    }
+
+    /// "a draft", "an active"… as a sentence needs it.
+    pub fn with_article(self) -> &'static str {
+        match self {
+            CampaignState::Draft => "a draft",
+            CampaignState::Active => "an active",
+            CampaignState::Paused => "a paused",
+            CampaignState::Completed => "a completed",
+            CampaignState::Archived => "an archived",
         }
     }
 
@@ -72,6 +110,27 @@ mod tests {
     use super::CampaignState::*;
     use super::Transition::*;
     use super::*;
+
+    #[test]
+    fn an_illegal_move_is_said_in_plain_grammatical_words() {
+        let said = |from, transition| IllegalTransition { from, transition }.to_string();
+        assert_eq!(
+            said(Active, Activate),
+            "an active campaign cannot be activated (only a draft can)"
+        );
+        assert_eq!(
+            said(Archived, Resume),
+            "an archived campaign cannot be resumed (only a paused one can)"
+        );
+        assert_eq!(
+            said(Active, Archive),
+            "an active campaign cannot be archived (pause it first)"
+        );
+        assert_eq!(
+            said(Draft, Pause),
+            "a draft campaign cannot be paused (only an active one can)"
+        );
+    }
 
     #[test]
     fn every_pair_of_state_and_transition() {

@@ -350,6 +350,13 @@ fn after_save(id: &str, form: &Form) -> Response {
 
 /// A use-case's refusal, as field errors; anything else is a page of its own.
 fn refusal(e: campaigns::CampaignsError) -> Result<Vec<FieldError>, ConsoleError> {
+    if let campaigns::CampaignsError::Invalid(invalid) = &e {
+        return Ok(invalid
+            .each()
+            .into_iter()
+            .map(|one| FieldError::from_rule(one.to_string()))
+            .collect());
+    }
     match ApiError::from(e) {
         ApiError::Invalid(m) | ApiError::BadRequest(m) => Ok(vec![FieldError::from_rule(m)]),
         ApiError::Conflict { message, .. } => Ok(vec![FieldError::on("form", message)]),
