@@ -257,7 +257,14 @@ fn preview(p: &Value) -> String {
         ),
     ];
     if let Some(missing) = p["unresolved_tokens"].as_array().filter(|m| !m.is_empty()) {
-        let names: Vec<&str> = missing.iter().filter_map(Value::as_str).collect();
+        let names: Vec<String> = missing
+            .iter()
+            .filter_map(Value::as_str)
+            .map(|t| match p["did_you_mean"][t].as_str() {
+                Some(meant) => format!("{t} (did you mean {meant}?)"),
+                None => t.to_string(),
+            })
+            .collect();
         out.push(format!(
             "no value (and no fallback) for: {}",
             names.join(", ")

@@ -250,6 +250,22 @@ async function main() {
   check(sent === 3, `the funnel shows 3 sent (${sent})`);
   const sendsTable = await page.textContent("#sends");
   check(!sendsTable.includes("+12125550142"), "the opted-out contact's send is withheld");
+  check(await page.isVisible("#daily-chart"), "the sends-per-day chart is drawn");
+
+  // Maria replies; the campaign's replies feed shows it.
+  await page.goto(base + "/sandbox");
+  await page.fill("#from", "+12125550131");
+  await page.fill("#text", "Is the house on Elm still available?");
+  await page.click("form[action='/sandbox/inbound'] button");
+  await page.waitForSelector(".notice");
+  let replied = false;
+  for (let i = 0; i < 40 && !replied; i++) {
+    await page.goto(campaignUrl);
+    replied = (await page.isVisible("#replies")) && (await page.textContent("#replies")).includes("still available");
+    if (!replied) await page.waitForTimeout(250);
+  }
+  check(replied, "the reply appears in the campaign's replies feed");
+  check((await page.textContent("#funnel tbody tr")).includes("33.3%"), "the reply rate counts it (1 of 3)");
   await audit("campaign");
 
   await page.goto(base + "/campaigns");
@@ -267,6 +283,10 @@ async function main() {
   check((await page.textContent("#opt-out-history")).includes("Asked by phone"), "the audit keeps the reason");
   await page.goto(base + "/opt-outs");
   await audit("opt-outs");
+  const exported = await page.request.get(base + "/opt-outs.csv");
+  const csvText = await exported.text();
+  check(exported.ok() && csvText.startsWith("phone,status") && csvText.includes("+12125550142") && csvText.includes("Asked by phone"),
+    "the opt-out export holds the number and its audit");
   await page.goto(base + "/contacts");
   await audit("contacts");
   await page.goto(base + "/review");

@@ -256,6 +256,20 @@ fn urlencode(s: &str) -> String {
 }
 
 #[tokio::test]
+async fn a_mistyped_token_gets_a_did_you_mean() {
+    let api = Api::start().await;
+    let (status, p) = api
+        .post(
+            "/v1/campaigns/preview",
+            json!({"message": "Hi {{frist_name}}", "sample": {"first_name": "Ana"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{p}");
+    assert_eq!(p["unresolved_tokens"], json!(["frist_name"]));
+    assert_eq!(p["did_you_mean"], json!({"frist_name": "first_name"}));
+}
+
+#[tokio::test]
 async fn a_malformed_body_is_explained_without_parser_text() {
     let api = Api::start().await;
     let (status, answer) = api.post("/v1/campaigns", json!({"name": "x"})).await;

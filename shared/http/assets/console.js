@@ -72,7 +72,8 @@
         if (mine !== seq) return;
         if (p.tokens) showTokens(p.tokens);
         if (!r.ok) { problem.textContent = p.error || "The preview could not be drawn."; return; }
-        problem.textContent = p.unresolved_tokens.length ? "No value (and no fallback) for: " + p.unresolved_tokens.join(", ") : "";
+        const named = p.unresolved_tokens.map((t) => p.did_you_mean && p.did_you_mean[t] ? t + " (did you mean " + p.did_you_mean[t] + "?)" : t);
+        problem.textContent = named.length ? "No value (and no fallback) for: " + named.join(", ") : "";
         text.textContent = p.text;
         size.textContent = p.characters + " characters · " + p.segments + (p.segments === 1 ? " segment" : " segments") + " (" + p.encoding + ")";
         who.textContent = p.for ? "As " + p.for + " (the list's first member) will see it." : "With sample values; choose a list to see a real member.";

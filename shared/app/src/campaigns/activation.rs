@@ -64,11 +64,21 @@ pub async fn problems(
                 if !unresolved.is_empty() {
                     unrenderable += 1;
                     if unrenderable <= MAX_LISTED {
+                        let known = trickle_domain::campaign::template::tokens_of(&contact);
+                        let named: Vec<String> = unresolved
+                            .iter()
+                            .map(|t| {
+                                match trickle_domain::campaign::template::did_you_mean(t, &known) {
+                                    Some(meant) => format!("{t} (did you mean {meant}?)"),
+                                    None => t.clone(),
+                                }
+                            })
+                            .collect();
                         problems.push(format!(
                             "message {variant}: contact {} (list position {}) has no value for {} and no fallback is given",
                             member.contact_id,
                             member.position,
-                            unresolved.join(", ")
+                            named.join(", ")
                         ));
                     }
                 }

@@ -32,6 +32,8 @@ pub struct Preview {
     pub encoding: Encoding,
     pub segments: usize,
     pub unresolved_tokens: Vec<String>,
+    /// For an unresolved token that looks mistyped, the token it probably meant.
+    pub did_you_mean: std::collections::BTreeMap<String, String>,
 }
 
 pub async fn preview(
@@ -64,7 +66,17 @@ pub async fn preview(
         request.first_message.unwrap_or(true),
     );
     let info = analyze(&text);
+    let known = trickle_domain::campaign::template::tokens_of(&contact);
+    let did_you_mean = rendered
+        .unresolved
+        .iter()
+        .filter_map(|t| {
+            trickle_domain::campaign::template::did_you_mean(t, &known)
+                .map(|k| (t.clone(), k.to_string()))
+        })
+        .collect();
     Ok(Preview {
+        did_you_mean,
         text,
         characters: info.characters,
         encoding: info.encoding,

@@ -127,6 +127,17 @@ async fn replied_since(
     contact_id: &str,
     since: DateTime<Utc>,
 ) -> Result<bool, CampaignsError> {
+    Ok(first_reply_since(services, contact_id, since)
+        .await?
+        .is_some())
+}
+
+/// The contact's first inbound text at or after `since`.
+async fn first_reply_since(
+    services: &Services,
+    contact_id: &str,
+    since: DateTime<Utc>,
+) -> Result<Option<crate::ports::Item>, CampaignsError> {
     let mut cursor = None;
     loop {
         let page = services
@@ -143,15 +154,15 @@ async fn replied_since(
             .await?;
         let text =
             |i: &crate::ports::Item, k: &str| i.get(k).and_then(Value::as_str).map(str::to_string);
-        if page.items.iter().any(|i| {
+        if let Some(reply) = page.items.into_iter().find(|i| {
             text(i, "direction").as_deref() == Some("incoming")
                 && text(i, "kind").as_deref() == Some("message")
         }) {
-            return Ok(true);
+            return Ok(Some(reply));
         }
         match page.next {
             Some(next) => cursor = Some(next),
-            None => return Ok(false),
+            None => return Ok(None),
         }
     }
 }
@@ -174,4 +185,80 @@ async fn opted_out_since(
         .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
         .map(|t| t.with_timezone(&Utc));
     Ok(at.is_none_or(|at| at >= since))
+}
+
+/// Sends and replies per local day of the campaign's schedule, and the replies themselves.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CampaignTimeline {
+    pub days: Vec<DayCounts>,
+    /// Newest first.
+    pub replies: Vec<Reply>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DayCounts {
+    pub date: chrono::NaiveDate,
+    pub sent: u64,
+    pub replied: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Reply {
+    pub contact_id: String,
+    pub phone: String,
+    pub text: String,
+    pub at: Option<DateTime<Utc>>,
+}
+
+pub async fn timeline(
+    services: &Services,
+    campaign_id: &str,
+) -> Result<CampaignTimeline, CampaignsError> {
+    let campaign = store::load(services, campaign_id).await?.campaign;
+    let zone = campaign.settings.schedule.zone();
+    let mut days: std::collections::BTreeMap<chrono::NaiveDate, DayCounts> = Default::default();
+    let mut replies = Vec::new();
+    let day = |at: DateTime<Utc>| at.with_timezone(&zone).date_naive();
+    for send in sends::all(services, campaign_id).await? {
+        let Some(sent_at) = send
+            .sent_at
+            .filter(|_| matches!(send.state, SendState::Sent | SendState::Delivered))
+        else {
+            continue;
+        };
+        let date = day(sent_at);
+        days.entry(date)
+            .or_insert(DayCounts {
+                date,
+                sent: 0,
+                replied: 0,
+            })
+            .sent += 1;
+        let Some(reply) = first_reply_since(services, &send.contact_id, sent_at).await? else {
+            continue;
+        };
+        let field = |k: &str| reply.get(k).and_then(Value::as_str).map(str::to_string);
+        let at = field("occurred_at")
+            .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
+            .map(|t| t.with_timezone(&Utc));
+        let date = day(at.unwrap_or(sent_at));
+        days.entry(date)
+            .or_insert(DayCounts {
+                date,
+                sent: 0,
+                replied: 0,
+            })
+            .replied += 1;
+        replies.push(Reply {
+            contact_id: send.contact_id.clone(),
+            phone: send.phone.clone(),
+            text: field("text").unwrap_or_default(),
+            at,
+        });
+    }
+    replies.sort_by_key(|r| std::cmp::Reverse(r.at));
+    Ok(CampaignTimeline {
+        days: days.into_values().collect(),
+        replies,
+    })
 }

@@ -175,9 +175,81 @@ pub fn token_value(contact: &Contact, name: &str) -> Option<String> {
     value
 }
 
+/// The tokens a contact offers: the built-in names and its attribute columns.
+pub fn tokens_of(contact: &Contact) -> Vec<String> {
+    ["first_name", "last_name", "full_name"]
+        .iter()
+        .map(|t| t.to_string())
+        .chain(contact.attributes.keys().cloned())
+        .collect()
+}
+
+/// The known token a mistyped one most likely meant (at most two edits away), for "did you
+/// mean `first_name`?".
+pub fn did_you_mean<'a>(typed: &str, known: &'a [String]) -> Option<&'a str> {
+    let typed = typed.to_ascii_lowercase();
+    known
+        .iter()
+        .map(|k| (edits(&typed, &k.to_ascii_lowercase()), k))
+        .filter(|(d, _)| (1..=2).contains(d))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k.as_str())
+}
+
+/// Levenshtein distance, with a swap of neighbours counted as one edit ("frist").
+fn edits(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for j in 0..=b.len() {
+        d[0][j] = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            d[i][j] = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                d[i][j] = d[i][j].min(d[i - 2][j - 2] + 1);
+            }
+        }
+    }
+    d[a.len()][b.len()]
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
+
+    #[test]
+    fn a_mistyped_token_suggests_the_one_meant() {
+        let known: Vec<String> = ["first_name", "last_name", "neighborhood"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(
+            super::did_you_mean("frist_name", &known),
+            Some("first_name")
+        );
+        assert_eq!(
+            super::did_you_mean("First_Nmae", &known),
+            Some("first_name")
+        );
+        assert_eq!(
+            super::did_you_mean("neighbourhood", &known),
+            Some("neighborhood")
+        );
+        assert_eq!(
+            super::did_you_mean("first_name", &known),
+            None,
+            "not a mistake"
+        );
+        assert_eq!(super::did_you_mean("price", &known), None, "nothing close");
+    }
 
     use super::*;
     use crate::{ContactId, PhoneNumber};

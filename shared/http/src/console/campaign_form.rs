@@ -448,6 +448,7 @@ pub(super) async fn preview(
             "encoding": p.encoding,
             "segments": p.segments,
             "unresolved_tokens": p.unresolved_tokens,
+            "did_you_mean": p.did_you_mean,
             "tokens": tokens,
             "for": contact.map(|c| c.first_name.unwrap_or_else(|| c.phone.to_string())),
         }))

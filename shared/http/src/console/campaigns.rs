@@ -159,9 +159,60 @@ fn reason(send: &SendRecord) -> String {
     }
 }
 
+/// One day of the sends-and-replies chart, laid out in the SVG's own units.
+struct Bar {
+    x: u32,
+    sent_y: u32,
+    sent_h: u32,
+    replied_y: u32,
+    replied_h: u32,
+    label: String,
+    sent: u64,
+    replied: u64,
+}
+
+const CHART_HEIGHT: u32 = 120;
+const BAR_SLOT: u32 = 40;
+
+/// The last 14 days with activity, scaled to the busiest one.
+fn bars(days: &[stats::DayCounts]) -> Vec<Bar> {
+    let shown = &days[days.len().saturating_sub(14)..];
+    let most = shown
+        .iter()
+        .map(|d| d.sent.max(d.replied))
+        .max()
+        .unwrap_or(1)
+        .max(1);
+    let height = |n: u64| (n * u64::from(CHART_HEIGHT) / most) as u32;
+    shown
+        .iter()
+        .enumerate()
+        .map(|(i, d)| Bar {
+            x: i as u32 * BAR_SLOT + 4,
+            sent_y: CHART_HEIGHT - height(d.sent),
+            sent_h: height(d.sent),
+            replied_y: CHART_HEIGHT - height(d.replied),
+            replied_h: height(d.replied),
+            label: d.date.format("%b %-d").to_string(),
+            sent: d.sent,
+            replied: d.replied,
+        })
+        .collect()
+}
+
+struct ReplyRow {
+    contact_id: String,
+    phone: String,
+    text: String,
+    at: Option<When>,
+}
+
 #[derive(Template)]
 #[template(path = "campaign.html")]
 struct DetailPage {
+    bars: Vec<Bar>,
+    chart_width: u32,
+    replies: Vec<ReplyRow>,
     title: String,
     chrome: Chrome,
     id: String,
@@ -239,8 +290,23 @@ async fn detail(
             why: reason(s),
         })
         .collect();
+    let timeline = stats::timeline(services, &id).await?;
+    let bars = bars(&timeline.days);
     let st = campaign.state;
     Ok(render(DetailPage {
+        chart_width: (bars.len() as u32).max(1) * BAR_SLOT + 8,
+        bars,
+        replies: timeline
+            .replies
+            .into_iter()
+            .take(50)
+            .map(|r| ReplyRow {
+                at: r.at.map(When::of),
+                contact_id: r.contact_id,
+                phone: r.phone,
+                text: r.text,
+            })
+            .collect(),
         title: campaign.settings.name.clone(),
         chrome: Chrome::new(&signed, "campaigns", state.sandbox.is_some(), q.notice),
         id: id.clone(),

@@ -25,6 +25,7 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/contacts/{id}/opt-out", post(opt_out_contact))
         .route("/review", get(review_list))
         .route("/opt-outs", get(opt_outs).post(add_opt_out))
+        .route("/opt-outs.csv", get(export_opt_outs))
 }
 
 #[derive(Deserialize)]
@@ -327,4 +328,89 @@ async fn add_opt_out(
     let reason = form.text("reason");
     opt_out::manual_opt_out(&state.services, &phone, reason.as_deref()).await?;
     Ok(see_other("/opt-outs", &format!("{phone} is opted out.")))
+}
+
+/// The opt-out audit as CSV: one row per change, oldest first within each number, read page by
+/// page. (The file is built in memory: an opt-out list is small next to a send list; streamed
+/// exports of sends and members are issue 14's.)
+async fn export_opt_outs(State(state): State<AppState>) -> Result<Response, super::ConsoleError> {
+    let mut out =
+        String::from("phone,status,changed_at,action,actor,at,text,reason,campaign_id\r\n");
+    let mut cursor = None;
+    loop {
+        let (items, next) = opt_out::list(&state.services, 100, cursor).await?;
+        for item in &items {
+            let audit = item["audit"].as_array().cloned().unwrap_or_default();
+            let rows = if audit.is_empty() {
+                vec![Value::Null]
+            } else {
+                audit
+            };
+            for a in rows {
+                let cells = [
+                    text(item, "phone"),
+                    text(item, "status"),
+                    text(item, "updated_at"),
+                    text(&a, "action"),
+                    text(&a, "actor"),
+                    text(&a, "at"),
+                    text(&a, "text"),
+                    text(&a, "reason"),
+                    text(&a, "campaign_id"),
+                ];
+                let line: Vec<String> = cells.iter().map(|c| csv_cell(c)).collect();
+                out.push_str(&line.join(","));
+                out.push_str("\r\n");
+            }
+        }
+        match next {
+            Some(n) => cursor = Some(n),
+            None => break,
+        }
+    }
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                "attachment; filename=\"opt-outs.csv\"",
+            ),
+        ],
+        out,
+    )
+        .into_response())
+}
+
+/// One CSV cell, quoted when it must be, and never read as a formula by a spreadsheet: a cell
+/// that starts like one (=, @, +, -, tab, CR) gets a leading apostrophe, except a phone number
+/// such as `+12125550134`, which spreadsheets read as text or a number, never a formula.
+fn csv_cell(value: &str) -> String {
+    let phone_like =
+        value.len() > 1 && value.starts_with('+') && value[1..].chars().all(|c| c.is_ascii_digit());
+    let risky = !phone_like && value.starts_with(['=', '@', '+', '-', '\t', '\r']);
+    let value = if risky {
+        format!("'{value}")
+    } else {
+        value.to_string()
+    };
+    if value.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", value.replace('"', "\"\""))
+    } else {
+        value
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::csv_cell;
+
+    #[test]
+    fn cells_are_quoted_and_never_formulas() {
+        assert_eq!(csv_cell("+12125550134"), "+12125550134");
+        assert_eq!(csv_cell("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+        assert_eq!(csv_cell("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(csv_cell("-1+2"), "'-1+2");
+        assert_eq!(csv_cell("STOP, please"), "\"STOP, please\"");
+        assert_eq!(csv_cell("plain"), "plain");
+    }
 }
