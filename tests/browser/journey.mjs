@@ -201,6 +201,19 @@ async function main() {
   await page.goto(campaignUrl + "/edit");
   check((await page.inputValue("#name")) === "Spring open house", "the refused edit changed nothing");
 
+  // A sending number the OpenPhone account does not own is refused at activation, with the
+  // numbers that would work (before any send could fail).
+  await page.fill("#sender", "+13105550188");
+  await page.click("button[value=activate]");
+  await page.waitForURL(/\/activate$/);
+  await page.click("button.primary");
+  await page.waitForLoadState();
+  const refusal = await page.textContent("main");
+  check(refusal.includes("not a number of this OpenPhone account") && refusal.includes(SENDER),
+    "a sender the account does not own is refused, naming the valid one");
+  await page.goto(campaignUrl + "/edit");
+  await page.fill("#sender", SENDER);
+
   // --- activate through the confirmation ---------------------------------------------------------
   await page.click("button[value=activate]");
   await page.waitForURL(/\/activate$/);

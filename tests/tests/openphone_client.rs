@@ -183,3 +183,19 @@ async fn media_is_fetched_byte_for_byte_without_the_api_key() {
         Err(SmsError::Rejected { .. })
     ));
 }
+
+#[tokio::test]
+async fn the_accounts_own_numbers_are_listed_and_a_wrong_key_is_refused() {
+    let sim = simulator(None).await;
+    sim.add_internal_number("+13105550177");
+    let numbers = client(&sim, "the-key").phone_numbers().await.unwrap();
+    assert_eq!(
+        numbers,
+        Some(vec![
+            sim.phone_number().to_string(),
+            "+13105550177".to_string()
+        ])
+    );
+    let refused = client(&sim, "wrong-key").phone_numbers().await;
+    assert!(refused.is_err(), "{refused:?}");
+}

@@ -285,6 +285,22 @@ impl SmsProvider for OpenPhoneClient {
         Ok(one.data.into())
     }
 
+    async fn phone_numbers(&self) -> Result<Option<Vec<String>>, SmsError> {
+        let response = self.get_with_retries(self.url("v1/phone-numbers")).await?;
+        let body: Value = response
+            .json()
+            .await
+            .map_err(|e| SmsError::Unavailable(format!("unreadable phone-numbers answer: {e}")))?;
+        Ok(Some(
+            body["data"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|n| n["number"].as_str().map(str::to_string))
+                .collect(),
+        ))
+    }
+
     async fn list_messages(&self, query: &MessageQuery) -> Result<Vec<ProviderMessage>, SmsError> {
         let mut all = Vec::new();
         let mut page_token: Option<String> = None;

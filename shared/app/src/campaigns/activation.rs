@@ -21,6 +21,25 @@ pub async fn problems(
             "business_name is required: every message must identify the business".to_string(),
         );
     }
+    // A sender the account does not own fails every send (OpenPhone's 403 "Not Phone Number
+    // User"); say so now, with the numbers that would work.
+    match services.sms.phone_numbers().await {
+        Ok(Some(numbers)) if !numbers.iter().any(|n| n == settings.sender.as_str()) => {
+            problems.push(format!(
+                "sender {} is not a number of this OpenPhone account; use one of: {}",
+                settings.sender,
+                if numbers.is_empty() {
+                    "(the account has no numbers)".to_string()
+                } else {
+                    numbers.join(", ")
+                }
+            ));
+        }
+        Ok(_) => {}
+        Err(e) => problems.push(format!(
+            "the sending number could not be checked with OpenPhone ({e}); try again in a minute"
+        )),
+    }
     let list_id = settings.list_id.as_str();
     let list = match audience::list_info(services, list_id).await? {
         None => {

@@ -82,6 +82,12 @@ pub trait SmsProvider: Send + Sync {
     /// Downloads a media or recording URL the provider gave in a webhook.
     async fn fetch_media(&self, url: &str) -> Result<Bytes, SmsError>;
 
+    /// The account's own sending numbers (E.164), so activation can refuse a sender that is not
+    /// one of them; `None` when this provider cannot tell.
+    async fn phone_numbers(&self) -> Result<Option<Vec<String>>, SmsError> {
+        Ok(None)
+    }
+
     /// One page of the provider's history (one request): reconciliation's view of the truth.
     async fn history(&self, _query: &HistoryQuery) -> Result<HistoryPage, SmsError> {
         Err(SmsError::Unavailable(

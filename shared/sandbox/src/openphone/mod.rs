@@ -172,6 +172,7 @@ impl OpenPhoneSimulator {
             )
             .route("/v1/messages/{id}", get(rest::get_message))
             .route("/v1/conversations", get(rest::list_conversations))
+            .route("/v1/phone-numbers", get(rest::list_phone_numbers))
             .route("/v1/calls", get(rest::list_calls))
             .route("/v1/calls/{id}", get(rest::get_call))
             .route("/v1/call-recordings/{id}", get(media::get_call_recordings))

@@ -343,6 +343,29 @@ impl Shared {
     }
 }
 
+/// `GET /v1/phone-numbers`: the workspace's numbers (not paged), the sending number first.
+pub(super) async fn list_phone_numbers(State(sim): State<Shared>, headers: HeaderMap) -> Response {
+    if let Err(r) = sim.admit(&headers) {
+        return *r;
+    }
+    let mut numbers = vec![json!({
+        "id": sim.config.phone_number_id,
+        "number": sim.config.phone_number,
+        "name": "Sandbox",
+        "users": [],
+    })];
+    let internal = sim.state.lock().unwrap().internal_numbers.clone();
+    for (i, number) in internal.iter().enumerate() {
+        numbers.push(json!({
+            "id": format!("PNinternal{i:02}"),
+            "number": number,
+            "name": "Sandbox (internal)",
+            "users": [],
+        }));
+    }
+    Json(json!({ "data": numbers })).into_response()
+}
+
 pub(super) async fn list_conversations(
     State(sim): State<Shared>,
     headers: HeaderMap,
