@@ -50,7 +50,7 @@ fn create_activate_show_run_and_stats_through_the_cli() {
             "--per-run",
             "2",
             "--sender",
-            "+12125550100",
+            "+13105550100",
             "--business-name",
             "Acme",
         ],
@@ -101,7 +101,7 @@ fn create_activate_show_run_and_stats_through_the_cli() {
         serde_json::json!({
             "name": "From a file", "message_a": "Hello {{first_name|there}}", "list_id": list,
             "schedule": {"days": ["tue"], "send_time": "11:00", "time_zone": "America/Chicago"},
-            "per_run": 1, "sender": "+12125550100", "business_name": "Acme"
+            "per_run": 1, "sender": "+13105550100", "business_name": "Acme"
         })
         .to_string(),
     )

@@ -218,6 +218,7 @@ impl World {
                 health: None,
                 reconcile: None,
                 sandbox: None,
+                budget: None,
             },
         );
         let task = tokio::spawn(async move {

@@ -94,6 +94,7 @@ impl WebhookApp {
                 health: options.health.clone(),
                 reconcile: options.reconcile.clone(),
                 sandbox: None,
+                budget: None,
             },
             ingest,
         );

@@ -116,6 +116,7 @@ impl Dev {
                 health: None,
                 reconcile: None,
                 sandbox: None,
+                budget: None,
             },
         );
         tasks.push(tokio::spawn(async move {

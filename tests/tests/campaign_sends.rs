@@ -356,6 +356,7 @@ async fn a_stop_arriving_by_webhook_while_sends_are_queued_withholds_them() {
             health: None,
             reconcile: None,
             sandbox: None,
+            budget: None,
         },
         IngestSettings::new(vec![s.simulator.signing_key().clone()]),
     );

@@ -253,6 +253,7 @@ pub fn build(
         health: health.clone(),
         reconcile: reconcile.clone(),
         sandbox: None,
+        budget: Some(budget.clone()),
     };
     Ok(Trickle {
         services,

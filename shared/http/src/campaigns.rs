@@ -76,7 +76,9 @@ async fn activate(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<Campaign>, ApiError> {
-    Ok(Json(campaigns::activate(&state.services, &id).await?))
+    Ok(Json(
+        campaigns::activate_within(&state.services, &id, state.budget.as_ref()).await?,
+    ))
 }
 
 async fn pause(
@@ -90,7 +92,9 @@ async fn resume(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<Campaign>, ApiError> {
-    Ok(Json(campaigns::resume(&state.services, &id).await?))
+    Ok(Json(
+        campaigns::resume_within(&state.services, &id, state.budget.as_ref()).await?,
+    ))
 }
 
 async fn archive(

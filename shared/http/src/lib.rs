@@ -40,6 +40,9 @@ pub struct HttpSettings {
     pub reconcile: Option<ReconcileSettings>,
     /// The console's sandbox panel (sandbox mode of `trickle dev` only).
     pub sandbox: Option<Arc<dyn SandboxPanel>>,
+    /// The OpenPhone key's request budget, for the provider calls a request makes (the sender
+    /// check at activation); `None` asks without one.
+    pub budget: Option<trickle_app::rate::RateBudget>,
 }
 
 #[derive(Clone)]
@@ -52,6 +55,7 @@ pub(crate) struct AppState {
     /// Signs the console's session cookies (derived from the admin token).
     pub console: console::SessionKeys,
     pub sandbox: Option<Arc<dyn SandboxPanel>>,
+    pub budget: Option<trickle_app::rate::RateBudget>,
 }
 
 pub fn router(services: Services, settings: HttpSettings) -> Router {
@@ -68,6 +72,7 @@ pub fn router_with_webhooks(
         services,
         console: console::SessionKeys::from_admin_token(&settings.admin_token),
         sandbox: settings.sandbox,
+        budget: settings.budget,
         admin_token: Arc::from(settings.admin_token),
         webhooks: Arc::new(webhooks),
         health: Arc::new(settings.health),

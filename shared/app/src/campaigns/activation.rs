@@ -5,6 +5,8 @@
 use trickle_domain::campaign::Campaign;
 
 use super::{audience, CampaignsError};
+use crate::rate::budget::{Admission, RateShare};
+use crate::rate::RateBudget;
 use crate::Services;
 
 /// How many member problems are listed before the rest are only counted.
@@ -13,6 +15,7 @@ const MAX_LISTED: usize = 20;
 pub async fn problems(
     services: &Services,
     campaign: &Campaign,
+    budget: Option<&RateBudget>,
 ) -> Result<Vec<String>, CampaignsError> {
     let settings = &campaign.settings;
     let mut problems = Vec::new();
@@ -23,7 +26,24 @@ pub async fn problems(
     }
     // A sender the account does not own fails every send (OpenPhone's 403 "Not Phone Number
     // User"); say so now, with the numbers that would work.
-    match services.sms.phone_numbers().await {
+    let admitted = match budget {
+        Some(b) => {
+            b.acquire_within(
+                services,
+                RateShare::RECONCILE,
+                std::time::Duration::from_secs(3),
+            )
+            .await?
+        }
+        None => Admission::Granted,
+    };
+    let numbers = match admitted {
+        Admission::Granted => services.sms.phone_numbers().await,
+        Admission::Wait(_) => Err(crate::ports::SmsError::Unavailable(
+            "OpenPhone's request limit is in use by sends right now".into(),
+        )),
+    };
+    match numbers {
         Ok(Some(numbers)) if !numbers.iter().any(|n| n == settings.sender.as_str()) => {
             problems.push(format!(
                 "sender {} is not a number of this OpenPhone account; use one of: {}",

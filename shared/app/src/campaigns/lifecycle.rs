@@ -1,6 +1,7 @@
 //! Creating, reading, editing and moving campaigns through their life cycle. Every state change
 //! is one conditional write on the state (and version) that was read.
 
+use crate::rate::RateBudget;
 use serde::Serialize;
 use trickle_domain::campaign::{
     Campaign, CampaignPatch, CampaignSettings, CampaignState, RawCampaign, Transition,
@@ -95,9 +96,19 @@ pub async fn patch(
 
 /// Validates the campaign against its list and starts it at the next scheduled slot.
 pub async fn activate(services: &Services, id: &str) -> Result<Campaign, CampaignsError> {
+    activate_within(services, id, None).await
+}
+
+/// [`activate`], asking OpenPhone about the sender within the key's request `budget` (the
+/// hosts pass theirs, so the check never takes a send's place in a busy second).
+pub async fn activate_within(
+    services: &Services,
+    id: &str,
+    budget: Option<&RateBudget>,
+) -> Result<Campaign, CampaignsError> {
     let read = store::load(services, id).await?;
     read.campaign.state.apply(Transition::Activate)?;
-    let problems = activation::problems(services, &read.campaign).await?;
+    let problems = activation::problems(services, &read.campaign, budget).await?;
     if !problems.is_empty() {
         return Err(CampaignsError::ActivationRefused(problems));
     }
@@ -118,9 +129,18 @@ pub async fn pause(services: &Services, id: &str) -> Result<Campaign, CampaignsE
 /// Continues from the cursor at the next scheduled time, never at once.
 /// The settings may have been edited while paused, so the activation checks run again.
 pub async fn resume(services: &Services, id: &str) -> Result<Campaign, CampaignsError> {
+    resume_within(services, id, None).await
+}
+
+/// [`resume`] within the key's request `budget` (see [`activate_within`]).
+pub async fn resume_within(
+    services: &Services,
+    id: &str,
+    budget: Option<&RateBudget>,
+) -> Result<Campaign, CampaignsError> {
     let read = store::load(services, id).await?;
     read.campaign.state.apply(Transition::Resume)?;
-    let problems = activation::problems(services, &read.campaign).await?;
+    let problems = activation::problems(services, &read.campaign, budget).await?;
     if !problems.is_empty() {
         return Err(CampaignsError::ActivationRefused(problems));
     }

@@ -20,7 +20,8 @@ use trickle_domain::campaign::{CampaignError, CampaignState, IllegalTransition};
 use crate::ports::{QueueError, TableError};
 
 pub use lifecycle::{
-    activate, archive, create, duplicate, get, list, patch, pause, resume, CampaignPage,
+    activate, activate_within, archive, create, duplicate, get, list, patch, pause, resume,
+    resume_within, CampaignPage,
 };
 pub use planner::{
     complete_if_done, plan_due_campaigns, plan_due_campaigns_with, run_now, PlannerSettings,

@@ -353,7 +353,7 @@ fn back(id: &str, notice: &str) -> Response {
 }
 
 async fn activate(State(state): State<AppState>, Path(id): Path<String>) -> PageResult {
-    campaigns::activate(&state.services, &id).await?;
+    campaigns::activate_within(&state.services, &id, state.budget.as_ref()).await?;
     Ok(back(
         &id,
         "Activated: the first run goes out at the next scheduled time.",
@@ -366,7 +366,7 @@ async fn pause(State(state): State<AppState>, Path(id): Path<String>) -> PageRes
 }
 
 async fn resume(State(state): State<AppState>, Path(id): Path<String>) -> PageResult {
-    campaigns::resume(&state.services, &id).await?;
+    campaigns::resume_within(&state.services, &id, state.budget.as_ref()).await?;
     Ok(back(&id, "Resumed."))
 }
 
