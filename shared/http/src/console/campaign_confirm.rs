@@ -65,9 +65,10 @@ pub(super) async fn confirm(
         &s.opt_out_footer,
         true,
     ));
+    let values = Values::of(&campaign);
     let days: Vec<&str> = DAYS
         .iter()
-        .filter(|(d, _)| Values::of(&campaign).has_day(d))
+        .filter(|(d, _)| values.has_day(d))
         .map(|(_, name)| *name)
         .collect();
     Ok(render(ConfirmPage {

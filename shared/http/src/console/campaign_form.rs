@@ -78,11 +78,7 @@ impl Values {
                 .unwrap_or_default(),
             split_percent: s.split_percent.to_string(),
             list_id: s.list_id.to_string(),
-            days: serde_json::to_value(&s.schedule)
-                .ok()
-                .and_then(|v| serde_json::from_value::<RawSchedule>(v).ok())
-                .map(|r| r.days)
-                .unwrap_or_default(),
+            days: RawSchedule::from(s.schedule.clone()).days,
             send_time: s.schedule.send_time().format("%H:%M").to_string(),
             time_zone: s.schedule.zone().name().to_string(),
             per_run: s.per_run.to_string(),

@@ -57,18 +57,8 @@ impl When {
     }
 }
 
-/// `12,345`.
-pub(crate) fn count(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
+/// `12,345`: the audience summary's own grouping, so the console and the import summary agree.
+pub(crate) use trickle_app::audience::model::thousands as count;
 
 /// `42%` of `part` in `whole` (0 when there is no whole).
 pub(crate) fn percent(part: u64, whole: u64) -> u64 {
@@ -87,14 +77,6 @@ pub(crate) fn text(value: &serde_json::Value, field: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn counts_have_thousands_separators() {
-        assert_eq!(count(0), "0");
-        assert_eq!(count(999), "999");
-        assert_eq!(count(1000), "1,000");
-        assert_eq!(count(1234567), "1,234,567");
-    }
 
     #[test]
     fn percent_never_divides_by_zero_or_passes_100() {
