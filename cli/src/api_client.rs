@@ -58,6 +58,10 @@ impl ApiClient {
         self.call(reqwest::Method::POST, path, Some(body)).await
     }
 
+    pub async fn delete(&self, path: &str) -> anyhow::Result<Value> {
+        self.call(reqwest::Method::DELETE, path, None).await
+    }
+
     pub async fn patch(&self, path: &str, body: &Value) -> anyhow::Result<Value> {
         self.call(reqwest::Method::PATCH, path, Some(body)).await
     }

@@ -31,8 +31,12 @@ pub struct ContactsArgs {
 
 #[derive(clap::Subcommand, Debug)]
 pub enum ContactsCommand {
-    /// The contact with this phone number (any common spelling).
-    Find { phone: String },
+    /// The contact with this phone number (any common spelling), or the contacts whose first or
+    /// last name starts with the words given.
+    Find {
+        #[arg(required = true)]
+        query: Vec<String>,
+    },
 }
 
 #[derive(clap::Args, Debug)]
@@ -95,11 +99,16 @@ pub async fn lists(args: ListsArgs) -> anyhow::Result<()> {
 pub async fn contacts(args: ContactsArgs) -> anyhow::Result<()> {
     let api = ApiClient::new(&args.api)?;
     match &args.command {
-        ContactsCommand::Find { phone } => {
+        ContactsCommand::Find { query } => {
+            let query = query.join(" ");
+            let phone = query
+                .chars()
+                .all(|c| c.is_ascii_digit() || " +-().".contains(c));
+            let param = if phone { "phone" } else { "name" };
             let found = api
-                .get(&format!("/v1/contacts?phone={}", encode(phone)))
+                .get(&format!("/v1/contacts?{param}={}", encode(&query)))
                 .await
-                .with_context(|| format!("finding {phone}"))?;
+                .with_context(|| format!("finding {query}"))?;
             let rows: Vec<Vec<String>> = items(&found)
                 .iter()
                 .map(|c| {
@@ -111,7 +120,11 @@ pub async fn contacts(args: ContactsArgs) -> anyhow::Result<()> {
                 })
                 .collect();
             let text = if rows.is_empty() {
-                format!("no contact has the number {phone}")
+                if phone {
+                    format!("no contact has the number {query}")
+                } else {
+                    format!("no contact's first or last name starts with {query:?}")
+                }
             } else {
                 table(&["id", "phone", "name", "email"], &rows)
             };
@@ -120,13 +133,45 @@ pub async fn contacts(args: ContactsArgs) -> anyhow::Result<()> {
     }
 }
 
-pub async fn review(args: PageArgs) -> anyhow::Result<()> {
-    let api = ApiClient::new(&args.api)?;
+#[derive(Debug, clap::Args)]
+pub struct ReviewArgs {
+    #[command(flatten)]
+    pub page: PageArgs,
+    /// Release the entry with this id: the contact gets its campaign's message after all.
+    #[arg(long, value_name = "ENTRY", conflicts_with = "dismiss")]
+    pub release: Option<String>,
+    /// Dismiss the entry with this id: the contact stays out of that campaign.
+    #[arg(long, value_name = "ENTRY")]
+    pub dismiss: Option<String>,
+}
+
+pub async fn review(args: ReviewArgs) -> anyhow::Result<()> {
+    let api = ApiClient::new(&args.page.api)?;
+    if let Some(entry) = &args.release {
+        let send = api
+            .post(
+                &format!("/v1/review/{}/release", encode(entry)),
+                &Value::Null,
+            )
+            .await?;
+        println!(
+            "released: {} gets the campaign's message (quiet hours and the daily cap still apply)",
+            s(&send, "phone")
+        );
+        return Ok(());
+    }
+    if let Some(entry) = &args.dismiss {
+        api.delete(&format!("/v1/review/{}", encode(entry))).await?;
+        println!("dismissed: the contact stays out of that campaign");
+        return Ok(());
+    }
+    let args = args.page;
     let page = api.get(&format!("/v1/review?limit={}", args.limit)).await?;
     let rows: Vec<Vec<String>> = items(&page)
         .iter()
         .map(|r| {
             vec![
+                s(r, "id"),
                 s(r, "phone"),
                 s(r, "reason").replace('_', " "),
                 s(r, "campaign_id"),
@@ -137,7 +182,7 @@ pub async fn review(args: PageArgs) -> anyhow::Result<()> {
     let text = if rows.is_empty() {
         "nothing to review".to_string()
     } else {
-        table(&["phone", "reason", "campaign", "added"], &rows)
+        table(&["entry", "phone", "reason", "campaign", "added"], &rows)
     };
     print(args.json, &page, text)
 }

@@ -66,8 +66,13 @@ pub async fn run(settings: DevSettings) -> anyhow::Result<()> {
         None => Arc::new(SystemClock),
     };
     let (validator, numverify_sandbox) = validator(&tree).await?;
-    let openphone =
-        crate::openphone::build(&mut tree, &public_url, settings.simulator_rate_limit).await?;
+    let openphone = crate::openphone::build(
+        &mut tree,
+        &public_url,
+        settings.simulator_rate_limit,
+        clock.clone(),
+    )
+    .await?;
     sandbox_defaults(&mut tree, &openphone)?;
     let local = trickle_host::embedded::open(
         &data_dir,

@@ -35,8 +35,8 @@ enum Command {
     Lists(browse::ListsArgs),
     /// Find contacts.
     Contacts(browse::ContactsArgs),
-    /// Contacts a campaign skipped for a person to look at.
-    Review(browse::PageArgs),
+    /// Contacts a campaign skipped for a person to look at; `--release` or `--dismiss` an entry.
+    Review(browse::ReviewArgs),
     /// Numbers that opted out, most recent first.
     OptOuts(browse::PageArgs),
 }

@@ -5,9 +5,10 @@ use std::sync::Arc;
 
 use trickle_app::ports::SmsProvider;
 use trickle_domain::webhook_signature::SigningKey;
+use trickle_domain::Clock;
 use trickle_host::{Secret, Settings};
 use trickle_providers::openphone::{OpenPhoneClient, OpenPhoneSettings};
-use trickle_sandbox::openphone::{OpenPhoneSimulator, SimulatorConfig};
+use trickle_sandbox::openphone::{OpenPhoneSimulator, SimClock, SimulatorConfig};
 
 pub struct OpenPhone {
     pub sms: Arc<dyn SmsProvider>,
@@ -21,6 +22,7 @@ pub async fn build(
     settings: &mut Settings,
     public_url: &str,
     simulator_rate_limit: u32,
+    clock: Arc<dyn Clock>,
 ) -> anyhow::Result<OpenPhone> {
     if let Some(key) = &settings.openphone.api_key {
         let client = OpenPhoneClient::new(OpenPhoneSettings::new(
@@ -35,6 +37,7 @@ pub async fn build(
     let mut config = SimulatorConfig {
         webhook_url: Some(format!("{public_url}/webhooks/openphone")),
         rate_limit: (simulator_rate_limit > 0).then_some(simulator_rate_limit),
+        clock: SimClock(clock),
         ..SimulatorConfig::default()
     };
     match settings.openphone.webhook_keys.first() {

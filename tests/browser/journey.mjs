@@ -236,10 +236,19 @@ async function main() {
   check((await page.textContent(".notice")).includes("Delivered"), "the inbound STOP reached trickle's webhook");
 
   const contactUrl = async (phone) => {
-    await page.goto(base + "/contacts?phone=" + encodeURIComponent(phone));
+    await page.goto(base + "/contacts?q=" + encodeURIComponent(phone));
     return page.url();
   };
-  const jamesUrl = await contactUrl("+12125550142");
+  // Found by name too: the start of a last name lists the contact, one click opens it.
+  await page.goto(base + "/contacts");
+  await page.fill("#q", "chen");
+  await page.click("form[role=search] button");
+  await page.waitForSelector("main table a");
+  check((await page.textContent("main table")).includes("James Chen"), "a search by the start of a last name finds the contact");
+  await page.click("main table a");
+  await page.waitForURL(/\/contacts\/ct_/);
+  const jamesUrl = page.url();
+  check(jamesUrl === (await contactUrl("+12125550142")), "the name search and the phone search open the same contact");
   let optedOut = false;
   for (let i = 0; i < 40 && !optedOut; i++) {
     await page.goto(jamesUrl);
@@ -248,12 +257,41 @@ async function main() {
   }
   check(optedOut, "the contact who texted STOP shows as opted out");
 
+  // Aisha texts first: previous communication, so the run puts her on the review list.
+  await page.goto(base + "/sandbox");
+  await page.fill("#from", "+12125550153");
+  await page.fill("#text", "Hi, who is this?");
+  await page.click("form[action='/sandbox/inbound'] button");
+  await page.waitForSelector(".notice");
+  const aishaUrl = await contactUrl("+12125550153");
+  let texted = false;
+  for (let i = 0; i < 40 && !texted; i++) {
+    await page.goto(aishaUrl);
+    texted = (await page.textContent("main")).includes("who is this");
+    if (!texted) await page.waitForTimeout(250);
+  }
+  check(texted, "the inbound text is on the contact's timeline");
+
   // --- run it and watch the funnel move ------------------------------------------------------
   await page.goto(campaignUrl);
   await page.click("form[action$='/run'] button");
   await page.waitForSelector(".notice");
   const runNotice = await page.textContent(".notice");
-  check(/Run started: 3 planned/.test(runNotice), `run now plans the three reachable mobiles ("${runNotice.trim()}")`);
+  check(/Run started: 2 planned, .*1 sent to the review list/.test(runNotice),
+    `run now plans the two reachable mobiles and reviews the one who texted ("${runNotice.trim()}")`);
+
+  // The review list: Aisha, with the campaign's name; released, she gets the message after all.
+  await page.goto(base + "/review");
+  const reviewText = await page.textContent("main");
+  check(reviewText.includes("+12125550153") && reviewText.includes("Spring open house") && reviewText.includes("talked with you before"),
+    "the review list names the contact, the campaign and the reason");
+  await audit("review");
+  await page.click("form[action='/review/release'] button");
+  await page.waitForSelector(".notice");
+  const released = await page.textContent(".notice");
+  check(released.includes("Released"), `releasing a reviewed contact plans their message ("${released.trim()}")`);
+  const left = (await page.isVisible("main table")) ? await page.textContent("main table") : "";
+  check(!left.includes("+12125550153"), "the released entry leaves the review list");
   let sent = 0;
   for (let i = 0; i < 60 && sent < 3; i++) {
     await page.goto(campaignUrl);
@@ -278,7 +316,8 @@ async function main() {
     if (!replied) await page.waitForTimeout(250);
   }
   check(replied, "the reply appears in the campaign's replies feed");
-  check((await page.textContent("#funnel tbody tr")).includes("33.3%"), "the reply rate counts it (1 of 3)");
+  const funnelRow = await page.textContent("#funnel tbody tr");
+  check(funnelRow.includes("33.3%"), `the reply rate counts it, 1 of 3 ("${funnelRow.replace(/\s+/g, " ").trim()}")`);
   await audit("campaign");
 
   await page.goto(base + "/campaigns");
@@ -302,8 +341,6 @@ async function main() {
     "the opt-out export holds the number and its audit");
   await page.goto(base + "/contacts");
   await audit("contacts");
-  await page.goto(base + "/review");
-  await audit("review");
 
   // --- replay a failed event ---------------------------------------------------------------
   // A call with no counterpart number fails processing for good (a broken webhook).

@@ -52,7 +52,7 @@ async fn review(world: &World) -> BTreeMap<String, (String, SkipReason)> {
     assert!(page.next.is_none());
     page.items
         .into_iter()
-        .map(|e| (e.contact_id, (e.campaign_id, e.reason)))
+        .map(|l| (l.entry.contact_id, (l.entry.campaign_id, l.entry.reason)))
         .collect()
 }
 

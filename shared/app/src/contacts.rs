@@ -1,9 +1,15 @@
-//! Contacts: created once per phone number, found by id or by phone.
+//! Contacts: created once per phone number, found by id, by phone, or by the start of a name.
+//!
+//! A contact with a name sits in two index entries of the `CONTACT_NAMES` partition, so a search
+//! finds "Ann Lee" by "ann", "ann l" and "lee": gsi1 sorts by `first last`, gsi3 by `last first`
+//! (lowercase, single spaces, then `#<id>`). Names are set when a contact is created.
+
+use std::collections::BTreeMap;
 
 use serde_json::Value;
 use trickle_domain::{Contact, ContactError, ContactId, NewContact, PhoneNumber, RawContact};
 
-use crate::ports::table::TableError;
+use crate::ports::table::{Index, Query, SortKeyCondition, TableError};
 use crate::records;
 use crate::Services;
 
@@ -34,8 +40,12 @@ pub async fn create_new(services: &Services, new: NewContact) -> Result<Contact,
     let mut guard = records::to_item(&guard_key, &serde_json::json!({}))
         .map_err(|e| ContactsError::Corrupt(e.to_string()))?;
     guard.insert("contact_id".into(), Value::from(contact.id.as_str()));
-    let item = records::to_item(&records::contact(contact.id.as_str()), &contact)
+    let mut item = records::to_item(&records::contact(contact.id.as_str()), &contact)
         .map_err(|e| ContactsError::Corrupt(e.to_string()))?;
+    for (index, sort_key) in name_keys(&contact) {
+        item.insert(index.pk_attr().into(), NAMES.into());
+        item.insert(index.sk_attr().into(), sort_key.into());
+    }
     let written = records::put_guarded(services.table.as_ref(), guard, item).await;
     match written {
         Ok(()) => Ok(contact),
@@ -89,4 +99,78 @@ pub async fn holder_of(
             .and_then(Value::as_str)
             .map(str::to_string)
     }))
+}
+
+/// The index partition of contacts by name.
+const NAMES: &str = "CONTACT_NAMES";
+
+/// Lowercase words joined by single spaces: how names are indexed and searched.
+fn normalize(text: &str) -> String {
+    text.split_whitespace()
+        .map(str::to_lowercase)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The contact's name index entries: `first last#id` on gsi1, `last first#id` on gsi3.
+fn name_keys(contact: &Contact) -> Vec<(Index, String)> {
+    let first = normalize(contact.first_name.as_deref().unwrap_or(""));
+    let last = normalize(contact.last_name.as_deref().unwrap_or(""));
+    if first.is_empty() && last.is_empty() {
+        return Vec::new();
+    }
+    let id = contact.id.as_str();
+    let joined = |a: &str, b: &str| normalize(&format!("{a} {b}"));
+    let mut keys = vec![(Index::Gsi1, format!("{}#{id}", joined(&first, &last)))];
+    if !first.is_empty() && !last.is_empty() {
+        keys.push((Index::Gsi3, format!("{}#{id}", joined(&last, &first))));
+    }
+    keys
+}
+
+/// Contacts whose name starts with `query` (first then last name, or last then first), in name
+/// order, at most `limit`. An empty query finds nobody.
+pub async fn search_by_name(
+    services: &Services,
+    query: &str,
+    limit: u32,
+) -> Result<Vec<Contact>, ContactsError> {
+    let prefix = normalize(query);
+    if prefix.is_empty() {
+        return Ok(Vec::new());
+    }
+    let limit = limit.clamp(1, 100);
+    // Both orders, merged by contact id (someone called "Lee Lee" appears in both).
+    let mut found: BTreeMap<String, String> = BTreeMap::new();
+    for index in [Index::Gsi1, Index::Gsi3] {
+        let page = services
+            .table
+            .query(
+                Query::on_index(index, NAMES)
+                    .sk(SortKeyCondition::BeginsWith(prefix.clone()))
+                    .limit(limit),
+            )
+            .await?;
+        for item in page.items {
+            let Some(sort_key) = item.get(index.sk_attr()).and_then(Value::as_str) else {
+                continue;
+            };
+            if let Some((name, id)) = sort_key.rsplit_once('#') {
+                found
+                    .entry(id.to_string())
+                    .or_insert_with(|| name.to_string());
+            }
+        }
+    }
+    let mut ranked: Vec<(String, String)> = found.into_iter().map(|(id, n)| (n, id)).collect();
+    ranked.sort();
+    let mut contacts = Vec::new();
+    for (_, id) in ranked.into_iter().take(limit as usize) {
+        match get(services, &id).await {
+            Ok(c) => contacts.push(c),
+            Err(ContactsError::NotFound) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(contacts)
 }

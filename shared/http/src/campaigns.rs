@@ -3,7 +3,7 @@
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use trickle_app::campaigns::{
     self, review, sends, CampaignPage, Preview, PreviewRequest, RunReport,
@@ -27,6 +27,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/campaigns/{id}/sends", get(list_sends))
         .route("/campaigns/{id}/stats", get(stats))
         .route("/review", get(list_review))
+        .route("/review/{id}", delete(dismiss_review))
+        .route("/review/{id}/release", post(release_review))
 }
 
 fn body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
@@ -151,4 +153,22 @@ async fn list_review(
     Ok(Json(
         review::list(&state.services, limit, paging.cursor).await?,
     ))
+}
+
+/// `DELETE /v1/review/{id}`: the contact stays out of that campaign.
+async fn dismiss_review(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    review::dismiss(&state.services, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /v1/review/{id}/release`: the contact gets the campaign's message after all.
+async fn release_review(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Json<campaigns::SendRecord>), ApiError> {
+    let send = review::release(&state.services, &id).await?;
+    Ok((StatusCode::CREATED, Json(send)))
 }

@@ -11,7 +11,7 @@ use crate::{ApiError, AppState};
 /// `/v1/contacts…` (nested under `/v1` behind the admin token).
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
-        .route("/contacts", get(find_by_phone).post(create))
+        .route("/contacts", get(find).post(create))
         .route("/contacts/{id}", get(get_one))
 }
 
@@ -32,20 +32,46 @@ async fn get_one(
 }
 
 #[derive(Deserialize)]
-struct ByPhone {
+#[serde(deny_unknown_fields)]
+struct Find {
     phone: Option<String>,
+    name: Option<String>,
+    limit: Option<u32>,
 }
 
-async fn find_by_phone(
+/// `GET /v1/contacts?phone=…` (the one contact with that number) or `?name=…` (contacts whose
+/// first or last name starts with it).
+async fn find(
     State(state): State<AppState>,
-    Query(query): Query<ByPhone>,
+    query: Result<Query<Find>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let raw = query
-        .phone
-        .ok_or_else(|| ApiError::BadRequest("the phone query parameter is required".into()))?;
-    let phone = PhoneNumber::parse(&raw).map_err(|e| ApiError::BadRequest(e.to_string()))?;
-    let found = contacts::find_by_phone(&state.services, &phone).await?;
-    Ok(Json(
-        serde_json::json!({ "items": found.into_iter().collect::<Vec<_>>() }),
-    ))
+    let Query(query) = query.map_err(|_| {
+        ApiError::BadRequest(
+            "find contacts with `phone` (a number in any common spelling) or `name` (the start of a first or last name), and optionally `limit`".into(),
+        )
+    })?;
+    let found = match (query.phone, query.name) {
+        (Some(raw), None) => {
+            let phone =
+                PhoneNumber::parse(&raw).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+            contacts::find_by_phone(&state.services, &phone)
+                .await?
+                .into_iter()
+                .collect::<Vec<_>>()
+        }
+        (None, Some(name)) if !name.trim().is_empty() => {
+            contacts::search_by_name(&state.services, &name, query.limit.unwrap_or(50)).await?
+        }
+        (Some(_), Some(_)) => {
+            return Err(ApiError::BadRequest(
+                "give either `phone` or `name`, not both".into(),
+            ))
+        }
+        _ => {
+            return Err(ApiError::BadRequest(
+                "the `phone` or `name` query parameter is required".into(),
+            ))
+        }
+    };
+    Ok(Json(serde_json::json!({ "items": found })))
 }

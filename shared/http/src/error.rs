@@ -4,7 +4,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use trickle_app::audience::AudienceError;
-use trickle_app::campaigns::CampaignsError;
+use trickle_app::campaigns::{review, CampaignsError};
 use trickle_app::contacts::ContactsError;
 use trickle_app::health::HealthError;
 use trickle_app::ports::{BlobError, QueueError, TableError};
@@ -206,6 +206,10 @@ impl From<CampaignsError> for ApiError {
             CampaignsError::ActivationRefused(ref problems) => {
                 conflict(&e, serde_json::json!({ "problems": problems }))
             }
+            CampaignsError::Review(review::ReviewRefusal::Gone) => {
+                ApiError::NotFound(e.to_string())
+            }
+            CampaignsError::Review(_) => conflict(&e, serde_json::Value::Null),
             CampaignsError::Corrupt(m) => ApiError::Internal(m),
             CampaignsError::Provider(m) => ApiError::Unavailable(m),
             CampaignsError::Store(e) => e.into(),

@@ -56,6 +56,8 @@ pub enum CampaignsError {
     Queue(#[from] QueueError),
     #[error("SMS provider: {0}")]
     Provider(String),
+    #[error(transparent)]
+    Review(#[from] review::ReviewRefusal),
 }
 
 impl crate::worker::Retryable for CampaignsError {
@@ -74,7 +76,8 @@ impl crate::worker::Retryable for CampaignsError {
             | CampaignsError::Corrupt(_)
             | CampaignsError::Store(_)
             | CampaignsError::Queue(_)
-            | CampaignsError::Provider(_) => crate::worker::RetryClass::Transient,
+            | CampaignsError::Provider(_)
+            | CampaignsError::Review(_) => crate::worker::RetryClass::Transient,
         }
     }
 }

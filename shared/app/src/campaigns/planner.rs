@@ -402,6 +402,7 @@ async fn plan_batch(
                         campaign_id: campaign.id.to_string(),
                         reason,
                         added_at: now,
+                        position: Some(member.position),
                     };
                     let item = records::to_item(&keys::review(now, &member.contact_id), &entry)
                         .map_err(store::corrupt)?;

@@ -8,9 +8,10 @@ use axum::routing::{get, post};
 use axum::{Extension, Router};
 use serde::Deserialize;
 use serde_json::Value;
-use trickle_app::campaigns::review;
+use trickle_app::campaigns::{self, review, CampaignsError};
 use trickle_app::contacts;
 use trickle_app::webhooks::{activities, opt_out};
+use trickle_domain::campaign::SkipReason;
 use trickle_domain::PhoneNumber;
 
 use super::view::{text, When};
@@ -24,14 +25,23 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/contacts/{id}/resubscribe", post(resubscribe))
         .route("/contacts/{id}/opt-out", post(opt_out_contact))
         .route("/review", get(review_list))
+        .route("/review/dismiss", post(dismiss_review))
+        .route("/review/release", post(release_review))
         .route("/opt-outs", get(opt_outs).post(add_opt_out))
         .route("/opt-outs.csv", get(export_opt_outs))
 }
 
 #[derive(Deserialize)]
 struct FindQuery {
-    phone: Option<String>,
+    q: Option<String>,
     notice: Option<String>,
+}
+
+struct Found {
+    id: String,
+    name: String,
+    phone: String,
+    email: String,
 }
 
 #[derive(Template)]
@@ -39,20 +49,29 @@ struct FindQuery {
 struct FindPage {
     title: String,
     chrome: Chrome,
-    phone: String,
+    q: String,
     problem: Option<String>,
+    found: Vec<Found>,
 }
 
+/// One search box: a phone number (any spelling) opens that contact; anything else is the start
+/// of a first or last name.
 async fn find(
     State(state): State<AppState>,
     Extension(signed): Extension<Signed>,
     Query(q): Query<FindQuery>,
 ) -> PageResult {
-    let typed = q.phone.clone().unwrap_or_default();
-    let problem = if typed.trim().is_empty() {
+    let typed = q.q.clone().unwrap_or_default();
+    let wanted = typed.trim();
+    let looks_like_phone = !wanted.is_empty()
+        && wanted
+            .chars()
+            .all(|c| c.is_ascii_digit() || " +-().".contains(c));
+    let mut found = Vec::new();
+    let problem = if wanted.is_empty() {
         None
-    } else {
-        match PhoneNumber::parse(&typed) {
+    } else if looks_like_phone {
+        match PhoneNumber::parse(wanted) {
             Err(e) => Some(format!(
                 "{e}. Type the number as you would dial it, e.g. (212) 555-0134."
             )),
@@ -61,12 +80,33 @@ async fn find(
                 None => Some(format!("No contact has the number {phone}.")),
             },
         }
+    } else {
+        found = contacts::search_by_name(&state.services, wanted, 50)
+            .await?
+            .into_iter()
+            .map(|c| Found {
+                id: c.id.to_string(),
+                name: [
+                    c.first_name.unwrap_or_default(),
+                    c.last_name.unwrap_or_default(),
+                ]
+                .join(" ")
+                .trim()
+                .to_string(),
+                phone: c.phone.to_string(),
+                email: c.email.unwrap_or_default(),
+            })
+            .collect();
+        found.is_empty().then(|| {
+            format!("No contact's first or last name starts with “{wanted}”. Try fewer letters, or the phone number.")
+        })
     };
     Ok(render(FindPage {
         title: "Contacts".into(),
         chrome: Chrome::new(&signed, "contacts", state.sandbox.is_some(), q.notice),
-        phone: typed,
+        q: typed,
         problem,
+        found,
     }))
 }
 
@@ -219,9 +259,11 @@ async fn opt_out_contact(
 }
 
 struct ReviewRow {
+    id: String,
     contact_id: String,
     phone: String,
     campaign_id: String,
+    campaign_name: String,
     reason: String,
     added: When,
 }
@@ -247,24 +289,72 @@ async fn review_list(
     Query(q): Query<Paging>,
 ) -> PageResult {
     let page = review::list(&state.services, 100, q.cursor).await?;
-    Ok(render(ReviewPage {
-        title: "Review list".into(),
-        chrome: Chrome::new(&signed, "review", state.sandbox.is_some(), q.notice),
-        rows: page
-            .items
-            .into_iter()
-            .map(|r| ReviewRow {
-                reason: serde_json::to_value(r.reason)
+    // A page holds entries of a few campaigns: read each campaign's name once.
+    let mut names = std::collections::HashMap::new();
+    let mut rows = Vec::with_capacity(page.items.len());
+    for listed in page.items {
+        let r = listed.entry;
+        if !names.contains_key(&r.campaign_id) {
+            let name = match campaigns::get(&state.services, &r.campaign_id).await {
+                Ok(c) => c.settings.name,
+                Err(_) => "a deleted campaign".to_string(),
+            };
+            names.insert(r.campaign_id.clone(), name);
+        }
+        rows.push(ReviewRow {
+            id: listed.id,
+            reason: match r.reason {
+                SkipReason::RecentContact => "contacted recently".to_string(),
+                SkipReason::PreviousCommunication => "talked with you before".to_string(),
+                other => serde_json::to_value(other)
                     .ok()
                     .and_then(|v| v.as_str().map(|s| s.replace('_', " ")))
                     .unwrap_or_default(),
-                added: When::of(r.added_at),
-                contact_id: r.contact_id,
-                phone: r.phone,
-                campaign_id: r.campaign_id,
-            })
-            .collect(),
+            },
+            added: When::of(r.added_at),
+            campaign_name: names[&r.campaign_id].clone(),
+            contact_id: r.contact_id,
+            phone: r.phone,
+            campaign_id: r.campaign_id,
+        });
+    }
+    Ok(render(ReviewPage {
+        title: "Review list".into(),
+        chrome: Chrome::new(&signed, "review", state.sandbox.is_some(), q.notice),
+        rows,
         next: page.next,
+    }))
+}
+
+/// A review action's outcome as a notice on the review list; a refusal (opted out since, the
+/// campaign finished, someone else acted first) is a notice too, not an error page.
+fn review_outcome(result: Result<String, CampaignsError>) -> PageResult {
+    match result {
+        Ok(notice) => Ok(see_other("/review", &notice)),
+        Err(CampaignsError::Review(refusal)) => Ok(see_other(
+            "/review",
+            &format!("Nothing changed: {refusal}."),
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn dismiss_review(State(state): State<AppState>, form: Form) -> PageResult {
+    let id = form.get("entry").unwrap_or_default().to_string();
+    review_outcome(
+        review::dismiss(&state.services, &id)
+            .await
+            .map(|()| "Dismissed: the contact stays out of that campaign.".to_string()),
+    )
+}
+
+async fn release_review(State(state): State<AppState>, form: Form) -> PageResult {
+    let id = form.get("entry").unwrap_or_default().to_string();
+    review_outcome(review::release(&state.services, &id).await.map(|send| {
+        format!(
+            "Released: {} gets the campaign's message (quiet hours and the daily cap still apply).",
+            send.phone
+        )
     }))
 }
 

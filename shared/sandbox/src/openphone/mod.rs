@@ -39,9 +39,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use bytes::Bytes;
-use chrono::{SecondsFormat, Utc};
+use chrono::SecondsFormat;
 use serde_json::{json, Value};
 use trickle_domain::webhook_signature::SigningKey;
+use trickle_domain::{Clock, SystemClock};
 
 pub use webhooks::{CallScript, Delivery, Format, InboundMedia, Shape};
 
@@ -56,6 +57,25 @@ pub struct SimulatorConfig {
     /// Our OpenPhone number and its id.
     pub phone_number: String,
     pub phone_number_id: String,
+    /// Where message and call times come from: the runner's clock, so `trickle dev
+    /// --clock-start` moves the simulator's conversation times along with everything else.
+    pub clock: SimClock,
+}
+
+/// The simulator's clock (a `Debug` wrapper; the system clock by default).
+#[derive(Clone)]
+pub struct SimClock(pub Arc<dyn Clock>);
+
+impl Default for SimClock {
+    fn default() -> Self {
+        Self(Arc::new(SystemClock))
+    }
+}
+
+impl std::fmt::Debug for SimClock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SimClock({})", self.0.now())
+    }
 }
 
 impl Default for SimulatorConfig {
@@ -67,6 +87,7 @@ impl Default for SimulatorConfig {
             signing_key: SigningKey::from_bytes(b"openphone-simulator-signing-key".to_vec()),
             phone_number: "+13105550100".into(),
             phone_number_id: "PNsimulator01".into(),
+            clock: SimClock::default(),
         }
     }
 }
@@ -369,8 +390,15 @@ impl Shared {
     }
 }
 
-fn now() -> String {
-    Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true)
+impl Shared {
+    /// Now on the simulator's clock, as OpenPhone writes times.
+    fn now(&self) -> String {
+        self.config
+            .clock
+            .0
+            .now()
+            .to_rfc3339_opts(SecondsFormat::Millis, true)
+    }
 }
 
 fn digits(s: &str) -> String {

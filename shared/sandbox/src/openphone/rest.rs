@@ -12,7 +12,7 @@ use bytes::Bytes;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{json, Value};
 
-use super::{api_error, digits, not_found, now, Delivery, Format, Shape, Shared};
+use super::{api_error, digits, not_found, Delivery, Format, Shape, Shared};
 
 fn is_e164(s: &str) -> bool {
     s.len() >= 8
@@ -71,7 +71,7 @@ pub(super) async fn send_message(
         "to": [to[0]], "from": sim.config.phone_number, "text": content,
         "phoneNumberId": sim.config.phone_number_id, "direction": "outgoing",
         "userId": body.get("userId").cloned().unwrap_or(json!("USsim")),
-        "status": "sent", "createdAt": now(), "updatedAt": now(),
+        "status": "sent", "createdAt": sim.now(), "updatedAt": sim.now(),
     });
     match injected {
         // The answer is lost after the message went out: the caller cannot know it was sent.

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use trickle_domain::webhook_signature::{sign_legacy, sign_standard};
 
-use super::{digits, now, CallArtefacts, Shared};
+use super::{digits, CallArtefacts, Shared};
 
 /// Which webhook system signs a delivery.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
@@ -75,7 +75,7 @@ impl Shared {
             "id": format!("EV{}", uuid::Uuid::new_v4().simple()),
             "object": "event",
             "apiVersion": match shape { Shape::V3 => "v3", Shape::V4 => "v4" },
-            "createdAt": now(),
+            "createdAt": self.now(),
             "type": event_type,
             "data": data,
         })
@@ -94,7 +94,7 @@ impl Shared {
             .collect();
         let id = format!("AC{}", uuid::Uuid::new_v4().simple());
         let ours = &self.config.phone_number;
-        let created = now();
+        let created = self.now();
         let object = match shape {
             Shape::V3 => json!({
                 "id": id, "object": "message", "from": from, "to": ours, "direction": "incoming",
@@ -120,7 +120,7 @@ impl Shared {
     pub(super) fn call_events(&self, shape: Shape, script: &CallScript) -> Vec<Value> {
         let id = format!("AC{}", uuid::Uuid::new_v4().simple());
         let ours = self.config.phone_number.clone();
-        let created = now();
+        let created = self.now();
         let recordings: Vec<Value> = script
             .recording
             .iter()
@@ -133,7 +133,7 @@ impl Shared {
         let voicemail = script.voicemail.as_ref().zip(voicemail_url.as_ref()).map(
             |(v, url)| json!({"url": url, "type": v.content_type, "duration": VOICEMAIL_SECONDS}),
         );
-        let completed_at = now();
+        let completed_at = self.now();
         let answered_at = script.answered.then(|| completed_at.clone());
         let call = |status: &str, completed: bool, with_recordings: bool| -> Value {
             let answered_at = if completed { answered_at.clone() } else { None };
@@ -202,7 +202,7 @@ impl Shared {
                 })
                 .collect();
             let transcript = json!({
-                "callId": id, "createdAt": now(), "duration": script.duration,
+                "callId": id, "createdAt": self.now(), "duration": script.duration,
                 "status": "completed", "dialogue": dialogue,
             });
             let mut object = transcript.clone();
