@@ -309,9 +309,52 @@ async fn every_problem_of_a_campaign_is_named_in_one_answer() {
     let (status, answer) = api.post("/v1/campaigns", body).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
     let said = answer["error"]["message"].as_str().unwrap();
-    for part in ["name", "per_run", "sender"] {
+    // The list id is well formed but names no list: said in the same answer.
+    for part in ["name", "per_run", "sender", "no list has the id"] {
         assert!(said.contains(part), "{part} missing: {said}");
     }
+}
+
+#[tokio::test]
+async fn an_unknown_list_is_refused_at_create_and_at_edit() {
+    let api = Api::start().await;
+    let unknown = ListId::new();
+    let (status, answer) = api.post("/v1/campaigns", campaign_body(&unknown)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+    let said = answer["error"]["message"].as_str().unwrap();
+    assert!(
+        said.contains("list_id")
+            && said.contains(&unknown.to_string())
+            && said.contains("trickle lists"),
+        "{said}"
+    );
+    let (_, listed) = api.get("/v1/campaigns").await;
+    assert_eq!(listed["items"], json!([]), "nothing was created");
+
+    let ids: Vec<String> = api
+        .world
+        .contacts(0, 1)
+        .await
+        .iter()
+        .map(|c| c.id.to_string())
+        .collect();
+    let list = api.world.list(&ids, "completed").await;
+    let (status, created) = api.post("/v1/campaigns", campaign_body(&list)).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let id = created["id"].as_str().unwrap();
+    let (status, answer) = api
+        .patch(
+            &format!("/v1/campaigns/{id}"),
+            json!({"list_id": unknown.to_string()}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+    let (_, shown) = api.get(&format!("/v1/campaigns/{id}")).await;
+    assert_eq!(
+        shown["list_id"],
+        json!(list.to_string()),
+        "the edit changed nothing"
+    );
 }
 
 #[tokio::test]

@@ -289,7 +289,12 @@ async fn the_console_refuses_a_campaign_with_the_apis_own_words() {
         html.contains("id=\"sender-error\""),
         "every problem at once"
     );
-    assert!(html.contains("Fix 2 problems"), "the summary counts them");
+    // The list id names no list: refused at create too, next to the list dropdown.
+    assert!(
+        html.contains("id=\"list_id-error\""),
+        "the unknown list is named"
+    );
+    assert!(html.contains("Fix 3 problems"), "the summary counts them");
     assert!(html.contains("Hi {{first_name}}"), "nothing typed is lost");
     let (_, page) = c.page(&cookie, "/campaigns").await;
     assert!(page.contains("No campaign matches"), "nothing was created");

@@ -4,12 +4,13 @@
 use crate::rate::RateBudget;
 use serde::Serialize;
 use trickle_domain::campaign::{
-    Campaign, CampaignPatch, CampaignSettings, CampaignState, RawCampaign, Transition,
+    Campaign, CampaignError, CampaignPatch, CampaignSettings, CampaignState, RawCampaign,
+    Transition,
 };
-use trickle_domain::CampaignId;
+use trickle_domain::{CampaignId, ListId};
 
 use super::store;
-use super::{activation, keys, CampaignsError};
+use super::{activation, audience, keys, CampaignsError};
 use crate::ports::table::{Index, Query};
 use crate::Services;
 
@@ -23,7 +24,21 @@ pub struct CampaignPage {
 }
 
 pub async fn create(services: &Services, raw: RawCampaign) -> Result<Campaign, CampaignsError> {
-    let settings = CampaignSettings::parse(raw)?;
+    let unknown_list = unknown_list(services, &raw.list_id).await?;
+    let settings = match (CampaignSettings::parse(raw), unknown_list) {
+        (Ok(settings), None) => settings,
+        (Ok(_), Some(problem)) => return Err(problem.into()),
+        (Err(e), None) => return Err(e.into()),
+        // Every problem at once: the field errors and the unknown list together.
+        (Err(e), Some(problem)) => {
+            let mut all: Vec<CampaignError> = match e {
+                CampaignError::Several(all) => all,
+                one => vec![one],
+            };
+            all.push(problem);
+            return Err(CampaignError::Several(all).into());
+        }
+    };
     let now = services.clock.now();
     let campaign = Campaign {
         id: CampaignId::new(),
@@ -37,6 +52,25 @@ pub async fn create(services: &Services, raw: RawCampaign) -> Result<Campaign, C
     };
     store::insert(services, &campaign).await?;
     Ok(campaign)
+}
+
+/// The `list_id` problem when the id is well formed but names no list (a malformed id is the
+/// settings' own error).
+async fn unknown_list(
+    services: &Services,
+    list_id: &str,
+) -> Result<Option<CampaignError>, CampaignsError> {
+    let Ok(id) = ListId::parse(list_id.trim()) else {
+        return Ok(None);
+    };
+    Ok(audience::list_info(services, id.as_str())
+        .await?
+        .is_none()
+        .then(|| {
+            CampaignError::ListId(format!(
+                "no list has the id {id}; `GET /v1/lists` (or `trickle lists`) shows the lists there are"
+            ))
+        }))
 }
 
 pub async fn get(services: &Services, id: &str) -> Result<Campaign, CampaignsError> {
@@ -81,6 +115,13 @@ pub async fn patch(
         }
         let mut campaign = read.campaign.clone();
         campaign.settings = campaign.settings.patched(patch.clone())?;
+        if campaign.settings.list_id != read.campaign.settings.list_id {
+            if let Some(problem) =
+                unknown_list(services, campaign.settings.list_id.as_str()).await?
+            {
+                return Err(problem.into());
+            }
+        }
         // The cursor is a position in one list; a started campaign keeps its audience.
         if read.campaign.state != CampaignState::Draft
             && campaign.settings.list_id != read.campaign.settings.list_id

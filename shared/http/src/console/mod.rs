@@ -13,6 +13,7 @@ mod campaigns;
 mod contacts;
 mod dashboard;
 mod operations;
+mod review;
 mod session;
 mod sign_in;
 mod view;
@@ -50,6 +51,7 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
         .merge(campaigns::routes())
         .merge(audience::routes())
         .merge(contacts::routes())
+        .merge(review::routes())
         .merge(operations::routes())
         .route_layer(middleware::from_fn_with_state(
             state.clone(),

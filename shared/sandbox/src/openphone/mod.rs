@@ -42,8 +42,9 @@ use bytes::Bytes;
 use chrono::SecondsFormat;
 use serde_json::{json, Value};
 use trickle_domain::webhook_signature::SigningKey;
-use trickle_domain::{Clock, SystemClock};
 
+mod clock;
+pub use clock::SimClock;
 pub use webhooks::{CallScript, Delivery, Format, InboundMedia, Shape};
 
 #[derive(Debug, Clone)]
@@ -60,22 +61,6 @@ pub struct SimulatorConfig {
     /// Where message and call times come from: the runner's clock, so `trickle dev
     /// --clock-start` moves the simulator's conversation times along with everything else.
     pub clock: SimClock,
-}
-
-/// The simulator's clock (a `Debug` wrapper; the system clock by default).
-#[derive(Clone)]
-pub struct SimClock(pub Arc<dyn Clock>);
-
-impl Default for SimClock {
-    fn default() -> Self {
-        Self(Arc::new(SystemClock))
-    }
-}
-
-impl std::fmt::Debug for SimClock {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "SimClock({})", self.0.now())
-    }
 }
 
 impl Default for SimulatorConfig {
