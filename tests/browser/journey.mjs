@@ -74,19 +74,19 @@ async function main() {
   const visited = new Map();
 
   // axe-core on the page as it stands, and a photograph at both widths.
-  const audit = async (name) => {
-    await page.addScriptTag({ content: axeSource });
-    const result = await page.evaluate(async () =>
+  const audit = async (name, on = page) => {
+    await on.addScriptTag({ content: axeSource });
+    const result = await on.evaluate(async () =>
       // eslint-disable-next-line no-undef
       await axe.run(document, { resultTypes: ["violations"] }));
     const serious = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
     check(serious.length === 0, `axe: no serious violation on ${name}` +
       (serious.length ? " — " + serious.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`).join("; ") : ""));
     for (const width of [375, 1280]) {
-      await page.setViewportSize({ width, height: 900 });
-      await page.screenshot({ path: join(shots, `${name}-${width}.png`), fullPage: true });
+      await on.setViewportSize({ width, height: 900 });
+      await on.screenshot({ path: join(shots, `${name}-${width}.png`), fullPage: true });
     }
-    await page.setViewportSize({ width: 1280, height: 900 });
+    await on.setViewportSize({ width: 1280, height: 900 });
     visited.set(name, page.url());
   };
 
@@ -115,7 +115,7 @@ async function main() {
   await page.goto(base + "/");
   await audit("dashboard");
 
-  // --- import a CSV by drag-and-drop -------------------------------------------------------
+  // --- a campaign; its "Create a new list" link imports a CSV by drag-and-drop in a new tab -----
   // Last digits 0–4 are mobiles in the NumVerify simulator, 5 a landline.
   const csv = [
     "First Name,Last Name,Phone,Neighborhood",
@@ -126,37 +126,40 @@ async function main() {
     "Lee,Park,(212) 555-0175,Midtown",
     "Broken,Row,not a phone,Nowhere",
   ].join("\n") + "\n";
-  await page.goto(base + "/imports/new");
-  await audit("import-new");
-  await page.fill("#list_name", "Open house visitors");
-  const dropped = await page.evaluateHandle((text) => {
+  await page.goto(base + "/campaigns/new");
+  await audit("campaign-new");
+  const [imp] = await Promise.all([context.waitForEvent("page"), page.click("#new-list")]);
+  await imp.waitForLoadState();
+  check(imp.url().endsWith("/imports/new"), "the new-list link opens the import page in a new tab");
+  await audit("import-new", imp);
+  await imp.fill("#list_name", "Open house visitors");
+  const dropped = await imp.evaluateHandle((text) => {
     const transfer = new DataTransfer();
     transfer.items.add(new File([text], "visitors.csv", { type: "text/csv" }));
     return transfer;
   }, csv);
-  await page.dispatchEvent("#drop", "dragover", { dataTransfer: dropped });
-  await page.dispatchEvent("#drop", "drop", { dataTransfer: dropped });
-  check((await page.textContent("#file-name")).includes("visitors.csv"), "the dropped file is named");
-  await page.click("#import-form button[type=submit]");
-  await page.waitForURL(/\/imports\/[^/]+$/);
+  await imp.dispatchEvent("#drop", "dragover", { dataTransfer: dropped });
+  await imp.dispatchEvent("#drop", "drop", { dataTransfer: dropped });
+  check((await imp.textContent("#file-name")).includes("visitors.csv"), "the dropped file is named");
+  await imp.click("#import-form button[type=submit]");
+  await imp.waitForURL(/\/imports\/[^/]+$/);
   // Finished when the rejects download appears (the page follows the import live until then).
-  await page.waitForSelector("a[href$='/rejects']", { timeout: 60000 });
-  const summary = await page.textContent("#import-summary");
+  await imp.waitForSelector("a[href$='/rejects']", { timeout: 60000 });
+  const summary = await imp.textContent("#import-summary");
   check(/4/.test(summary), `the import completes with its summary: "${summary.trim()}"`);
-  check((await page.textContent("#import-status")).includes("landline"), "the summary names the landline reason");
-  await audit("import-done");
-  const listHref = await page.getAttribute("a[href^='/lists/']", "href");
+  check((await imp.textContent("#import-status")).includes("landline"), "the summary names the landline reason");
+  await audit("import-done", imp);
+  const listHref = await imp.getAttribute("a[href^='/lists/']", "href");
   const listId = listHref.split("/").pop();
+  await imp.close();
+  // Back on the campaign form: the new list is selected, with who it reaches.
+  await page.waitForFunction((id) => document.getElementById("list_id").value === id, listId, { timeout: 15000 });
+  check(true, "the list imported from the campaign form comes back selected there");
+  await page.waitForFunction(() => document.getElementById("audience-estimate").textContent.includes("will get it"));
+  const estimateText = await page.textContent("#audience-estimate");
+  check(/4 of 4 contacts will get it/.test(estimateText), `the audience section estimates who the list reaches ("${estimateText.trim()}")`);
+  check(/4 of them have no consent recorded/.test(estimateText), "the estimate counts contacts without recorded consent");
 
-  await page.goto(base + "/lists");
-  check((await page.textContent("main")).includes("Open house visitors"), "the new list is listed");
-  await audit("lists");
-  await page.goto(base + listHref);
-  await audit("list");
-
-  // --- a campaign: token button, live preview, segment counter, draft ------------------------
-  await page.goto(base + "/campaigns/new");
-  await audit("campaign-new");
   await page.selectOption("#list_id", listId);
   await page.fill("#name", "Spring open house");
   await page.click("#message_a");
@@ -189,6 +192,12 @@ async function main() {
   check((await page.textContent(".badge")).includes("draft"), "the campaign is a draft");
   const campaignUrl = page.url().split("?")[0];
 
+  await page.goto(base + "/lists");
+  check((await page.textContent("main")).includes("Open house visitors"), "the new list is listed");
+  await audit("lists");
+  await page.goto(base + listHref);
+  await audit("list");
+
   // A bad edit names every problem next to its field and loses nothing typed.
   await page.goto(campaignUrl + "/edit");
   await page.fill("#name", "");
@@ -220,6 +229,8 @@ async function main() {
   const confirmText = await page.textContent("main");
   check(confirmText.includes("5 contacts") || confirmText.includes("4 contacts"), "the confirmation shows the audience");
   check(confirmText.includes("First run"), "the confirmation shows the first run");
+  check(/4 of the 4 contacts in the list/.test(confirmText) && confirmText.includes("Without recorded consent"),
+    "the confirmation shows the audience after exclusions and the contacts without recorded consent");
   await audit("campaign-confirm");
   await page.click("button.primary");
   await page.waitForURL(/\/campaigns\/[^/?]+\?notice=/);

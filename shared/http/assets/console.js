@@ -52,7 +52,7 @@
     const size = document.getElementById("preview-size");
     const problem = document.getElementById("preview-error");
     const who = document.getElementById("preview-for");
-    let timer = null, seq = 0;
+    let timer = null, seq = 0, longest = null;
     const refresh = async () => {
       const mine = ++seq;
       if (!form.message_a.value.trim()) {
@@ -65,6 +65,7 @@
         business_name: form.business_name.value,
         opt_out_footer: form.opt_out_footer.value,
         list_id: form.list_id.value,
+        longest: longest,
       };
       try {
         const r = await fetch("/campaigns/preview", { method: "POST", headers: { "content-type": "application/json", "x-csrf-token": csrf }, body: JSON.stringify(body) });
@@ -75,15 +76,44 @@
         const named = p.unresolved_tokens.map((t) => p.did_you_mean && p.did_you_mean[t] ? t + " (did you mean " + p.did_you_mean[t] + "?)" : t);
         problem.textContent = named.length ? "No value (and no fallback) for: " + named.join(", ") : "";
         text.textContent = p.text;
-        size.textContent = p.characters + " characters · " + p.segments + (p.segments === 1 ? " segment" : " segments") + " (" + p.encoding + ")";
+        size.textContent = p.characters + " characters · " + p.segments + (p.segments === 1 ? " segment" : " segments") + " (" + p.encoding + ")" +
+          (p.longest_segments && p.longest_segments > p.segments ? "; up to " + p.longest_segments + " segments for the longest names in the list" : "");
         who.textContent = p.for ? "As " + p.for + " (the list's first member) will see it." : "With sample values; choose a list to see a real member.";
       } catch (e) { problem.textContent = "The preview could not be reached; check that trickle is running."; }
     };
     form.addEventListener("input", (e) => {
       if (e.target.matches("[data-preview]")) { clearTimeout(timer); timer = setTimeout(refresh, 150); }
     });
-    form.list_id.addEventListener("change", refresh);
-    refresh();
+    // Who the list reaches after exclusions, and its longest values (for the segment count).
+    const estimateBox = document.getElementById("audience-estimate");
+    const refreshEstimate = async () => {
+      longest = null;
+      if (!form.list_id.value) { estimateBox.textContent = ""; refresh(); return; }
+      let query = "?list_id=" + encodeURIComponent(form.list_id.value);
+      if (form.dataset.campaignId) query += "&campaign_id=" + encodeURIComponent(form.dataset.campaignId);
+      estimateBox.textContent = "Checking who this list reaches…";
+      try {
+        const r = await fetch("/campaigns/audience" + query);
+        const e = await r.json();
+        estimateBox.textContent = r.ok ? e.text : (e.error || "The audience could not be estimated.");
+        if (r.ok) longest = e.longest;
+      } catch (err) { estimateBox.textContent = "The audience could not be estimated; check that trickle is running."; }
+      refresh();
+    };
+    form.list_id.addEventListener("change", refreshEstimate);
+    refreshEstimate();
+    // A list imported in another tab (the "Create a new list" link) arrives here selected.
+    if ("BroadcastChannel" in window) {
+      new BroadcastChannel("trickle-lists").onmessage = (m) => {
+        const { id, name } = m.data || {};
+        if (!id) return;
+        let option = [...form.list_id.options].find((o) => o.value === id);
+        if (!option) { option = new Option(name, id); form.list_id.add(option); }
+        form.list_id.value = id;
+        refreshEstimate();
+        estimateBox.textContent = "“" + name + "” is imported and selected. " + estimateBox.textContent;
+      };
+    }
   }
 
   // The import page: create the import, upload the file straight to its pre-signed URL.
@@ -129,6 +159,12 @@
       xhr.onerror = () => say("file-error", "The upload did not reach the server. Check the connection and try again.");
       xhr.send(file.files[0]);
     });
+  }
+
+  // A finished import tells any campaign form open in another tab about its new list.
+  const done = document.getElementById("import-done");
+  if (done && "BroadcastChannel" in window) {
+    new BroadcastChannel("trickle-lists").postMessage({ id: done.dataset.listId, name: done.dataset.listName });
   }
 
   // A running import: refresh its status in place until it finishes.

@@ -4,6 +4,7 @@
 mod activation;
 pub mod audience;
 pub mod error_guard;
+pub mod estimate;
 pub mod keys;
 pub mod lifecycle;
 pub mod planner;

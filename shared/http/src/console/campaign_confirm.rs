@@ -22,6 +22,12 @@ struct ConfirmPage {
     id: String,
     name: String,
     audience: String,
+    reachable: String,
+    exclusions: String,
+    estimated: bool,
+    checked: String,
+    without_consent: String,
+    longest_segments: Option<usize>,
     per_run: String,
     days: String,
     first_run: When,
@@ -53,7 +59,12 @@ pub(super) async fn confirm(
         .await
         .map(|l| l.member_count)
         .unwrap_or(0);
-    let runs = members.div_ceil(u64::from(s.per_run.max(1)));
+    let estimate =
+        campaigns::estimate::estimate(services, s.list_id.as_str(), Some(id.as_str())).await?;
+    let runs = estimate
+        .reachable
+        .max(1)
+        .div_ceil(u64::from(s.per_run.max(1)));
     let first = s.schedule.next_run_after(services.clock.now());
     let mut last = first.clone();
     for _ in 1..runs.min(5000) {
@@ -65,6 +76,21 @@ pub(super) async fn confirm(
         &s.opt_out_footer,
         true,
     ));
+    // The size for the longest names and values in the list, when it differs.
+    let longest = campaigns::preview(
+        services,
+        campaigns::PreviewRequest {
+            message: s.message_a.as_str().to_string(),
+            business_name: s.business_name.clone(),
+            opt_out_footer: Some(s.opt_out_footer.clone()),
+            contact_id: None,
+            sample: Some(estimate.longest.clone()),
+            first_message: Some(true),
+        },
+    )
+    .await
+    .ok()
+    .map(|p| p.segments);
     let values = Values::of(&campaign);
     let days: Vec<&str> = DAYS
         .iter()
@@ -77,6 +103,18 @@ pub(super) async fn confirm(
         id,
         name: s.name.clone(),
         audience: count(members),
+        reachable: count(estimate.reachable),
+        exclusions: format!(
+            "{} opted out, {} on a do-not-contact list, {} with previous communication (they go to the review list), {} no longer a contact",
+            count(estimate.opted_out),
+            count(estimate.suppressed),
+            count(estimate.review),
+            count(estimate.invalid)
+        ),
+        estimated: estimate.estimated,
+        checked: count(estimate.checked),
+        without_consent: count(estimate.without_consent),
+        longest_segments: longest.filter(|l| *l > size.segments),
         per_run: count(u64::from(s.per_run)),
         days: days.join(", "),
         first_run: When::of(first.at),

@@ -1,5 +1,5 @@
 //! New and edit campaign: one page in the product's four sections (setup, audience, scheduling
-//! and rules, actions), its live preview, and the activation confirmation.
+//! and rules, actions); its live preview and audience estimate are in `campaign_preview`.
 //!
 //! The form posts to the same use-cases as `POST /v1/campaigns` and `PATCH /v1/campaigns/{id}`;
 //! "Activate Campaign" saves a draft first and shows the confirmation (`campaign_confirm.rs`)
@@ -9,11 +9,10 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::{Extension, Json};
+use axum::Extension;
 use serde::Deserialize;
-use serde_json::json;
 use trickle_app::audience::lists;
-use trickle_app::campaigns::{self, PreviewRequest};
+use trickle_app::campaigns;
 use trickle_domain::campaign::{
     Campaign, CampaignPatch, RawCampaign, RawSchedule, DEFAULT_OPT_OUT_FOOTER,
 };
@@ -392,66 +391,4 @@ pub(super) async fn update(
         },
     };
     form_page(&state, &signed, Some(id), values, errors).await
-}
-
-#[derive(Deserialize)]
-pub(super) struct PreviewBody {
-    message: String,
-    #[serde(default)]
-    business_name: Option<String>,
-    #[serde(default)]
-    opt_out_footer: Option<String>,
-    #[serde(default)]
-    list_id: Option<String>,
-}
-
-/// The live preview: the message as the chosen list's first member would get it, with its
-/// size and the tokens that list offers.
-pub(super) async fn preview(
-    State(state): State<AppState>,
-    Json(body): Json<PreviewBody>,
-) -> Response {
-    let services = &state.services;
-    let member = match body.list_id.as_deref().filter(|l| !l.is_empty()) {
-        Some(list) => lists::members(services, list, 1, None)
-            .await
-            .ok()
-            .and_then(|p| p.items.into_iter().next()),
-        None => None,
-    };
-    let contact = match &member {
-        Some(m) => trickle_app::contacts::get(services, &m.contact_id)
-            .await
-            .ok(),
-        None => None,
-    };
-    let mut tokens = vec!["first_name".to_string(), "last_name".to_string()];
-    if let Some(c) = &contact {
-        tokens.extend(c.attributes.keys().cloned());
-    }
-    let request = PreviewRequest {
-        message: body.message,
-        business_name: body.business_name.filter(|b| !b.trim().is_empty()),
-        opt_out_footer: body.opt_out_footer.filter(|f| !f.trim().is_empty()),
-        contact_id: contact.as_ref().map(|c| c.id.to_string()),
-        sample: None,
-        first_message: Some(true),
-    };
-    match campaigns::preview(services, request).await {
-        Ok(p) => Json(json!({
-            "text": p.text,
-            "characters": p.characters,
-            "encoding": p.encoding,
-            "segments": p.segments,
-            "unresolved_tokens": p.unresolved_tokens,
-            "did_you_mean": p.did_you_mean,
-            "tokens": tokens,
-            "for": contact.map(|c| c.first_name.unwrap_or_else(|| c.phone.to_string())),
-        }))
-        .into_response(),
-        Err(e) => {
-            let (status, message) = ApiError::from(e).for_people();
-            (status, Json(json!({ "error": message, "tokens": tokens }))).into_response()
-        }
-    }
 }

@@ -14,7 +14,7 @@ use trickle_app::campaigns::{self, sends, RunOutcome, SendRecord};
 use trickle_domain::campaign::{CampaignState, SendState, Variant};
 
 use super::view::{count, percent, When};
-use super::{campaign_confirm, campaign_form};
+use super::{campaign_confirm, campaign_form, campaign_preview};
 use super::{render, see_other, Chrome, PageResult, Signed};
 use crate::AppState;
 
@@ -22,7 +22,11 @@ pub(super) fn routes() -> Router<AppState> {
     Router::new()
         .route("/campaigns", get(list).post(campaign_form::create))
         .route("/campaigns/new", get(campaign_form::new))
-        .route("/campaigns/preview", post(campaign_form::preview))
+        .route("/campaigns/preview", post(campaign_preview::preview))
+        .route(
+            "/campaigns/audience",
+            get(campaign_preview::audience_estimate),
+        )
         .route("/campaigns/{id}", get(detail).post(campaign_form::update))
         .route("/campaigns/{id}/edit", get(campaign_form::edit))
         .route(

@@ -9,6 +9,7 @@
 mod audience;
 mod campaign_confirm;
 mod campaign_form;
+mod campaign_preview;
 mod campaigns;
 mod contacts;
 mod dashboard;
