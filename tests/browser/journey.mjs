@@ -335,6 +335,9 @@ async function main() {
   await audit("campaigns");
   await page.goto(base + "/");
   check((await page.textContent("main")).includes("Spring open house"), "the dashboard shows the running campaign");
+  check(await page.isVisible("#recent-replies") && (await page.textContent("#recent-replies")).includes("still available"),
+    "the dashboard shows the recent reply");
+  await audit("dashboard-active");
 
   // --- resubscribe with a reason ---------------------------------------------------------------
   await page.goto(jamesUrl);

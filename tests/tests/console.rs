@@ -10,6 +10,7 @@ use trickle_tests::app::spawn_embedded;
 const TOKEN: &str = "console-test-token";
 
 struct Console {
+    services: trickle_app::Services,
     app: trickle_tests::app::RunningApp,
     http: reqwest::Client,
     _dir: tempfile::TempDir,
@@ -22,12 +23,13 @@ impl Console {
 
     async fn start_with(token: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let (_, app) = spawn_embedded(dir.path(), token).await;
+        let (services, app) = spawn_embedded(dir.path(), token).await;
         let http = reqwest::Client::builder()
             .redirect(Policy::none())
             .build()
             .unwrap();
         Self {
+            services,
             app,
             http,
             _dir: dir,
@@ -328,4 +330,60 @@ async fn every_console_page_renders_for_a_signed_in_operator() {
         .page(&cookie, "/campaigns/cp_0123456789abcdef0123456789abcdef")
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn the_dashboard_shows_an_import_in_progress_and_not_a_finished_one() {
+    let c = Console::start().await;
+    let mut ids = Vec::new();
+    for name in ["Open house visitors", "Old leads"] {
+        let created: Value = c
+            .http
+            .post(c.url("/v1/imports"))
+            .bearer_auth(TOKEN)
+            .json(&json!({ "list_name": name }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        ids.push(created["id"].as_str().unwrap().to_string());
+    }
+    let cookie = c.session().await;
+    let (_, html) = c.page(&cookie, "/").await;
+    assert!(
+        !html.contains("Imports in progress"),
+        "an import still waiting for its file is not in progress"
+    );
+    // One validating, one completed (as the pipeline would leave them).
+    let table = &c.services.table;
+    for (id, status) in [(&ids[0], "validating"), (&ids[1], "completed")] {
+        table
+            .update(
+                &trickle_app::audience::keys::import(id),
+                trickle_app::ports::table::Update::new()
+                    .set("status", status)
+                    .set("distinct", 10)
+                    .set("validated", if status == "completed" { 10 } else { 4 }),
+                None,
+            )
+            .await
+            .unwrap();
+    }
+    let (_, html) = c.page(&cookie, "/").await;
+    let section = html
+        .split("Imports in progress")
+        .nth(1)
+        .expect("the dashboard lists imports in progress");
+    assert!(section.contains("Open house visitors"), "{section}");
+    assert!(section.contains("4 of 10 numbers checked"), "{section}");
+    assert!(
+        !section
+            .split("</section>")
+            .next()
+            .unwrap()
+            .contains("Old leads"),
+        "a completed import is not in progress"
+    );
 }

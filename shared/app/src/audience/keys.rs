@@ -5,6 +5,8 @@ use crate::ports::table::Key;
 pub const META: &str = "META";
 /// gsi1 partition of completed lists, sorted by `<created at>#<id>`.
 pub const LISTS_INDEX_PK: &str = "LISTS";
+/// gsi1 partition listing every import by creation time (the dashboard's imports in progress).
+pub const IMPORTS_INDEX_PK: &str = "IMPORTS";
 
 pub fn import(id: &str) -> Key {
     Key::new(import_pk(id), META)

@@ -7,7 +7,7 @@ use trickle_domain::{ImportId, ListId};
 use super::keys;
 use super::model::{ImportKind, ImportRecord, ImportStatus, ListRecord, ListStatus};
 use super::AudienceError;
-use crate::ports::table::{Condition, TxOp, Update};
+use crate::ports::table::{Condition, Index, Query, TxOp, Update};
 use crate::records;
 use crate::Services;
 
@@ -68,11 +68,24 @@ pub(crate) async fn insert(
     import: &ImportRecord,
     list: &ListRecord,
 ) -> Result<bool, AudienceError> {
+    let mut item = records::to_item(&keys::import(&import.id), import)?;
+    item.insert(Index::Gsi1.pk_attr().into(), keys::IMPORTS_INDEX_PK.into());
+    item.insert(
+        Index::Gsi1.sk_attr().into(),
+        format!(
+            "{}#{}",
+            import
+                .created_at
+                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            import.id
+        )
+        .into(),
+    );
     let written = services
         .table
         .transact(vec![
             TxOp::Put {
-                item: records::to_item(&keys::import(&import.id), import)?,
+                item,
                 condition: Some(Condition::ItemAbsent),
             },
             TxOp::Put {
@@ -147,4 +160,20 @@ pub(crate) fn paused_condition() -> Condition {
         Condition::equals("status", ImportStatus::Parsing.as_str()),
         Condition::equals("status", ImportStatus::Validating.as_str()),
     ])
+}
+
+/// The most recent imports, newest first.
+pub async fn recent(services: &Services, limit: u32) -> Result<Vec<ImportRecord>, AudienceError> {
+    let page = services
+        .table
+        .query(
+            Query::on_index(Index::Gsi1, keys::IMPORTS_INDEX_PK)
+                .backward()
+                .limit(limit),
+        )
+        .await?;
+    page.items
+        .into_iter()
+        .map(|i| records::from_item(i).map_err(AudienceError::from))
+        .collect()
 }

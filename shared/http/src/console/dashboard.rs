@@ -8,7 +8,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Router};
 use serde::Deserialize;
-use trickle_app::audience::lists;
+use trickle_app::audience::model::ImportStatus;
+use trickle_app::audience::{lists, store};
 use trickle_app::campaigns::{self, review, stats};
 use trickle_app::health;
 use trickle_app::webhooks::events::{self, EventFilter, EventStatus};
@@ -53,6 +54,26 @@ struct DashboardPage {
     last_webhook: Option<When>,
     review_waiting: String,
     failed_events: String,
+    replies: Vec<RecentReply>,
+    imports: Vec<ImportInProgress>,
+}
+
+struct RecentReply {
+    campaign_id: String,
+    campaign: String,
+    contact_id: String,
+    phone: String,
+    text: String,
+    at: Option<When>,
+}
+
+struct ImportInProgress {
+    id: String,
+    list_name: String,
+    status: &'static str,
+    checked: String,
+    to_check: String,
+    percent: u64,
 }
 
 async fn dashboard(
@@ -63,6 +84,7 @@ async fn dashboard(
     let services = &state.services;
     let page = campaigns::list(services, 200, None).await?;
     let mut running = Vec::new();
+    let mut replies = Vec::new();
     let (mut sent, mut replied, mut opted_out) = (0, 0, 0);
     // Running ones, and those that finished this week (so a short campaign does not vanish).
     let week_ago = services.clock.now() - chrono::Duration::days(7);
@@ -77,6 +99,21 @@ async fn dashboard(
             continue;
         }
         let totals = stats::stats(services, campaign.id.as_str()).await?.total;
+        if totals.replied > 0 {
+            for r in stats::timeline(services, campaign.id.as_str())
+                .await?
+                .replies
+            {
+                replies.push(RecentReply {
+                    campaign_id: campaign.id.to_string(),
+                    campaign: campaign.settings.name.clone(),
+                    contact_id: r.contact_id,
+                    phone: r.phone,
+                    text: r.text,
+                    at: r.at.map(When::of),
+                });
+            }
+        }
         sent += totals.sent;
         replied += totals.replied;
         opted_out += totals.opted_out;
@@ -94,6 +131,13 @@ async fn dashboard(
             next_run: campaign.next_run_at.map(When::of),
         });
     }
+    // Newest first across campaigns; a few are enough here (each campaign page has them all).
+    replies.sort_by(|a, b| {
+        let key = |r: &RecentReply| r.at.as_ref().map(|w| w.iso.clone());
+        key(b).cmp(&key(a))
+    });
+    replies.truncate(5);
+    let imports = imports_in_progress(services).await?;
     let health = health::current(services, &crate::health::queue_names()).await?;
     let review = review::list(services, 100, None).await?;
     let failed = events::list(
@@ -118,7 +162,36 @@ async fn dashboard(
         last_webhook: When::parse(health.get("last_webhook_at")),
         review_waiting: more(review.items.len(), review.next.is_some()),
         failed_events: more(failed.items.len(), failed.next.is_some()),
+        replies,
+        imports,
     }))
+}
+
+/// Imports among the ten most recent that are still working (or paused, waiting for a person).
+async fn imports_in_progress(
+    services: &trickle_app::Services,
+) -> Result<Vec<ImportInProgress>, super::ConsoleError> {
+    let recent = store::recent(services, 10).await?;
+    Ok(recent
+        .into_iter()
+        .filter(|i| {
+            matches!(
+                i.status,
+                ImportStatus::Uploaded
+                    | ImportStatus::Parsing
+                    | ImportStatus::Validating
+                    | ImportStatus::Paused
+            )
+        })
+        .map(|i| ImportInProgress {
+            percent: percent(i.validated, i.distinct),
+            checked: count(i.validated),
+            to_check: count(i.distinct),
+            status: i.status.as_str(),
+            list_name: i.list_name,
+            id: i.id,
+        })
+        .collect())
 }
 
 /// `100+` when there is another page.
