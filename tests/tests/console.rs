@@ -387,3 +387,125 @@ async fn the_dashboard_shows_an_import_in_progress_and_not_a_finished_one() {
         "a completed import is not in progress"
     );
 }
+
+#[tokio::test]
+async fn a_contacts_pictures_and_recordings_play_in_the_timeline_and_nothing_else_renders() {
+    let c = Console::start().await;
+    let contact: Value = c
+        .http
+        .post(c.url("/v1/contacts"))
+        .bearer_auth(TOKEN)
+        .json(&json!({ "phone": "+12125550131", "first_name": "Maria" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = contact["id"].as_str().unwrap();
+    let blobs = &c.services.blobs;
+    let png = b"\x89PNG\r\n\x1a\nnot really a picture".to_vec();
+    blobs
+        .put("media/ACpicture/media_0", png.clone().into(), "image/png")
+        .await
+        .unwrap();
+    blobs
+        .put(
+            "media/ACpicture/media_1",
+            b"<script>alert(1)</script>".to_vec().into(),
+            "text/html",
+        )
+        .await
+        .unwrap();
+    blobs
+        .put(
+            "media/CAcall/recording_0",
+            b"ID3 sound".to_vec().into(),
+            "audio/mpeg",
+        )
+        .await
+        .unwrap();
+    let put = |sk: &str, body: Value| {
+        let mut item = body.as_object().unwrap().clone();
+        item.insert("pk".into(), format!("CONTACT#{id}").into());
+        item.insert("sk".into(), sk.into());
+        item
+    };
+    let table = &c.services.table;
+    table
+        .put(
+            put(
+                "ACT#2026-03-01T12:00:00.000Z#ACpicture",
+                json!({"kind": "message", "direction": "incoming", "text": "Here is the house",
+                "occurred_at": "2026-03-01T12:00:00Z",
+                "media": [
+                    {"url": "https://files.example/1", "type": "image/png", "slot": "media_0", "blob_key": "media/ACpicture/media_0"},
+                    {"url": "https://files.example/2", "type": "text/html", "slot": "media_1", "blob_key": "media/ACpicture/media_1"}
+                ]}),
+            ),
+            None,
+        )
+        .await
+        .unwrap();
+    table
+        .put(
+            put(
+                "ACT#2026-03-01T13:00:00.000Z#CAcall",
+                json!({"kind": "call", "direction": "incoming", "occurred_at": "2026-03-01T13:00:00Z",
+                "recordings": [{"url": "https://files.example/3", "slot": "recording_0", "blob_key": "media/CAcall/recording_0"}]}),
+            ),
+            None,
+        )
+        .await
+        .unwrap();
+
+    let cookie = c.session().await;
+    let (status, html) = c.page(&cookie, &format!("/contacts/{id}")).await;
+    assert_eq!(status, StatusCode::OK);
+    let picture = "/media/ACpicture/media_0?type=image%2Fpng";
+    assert!(html.contains(&format!("<img src=\"{picture}\"")), "{html}");
+    assert!(
+        html.contains(
+            "<audio controls preload=\"none\" src=\"/media/CAcall/recording_0?type=audio%2Fmpeg\""
+        ),
+        "{html}"
+    );
+    assert!(
+        html.contains("Download the attachment"),
+        "the HTML file is only a download"
+    );
+
+    let get = |path: &str, cookie: Option<&str>| {
+        let mut r = c.http.get(c.url(path));
+        if let Some(cookie) = cookie {
+            r = r.header("cookie", cookie);
+        }
+        r.send()
+    };
+    let r = get(picture, Some(&cookie)).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["content-type"], "image/png");
+    assert_eq!(r.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(r.bytes().await.unwrap().to_vec(), png);
+    // A file that would run on the console's origin is served as an opaque download, even when
+    // the link asks for HTML.
+    let r = get("/media/ACpicture/media_1?type=text/html", Some(&cookie))
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["content-type"], "application/octet-stream");
+    assert!(r.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .starts_with("attachment"));
+    assert!(r.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .contains("sandbox"));
+    // Not copied yet: a plain answer; signed out: the sign-in page.
+    let r = get("/media/ACnothing/media_0?type=image/png", Some(&cookie))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let r = get(picture, None).await.unwrap();
+    assert!(r.status().is_redirection(), "{}", r.status());
+}

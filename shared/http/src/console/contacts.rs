@@ -112,6 +112,7 @@ struct Entry {
     text: String,
     status: String,
     extra: Vec<(String, String)>,
+    media: Vec<super::media::MediaView>,
 }
 
 struct AuditRow {
@@ -149,10 +150,19 @@ fn entry(item: &Value) -> Entry {
             extra.push((label.to_string(), value));
         }
     }
-    if let Some(media) = item.get("media").and_then(Value::as_array) {
-        if !media.is_empty() {
-            extra.push(("Attachments".into(), media.len().to_string()));
+    let mut media = Vec::new();
+    for (field, label) in [("media", "Attachment"), ("recordings", "Recording")] {
+        for m in item
+            .get(field)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            media.extend(super::media::view(m, label));
         }
+    }
+    if let Some(v) = item.get("voicemail") {
+        media.extend(super::media::view(v, "Voicemail"));
     }
     Entry {
         when: When::parse(item.get("occurred_at")),
@@ -161,6 +171,7 @@ fn entry(item: &Value) -> Entry {
         text: text(item, "text"),
         status: text(item, "status"),
         extra,
+        media,
     }
 }
 

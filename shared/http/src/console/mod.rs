@@ -13,6 +13,7 @@ mod campaign_preview;
 mod campaigns;
 mod contacts;
 mod dashboard;
+mod media;
 mod operations;
 mod review;
 mod session;
@@ -53,6 +54,7 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
         .merge(audience::routes())
         .merge(contacts::routes())
         .merge(review::routes())
+        .merge(media::routes())
         .merge(operations::routes())
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
