@@ -1,7 +1,7 @@
 # The two commands of trickle: `make dev` runs the whole system locally, `make test` runs every
 # test. Both set up what they need on a fresh machine (Rust toolchain and Python 3 required).
 
-.PHONY: dev test lint fmt package clean
+.PHONY: dev test install lint fmt package clean
 
 ## Run the whole system locally on embedded defaults (TRICKLE_* variables or flags configure it).
 dev:
@@ -10,6 +10,10 @@ dev:
 ## Run every test (installs and starts the moto AWS emulator itself).
 test:
 	scripts/test
+
+## Put the `trickle` command on the PATH (in ~/.cargo/bin, where rustup already points PATH).
+install:
+	cargo install --locked --path cli
 
 ## Formatting, clippy and the template lint, as CI runs them.
 lint:
