@@ -547,3 +547,47 @@ async fn the_ab_split_follows_list_positions_exactly() {
     assert_eq!(stats.b.map(|b| b.sent), Some(14));
     assert!(s.review_list().await.is_empty());
 }
+
+/// A send whose answer was lost is looked up by the number it went out from (by that number's
+/// `PN…` id), even when the operator changed the campaign's sender while it was paused: asking
+/// about the new number would find nothing and text the contact a second time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sender_changed_while_paused_does_not_turn_a_pending_lookup_into_a_second_text() {
+    let s = scenario(None, 10).await;
+    s.simulator.add_internal_number("+13105550177");
+    let (people, id) = s.active_campaign(1).await;
+    s.simulator.fail_next_sends(&[599]);
+    s.world.clock.set(utc("2026-01-05T15:00:00Z"));
+    campaigns::plan_due_campaigns(&s.world.services, s.world.now())
+        .await
+        .unwrap();
+    let jobs = s.world.drain_sends().await;
+    assert_eq!(jobs.len(), 1);
+    let job: SendJob = serde_json::from_value(jobs[0].clone()).unwrap();
+    let step = s.worker.process(&job).await.unwrap();
+    assert!(matches!(step, Step::Unknown(_)), "{step:?}");
+
+    campaigns::pause(&s.world.services, &id).await.unwrap();
+    let patch = trickle_domain::campaign::CampaignPatch {
+        sender: Some("+13105550177".into()),
+        ..Default::default()
+    };
+    campaigns::patch(&s.world.services, &id, patch)
+        .await
+        .unwrap();
+    campaigns::resume(&s.world.services, &id).await.unwrap();
+    s.world.clock.advance(Duration::seconds(2));
+    let steps = s.work_sends().await;
+    assert!(
+        steps.iter().any(|st| matches!(st, Step::Sent { .. })),
+        "the lookup found the message: {steps:?}"
+    );
+    s.assert_each_got_exactly_one(&people);
+    let from: Vec<String> = s
+        .simulator
+        .sent_messages()
+        .iter()
+        .map(|m| m["from"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(from, vec![s.simulator.phone_number().to_string()]);
+}

@@ -189,13 +189,52 @@ async fn the_accounts_own_numbers_are_listed_and_a_wrong_key_is_refused() {
     let sim = simulator(None).await;
     sim.add_internal_number("+13105550177");
     let numbers = client(&sim, "the-key").phone_numbers().await.unwrap();
+    let numbers: Vec<(String, String)> = numbers
+        .unwrap()
+        .into_iter()
+        .map(|n| (n.number, n.id))
+        .collect();
     assert_eq!(
         numbers,
-        Some(vec![
-            sim.phone_number().to_string(),
-            "+13105550177".to_string()
-        ])
+        vec![
+            (sim.phone_number().to_string(), "PNsimulator01".to_string()),
+            ("+13105550177".to_string(), "PNinternal00".to_string())
+        ]
     );
     let refused = client(&sim, "wrong-key").phone_numbers().await;
     assert!(refused.is_err(), "{refused:?}");
+}
+
+/// OpenPhone documents `phoneNumberId` as the number's `PN…` id: a lookup by the number itself
+/// is refused, as the real API refuses it, and one by id finds only that number's messages.
+#[tokio::test]
+async fn message_lookups_take_the_numbers_id_not_the_number() {
+    let sim = simulator(None).await;
+    let c = client(&sim, "the-key");
+    let to = trickle_domain::PhoneNumber::parse("+12125550101").unwrap();
+    c.send(&OutboundSms {
+        from: sim.phone_number().to_string(),
+        to: to.clone(),
+        content: "Hello".into(),
+    })
+    .await
+    .unwrap();
+    let query = |id: &str| MessageQuery {
+        phone_number_id: id.to_string(),
+        participant: to.clone(),
+        created_after: None,
+        created_before: None,
+    };
+    let refused = c.list_messages(&query(sim.phone_number())).await;
+    assert!(
+        matches!(&refused, Err(SmsError::Rejected { status: 400, .. })),
+        "{refused:?}"
+    );
+    let found = c.list_messages(&query("PNsimulator01")).await.unwrap();
+    assert_eq!(found.len(), 1);
+    assert!(c
+        .list_messages(&query("PNinternal07"))
+        .await
+        .unwrap()
+        .is_empty());
 }

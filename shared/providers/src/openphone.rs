@@ -16,8 +16,8 @@ use reqwest::{Method, StatusCode, Url};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use trickle_app::ports::{
-    CallArtefact, Direction, HistoryPage, HistoryQuery, MessageQuery, OutboundSms, ProviderMessage,
-    SmsError, SmsProvider,
+    CallArtefact, Direction, HistoryPage, HistoryQuery, MessageQuery, OutboundSms, OwnedNumber,
+    ProviderMessage, SmsError, SmsProvider,
 };
 
 pub const DEFAULT_BASE_URL: &str = "https://api.openphone.com";
@@ -285,7 +285,7 @@ impl SmsProvider for OpenPhoneClient {
         Ok(one.data.into())
     }
 
-    async fn phone_numbers(&self) -> Result<Option<Vec<String>>, SmsError> {
+    async fn phone_numbers(&self) -> Result<Option<Vec<OwnedNumber>>, SmsError> {
         let response = self.get_with_retries(self.url("v1/phone-numbers")).await?;
         let body: Value = response
             .json()
@@ -296,7 +296,12 @@ impl SmsProvider for OpenPhoneClient {
                 .as_array()
                 .into_iter()
                 .flatten()
-                .filter_map(|n| n["number"].as_str().map(str::to_string))
+                .filter_map(|n| {
+                    Some(OwnedNumber {
+                        number: n["number"].as_str()?.to_string(),
+                        id: n["id"].as_str()?.to_string(),
+                    })
+                })
                 .collect(),
         ))
     }

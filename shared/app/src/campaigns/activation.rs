@@ -44,7 +44,8 @@ pub async fn problems(
         )),
     };
     match numbers {
-        Ok(Some(numbers)) if !numbers.iter().any(|n| n == settings.sender.as_str()) => {
+        Ok(Some(owned)) if !owned.iter().any(|n| n.number == settings.sender.as_str()) => {
+            let numbers: Vec<&str> = owned.iter().map(|n| n.number.as_str()).collect();
             problems.push(format!(
                 "sender {} is not a number of this OpenPhone account; use one of: {}",
                 settings.sender,

@@ -12,6 +12,7 @@ pub mod preview;
 pub mod review;
 pub mod send_rules;
 pub mod send_worker;
+pub mod sender_ids;
 pub mod sends;
 pub mod stats;
 pub mod store;

@@ -490,6 +490,7 @@ async fn judge(
         lease_until: None,
         text: None,
         not_before: None,
+        sender: None,
     })))
 }
 

@@ -166,6 +166,7 @@ pub async fn release(services: &Services, id: &str) -> Result<SendRecord, Campai
         lease_until: None,
         text: None,
         not_before: None,
+        sender: None,
     };
     let item = records::to_item(&keys::send(&send.campaign_id, &send.contact_id), &send)
         .map_err(store::corrupt)?;

@@ -213,6 +213,7 @@ mod tests {
             lease_until: lease_until.map(t),
             text: None,
             not_before: None,
+            sender: None,
         }
     }
 

@@ -20,6 +20,7 @@ use trickle_domain::PhoneNumber;
 
 use super::error_guard::{Outcome, Verdict};
 use super::send_rules::{self, AfterSend, NextStep, Resolution, SendSettings};
+use super::sender_ids::{SenderId, SenderIds};
 use super::sends::{SendJob, SendRecord};
 use super::{audience, keys, lifecycle, store, CampaignsError};
 use crate::metrics::{self, Metric};
@@ -59,6 +60,8 @@ pub struct SendLimits {
     pub daily_cap: DailyCap,
     /// How long one message may wait in the worker for a budget slot before it is re-queued.
     pub patience: StdDuration,
+    /// The sending numbers' provider ids, asked once per process.
+    pub sender_ids: SenderIds,
 }
 
 impl SendLimits {
@@ -67,6 +70,7 @@ impl SendLimits {
             budget: RateBudget::for_api_key(api_key, crate::rate::budget::DEFAULT_PER_SECOND),
             daily_cap: DailyCap::default(),
             patience: StdDuration::from_secs(2),
+            sender_ids: SenderIds::default(),
         }
     }
 }
@@ -215,6 +219,7 @@ impl SendWorker {
                     .set("lease_until", keys::time_key(lease_until))
                     .set("updated_at", keys::time_key(now))
                     .set("text", text.clone())
+                    .set("sender", sender.clone())
                     .set("attempts", attempt),
                 condition: Some(Condition::All(vec![
                     Condition::equals("state", SendState::Planned.as_str()),
@@ -378,8 +383,32 @@ impl SendWorker {
     ) -> Result<Step, CampaignsError> {
         let claimed_at = send.claimed_at.unwrap_or(send.updated_at);
         let text = send.text.clone().unwrap_or_default();
+        // The number this send went out from, by its provider id.
+        let sender = send
+            .sender
+            .clone()
+            .unwrap_or_else(|| campaign.settings.sender.to_string());
+        let phone_number_id = match self
+            .limits
+            .sender_ids
+            .id_of(
+                &self.services,
+                self.sms.as_ref(),
+                &self.limits.budget,
+                self.limits.patience,
+                &sender,
+            )
+            .await?
+        {
+            SenderId::Id(id) => id,
+            SenderId::Wait(wait) => {
+                let delay = wait.max(StdDuration::from_secs(1));
+                self.requeue(job, delay).await?;
+                return Ok(Step::Waiting(delay));
+            }
+        };
         let query = MessageQuery {
-            phone_number_id: campaign.settings.sender.to_string(),
+            phone_number_id,
             participant: phone.clone(),
             created_after: Some(claimed_at - chrono::Duration::minutes(1)),
             created_before: None,

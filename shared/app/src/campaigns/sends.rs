@@ -42,6 +42,10 @@ pub struct SendRecord {
     /// Not to be claimed before this (the sender's daily cap was full: the next local day).
     #[serde(default)]
     pub not_before: Option<DateTime<Utc>>,
+    /// The number the current claim sends from (a lookup asks about this number even if the
+    /// campaign's sender changed while it was paused).
+    #[serde(default)]
+    pub sender: Option<String>,
 }
 
 /// The body of a `sends` queue message (defined with every queue's message in `crate::queues`).

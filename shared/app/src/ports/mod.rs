@@ -11,8 +11,8 @@ pub use blobs::{BlobError, BlobMeta, BlobReader, Blobs, PresignedUpload};
 pub use mailer::{Email, MailError, Mailer};
 pub use queue::{OutgoingMessage, Queue, QueueError, ReceivedMessage, SendOutcome};
 pub use sms::{
-    CallArtefact, Direction, HistoryPage, HistoryQuery, MessageQuery, OutboundSms, ProviderMessage,
-    SmsError, SmsProvider,
+    CallArtefact, Direction, HistoryPage, HistoryQuery, MessageQuery, OutboundSms, OwnedNumber,
+    ProviderMessage, SmsError, SmsProvider,
 };
 pub use table::{
     Condition, Index, Item, Key, Page, Query, SortKeyCondition, Table, TableError, TxOp, Update,

@@ -39,9 +39,17 @@ pub struct ProviderMessage {
     pub created_at: DateTime<Utc>,
 }
 
+/// One of the account's numbers: E.164 and the provider's id for it (`PN…` at OpenPhone).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnedNumber {
+    pub number: String,
+    pub id: String,
+}
+
 /// Which messages to list: one recipient's thread with one of our numbers, since a moment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MessageQuery {
+    /// The number's provider id (`PN…`), as OpenPhone requires.
     pub phone_number_id: String,
     pub participant: PhoneNumber,
     pub created_after: Option<DateTime<Utc>>,
@@ -82,9 +90,10 @@ pub trait SmsProvider: Send + Sync {
     /// Downloads a media or recording URL the provider gave in a webhook.
     async fn fetch_media(&self, url: &str) -> Result<Bytes, SmsError>;
 
-    /// The account's own sending numbers (E.164), so activation can refuse a sender that is not
-    /// one of them; `None` when this provider cannot tell.
-    async fn phone_numbers(&self) -> Result<Option<Vec<String>>, SmsError> {
+    /// The account's own sending numbers with their ids, so activation can refuse a sender that
+    /// is not one of them and lookups can name the number by its id; `None` when this provider
+    /// cannot tell.
+    async fn phone_numbers(&self) -> Result<Option<Vec<OwnedNumber>>, SmsError> {
         Ok(None)
     }
 

@@ -54,22 +54,22 @@ pub(super) async fn send_message(
             "to must hold exactly one E.164 number",
         );
     }
-    if from != sim.config.phone_number && from != sim.config.phone_number_id {
+    let Some((from_number, from_id)) = sim.owned(from) else {
         return api_error(
             403,
             "0206403",
             "Not Phone Number User",
             "Not Phone Number User",
         );
-    }
+    };
     let injected = {
         let mut state = sim.state.lock().unwrap();
         (!state.failures.is_empty()).then(|| state.failures.remove(0))
     };
     let message = json!({
         "id": format!("AC{}", uuid::Uuid::new_v4().simple()),
-        "to": [to[0]], "from": sim.config.phone_number, "text": content,
-        "phoneNumberId": sim.config.phone_number_id, "direction": "outgoing",
+        "to": [to[0]], "from": from_number, "text": content,
+        "phoneNumberId": from_id, "direction": "outgoing",
         "userId": body.get("userId").cloned().unwrap_or(json!("USsim")),
         "status": "sent", "createdAt": sim.now(), "updatedAt": sim.now(),
     });
@@ -231,18 +231,28 @@ pub(super) async fn list_messages(
     if params.one("phoneNumberId").is_none() || participants.is_empty() {
         return bad_request("0206400", "phoneNumberId and participants are required");
     }
+    // As documented: the number's `PN…` id, not the number itself.
+    let number_id = params.one("phoneNumberId").unwrap_or_default().to_string();
+    if !is_phone_number_id(&number_id) {
+        return bad_request("0206400", "phoneNumberId must be a phone number id (PN…)");
+    }
     let is_participant = |v: &Value| {
         v.as_str()
             .is_some_and(|n| participants.iter().any(|p| p == n))
     };
     let mut matching: Vec<Value> = {
         let state = sim.state.lock().unwrap();
-        let sent = state.messages.iter().filter(|m| {
+        let ours = |m: &&Value| m["phoneNumberId"].as_str() == Some(number_id.as_str());
+        let sent = state.messages.iter().filter(ours).filter(|m| {
             m["to"]
                 .as_array()
                 .is_some_and(|to| to.iter().any(is_participant))
         });
-        let received = state.inbound.iter().filter(|m| is_participant(&m["from"]));
+        let received = state
+            .inbound
+            .iter()
+            .filter(ours)
+            .filter(|m| is_participant(&m["from"]));
         sent.chain(received)
             .filter(|m| window.contains(m, "createdAt"))
             .cloned()
@@ -343,6 +353,11 @@ impl Shared {
     }
 }
 
+/// `PN` and letters or digits: the shape of OpenPhone's phone number ids.
+fn is_phone_number_id(id: &str) -> bool {
+    id.len() > 2 && id.starts_with("PN") && id[2..].chars().all(|c| c.is_ascii_alphanumeric())
+}
+
 /// `GET /v1/phone-numbers`: the workspace's numbers (not paged), the sending number first.
 pub(super) async fn list_phone_numbers(State(sim): State<Shared>, headers: HeaderMap) -> Response {
     if let Err(r) = sim.admit(&headers) {
@@ -357,7 +372,7 @@ pub(super) async fn list_phone_numbers(State(sim): State<Shared>, headers: Heade
     let internal = sim.state.lock().unwrap().internal_numbers.clone();
     for (i, number) in internal.iter().enumerate() {
         numbers.push(json!({
-            "id": format!("PNinternal{i:02}"),
+            "id": super::internal_number_id(i),
             "number": number,
             "name": "Sandbox (internal)",
             "users": [],
@@ -424,8 +439,11 @@ pub(super) async fn list_calls(
         Ok(checked) => checked,
         Err(message) => return bad_request("0100400", &message),
     };
-    if params.one("phoneNumberId").is_none() {
-        return bad_request("0100400", "phoneNumberId is required");
+    if !params.one("phoneNumberId").is_some_and(is_phone_number_id) {
+        return bad_request(
+            "0100400",
+            "phoneNumberId (a PN… phone number id) is required",
+        );
     }
     let participants = params.all("participants");
     let [participant] = participants.as_slice() else {
