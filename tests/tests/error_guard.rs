@@ -13,7 +13,7 @@ use trickle_app::campaigns::{self, SendJob};
 use trickle_app::ports::sms::{
     Direction, MessageQuery, OutboundSms, ProviderMessage, SmsError, SmsProvider,
 };
-use trickle_domain::campaign::{CampaignState, RawCampaign, RawSchedule};
+use trickle_domain::campaign::{CampaignState, RawCampaign, RawSchedule, SendState};
 use trickle_domain::Contact;
 use trickle_embedded::OutboxMailer;
 use trickle_tests::campaign_world::{utc, World};
@@ -222,4 +222,120 @@ async fn the_guard_judges_only_the_latest_window() {
         guard.record(s, "cp_2", Outcome::Failed).await.unwrap(),
         Verdict::Healthy
     );
+}
+
+/// Refuses the sender (OpenPhone's 403 "Not Phone Number User") until the operator fixes it.
+struct RefusesTheSender {
+    fixed: std::sync::atomic::AtomicBool,
+    sent: Mutex<usize>,
+}
+
+#[async_trait]
+impl SmsProvider for RefusesTheSender {
+    async fn send(&self, message: &OutboundSms) -> Result<ProviderMessage, SmsError> {
+        if !self.fixed.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(SmsError::Rejected {
+                status: 403,
+                code: "0206403".into(),
+                message: "Not Phone Number User".into(),
+                a2p_unregistered: false,
+            });
+        }
+        let mut sent = self.sent.lock().unwrap();
+        *sent += 1;
+        Ok(ProviderMessage {
+            id: format!("ACfixed{sent}"),
+            from: message.from.clone(),
+            to: vec![message.to.to_string()],
+            text: message.content.clone(),
+            direction: Direction::Outgoing,
+            status: "queued".into(),
+            phone_number_id: None,
+            created_at: Utc::now(),
+        })
+    }
+    async fn list_messages(&self, _: &MessageQuery) -> Result<Vec<ProviderMessage>, SmsError> {
+        Ok(vec![])
+    }
+    async fn fetch_media(&self, _: &str) -> Result<Bytes, SmsError> {
+        Err(SmsError::Unavailable("no media".into()))
+    }
+}
+
+#[tokio::test]
+async fn a_refused_sender_pauses_at_the_first_answer_and_its_sends_go_out_after_resume() {
+    let mut world = World::new(utc("2026-01-05T12:00:00Z"));
+    let outbox = tempfile::tempdir().unwrap();
+    world.services.mailer = Arc::new(OutboxMailer::open(outbox.path()).unwrap());
+    let (id, people) = planned(&world, 5).await;
+    let provider = Arc::new(RefusesTheSender {
+        fixed: false.into(),
+        sent: Mutex::new(0),
+    });
+    let worker = SendWorker {
+        services: world.services.clone(),
+        sms: provider.clone(),
+        settings: SendSettings::default(),
+        alerts: AlertSettings {
+            from: "alerts@trickle.local".into(),
+            to: vec!["ops@trickle.local".into()],
+        },
+        limits: SendLimits::new("test-key"),
+    };
+    let job = |p: &Contact| SendJob {
+        campaign_id: id.clone(),
+        contact_id: p.id.to_string(),
+    };
+    let mut steps = Vec::new();
+    for p in &people {
+        world.clock.advance(chrono::Duration::seconds(1));
+        steps.push(worker.process(&job(p)).await.unwrap());
+    }
+    // The first refusal stops the campaign: nobody else is even tried.
+    assert!(matches!(steps[0], Step::Replanned(_)), "{steps:?}");
+    assert!(steps[1..]
+        .iter()
+        .all(|s| *s == Step::Dropped("campaign not active")));
+    let campaign = campaigns::get(&world.services, &id).await.unwrap();
+    assert_eq!(campaign.state, CampaignState::Paused);
+    let mails = emails(&outbox);
+    assert_eq!(mails.len(), 1, "one alert: {mails:?}");
+    for words in [
+        "refused the sending number",
+        "Not Phone Number User",
+        "resume",
+    ] {
+        assert!(
+            mails[0].contains(words),
+            "{words:?} missing from:\n{}",
+            mails[0]
+        );
+    }
+    // Nothing failed: every send waits, PLANNED.
+    let sends = campaigns::sends::all(&world.services, &id).await.unwrap();
+    assert_eq!(sends.len(), 5);
+    assert!(
+        sends.iter().all(|s| s.state == SendState::Planned),
+        "{sends:?}"
+    );
+
+    // The operator fixes the sender and resumes: each held send goes out once.
+    provider
+        .fixed
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    world.clock.advance(chrono::Duration::minutes(5));
+    campaigns::resume(&world.services, &id).await.unwrap();
+    for queued in world.drain_sends().await {
+        let job: SendJob = serde_json::from_value(queued).unwrap();
+        world.clock.advance(chrono::Duration::seconds(1));
+        let step = worker.process(&job).await.unwrap();
+        assert!(matches!(step, Step::Sent { .. }), "{step:?}");
+    }
+    assert_eq!(*provider.sent.lock().unwrap(), 5);
+    let sends = campaigns::sends::all(&world.services, &id).await.unwrap();
+    assert!(
+        sends.iter().all(|s| s.state == SendState::Sent),
+        "{sends:?}"
+    );
+    assert_eq!(emails(&outbox).len(), 1, "no second alert");
 }

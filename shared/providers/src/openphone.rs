@@ -296,11 +296,10 @@ impl SmsProvider for OpenPhoneClient {
                 .as_array()
                 .into_iter()
                 .flatten()
-                .filter_map(|n| {
-                    Some(OwnedNumber {
-                        number: n["number"].as_str()?.to_string(),
-                        id: n["id"].as_str()?.to_string(),
-                    })
+                .filter_map(|n| Some((n["number"].as_str()?, n["id"].as_str()?)))
+                .map(|(number, id)| OwnedNumber {
+                    number: number.into(),
+                    id: id.into(),
                 })
                 .collect(),
         ))

@@ -96,10 +96,15 @@ pub enum AfterSend {
         delay: StdDuration,
         reason: String,
     },
-    /// FAILED for good; `pause_campaign` for an A2P-registration refusal (and an alert).
+    /// FAILED for good: the provider refused this message.
     Failed {
         reason: String,
-        pause_campaign: bool,
+    },
+    /// The provider refused the sender or the key, not this message (A2P registration not
+    /// approved, 403 "Not Phone Number User", 401): every send would fail alike. PLANNED again,
+    /// the campaign paused with one alert; resuming after the fix sends it.
+    SenderRefused {
+        reason: String,
     },
     /// The request may have reached the provider: UNKNOWN until a lookup says otherwise.
     Unknown {
@@ -132,10 +137,14 @@ pub fn after_send(
             code,
             message,
             a2p_unregistered,
-        }) => AfterSend::Failed {
-            reason: format!("{status} {code}: {message}"),
-            pause_campaign: *a2p_unregistered,
-        },
+        }) => {
+            let reason = format!("{status} {code}: {message}");
+            if *a2p_unregistered || matches!(status, 401 | 403) {
+                AfterSend::SenderRefused { reason }
+            } else {
+                AfterSend::Failed { reason }
+            }
+        }
         Err(SmsError::Ambiguous(m)) => AfterSend::Unknown { reason: m.clone() },
     }
 }
@@ -347,26 +356,28 @@ mod tests {
             after_send(&Err(SmsError::Unavailable("connect refused".into())), 1, &settings),
             AfterSend::Replan { delay, .. } if delay == StdDuration::from_secs(5)
         ));
-        let rejected = |a2p| SmsError::Rejected {
-            status: 400,
+        let rejected = |status, a2p| SmsError::Rejected {
+            status,
             code: "0400401".into(),
             message: "bad number".into(),
             a2p_unregistered: a2p,
         };
         assert_eq!(
-            after_send(&Err(rejected(false)), 1, &settings),
+            after_send(&Err(rejected(400, false)), 1, &settings),
             AfterSend::Failed {
                 reason: "400 0400401: bad number".into(),
-                pause_campaign: false
             }
         );
-        assert!(matches!(
-            after_send(&Err(rejected(true)), 1, &settings),
-            AfterSend::Failed {
-                pause_campaign: true,
-                ..
-            }
-        ));
+        // The sender or the key refused: every send would fail alike.
+        for (status, a2p) in [(400, true), (403, false), (401, false)] {
+            assert!(
+                matches!(
+                    after_send(&Err(rejected(status, a2p)), 1, &settings),
+                    AfterSend::SenderRefused { .. }
+                ),
+                "{status} a2p={a2p}"
+            );
+        }
         // Timeout / 5xx: unknown, never replanned without a lookup.
         assert_eq!(
             after_send(&Err(SmsError::Ambiguous("timeout".into())), 1, &settings),

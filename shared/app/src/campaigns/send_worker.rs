@@ -330,10 +330,7 @@ impl SendWorker {
                 self.requeue(job, delay).await?;
                 Ok(Step::Replanned(reason))
             }
-            AfterSend::Failed {
-                reason,
-                pause_campaign,
-            } => {
+            AfterSend::Failed { reason } => {
                 self.settle(
                     &claimed,
                     attempt,
@@ -342,18 +339,39 @@ impl SendWorker {
                     |u| u.set("error", reason.clone()).remove("lease_until"),
                 )
                 .await?;
-                if pause_campaign {
-                    let text = format!(
-                        "The provider refused a message of campaign \"{name}\" ({id}) because the sending number is not registered for A2P messaging:\n\n    {reason}\n\nThe campaign is paused and its queued sends are held; none is lost. Resume it once the registration is approved.",
-                        name = campaign.settings.name,
-                        id = campaign.id,
-                    );
-                    self.pause_and_alert(campaign, "sending number not registered", text)
-                        .await?;
-                } else {
-                    self.judge(campaign, Outcome::Failed, &reason).await?;
-                }
+                self.judge(campaign, Outcome::Failed, &reason).await?;
                 Ok(Step::Failed(reason))
+            }
+            AfterSend::SenderRefused { reason } => {
+                // Not this message's fault: it waits, PLANNED, for the operator's fix, and the
+                // campaign stops at once rather than fail its sends one by one.
+                self.settle(
+                    &claimed,
+                    attempt,
+                    SendState::Sending,
+                    SendState::Planned,
+                    |u| u.set("error", reason.clone()).remove("lease_until"),
+                )
+                .await?;
+                self.limits
+                    .daily_cap
+                    .give_back(services, &sender, day)
+                    .await?;
+                let what = if reason.starts_with("401") {
+                    "the OpenPhone API key was refused"
+                } else if reason.to_lowercase().contains("a2p") {
+                    "the sending number is not registered for A2P messaging"
+                } else {
+                    "OpenPhone refused the sending number (it is not a number this account may send from)"
+                };
+                let text = format!(
+                    "The provider refused a message of campaign \"{name}\" ({id}): {what}.\n\n    {reason}\n\nThe campaign is paused and its sends are held; none is lost or counted as failed. Fix the sender (or the key, or the registration), then resume the campaign: the held sends go out then.",
+                    name = campaign.settings.name,
+                    id = campaign.id,
+                );
+                self.pause_and_alert(campaign, "sending number refused", text)
+                    .await?;
+                Ok(Step::Replanned(reason))
             }
             AfterSend::Unknown { reason } => {
                 self.settle(

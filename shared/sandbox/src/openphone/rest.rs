@@ -372,7 +372,7 @@ pub(super) async fn list_phone_numbers(State(sim): State<Shared>, headers: Heade
     let internal = sim.state.lock().unwrap().internal_numbers.clone();
     for (i, number) in internal.iter().enumerate() {
         numbers.push(json!({
-            "id": super::internal_number_id(i),
+            "id": super::account::internal_number_id(i),
             "number": number,
             "name": "Sandbox (internal)",
             "users": [],
