@@ -919,3 +919,38 @@ async fn an_ambiguous_confirmation_is_looked_up_before_any_resend() {
         );
     }
 }
+
+/// "Opt out" in words, and a refusal that names no keyword: both stop the texts; the second is
+/// recorded as a possible opt-out so a person can re-subscribe it with a reason.
+#[tokio::test]
+async fn phrased_opt_outs_and_refusals_without_a_keyword_stop_the_texts() {
+    let app = WebhookApp::start().await;
+    let bob = "+12125550177";
+    let phrased =
+        app.simulator
+            .inbound_event(Shape::V3, ALICE, "Please take me off your list", &[]);
+    let refusal = app
+        .simulator
+        .inbound_event(Shape::V3, bob, "who is this? leave me alone", &[]);
+    for event in [&phrased, &refusal] {
+        app.simulator
+            .deliver(event, Delivery::once(Format::Legacy))
+            .await;
+    }
+    app.processed(&[id(&phrased), id(&refusal)]).await;
+
+    let alice = opt_out_state(&app, ALICE).await;
+    assert_eq!(alice["status"], "opted_out", "{alice}");
+    let bob_state = opt_out_state(&app, bob).await;
+    assert_eq!(bob_state["status"], "opted_out", "{bob_state}");
+    let audit = bob_state["audit"].as_array().unwrap();
+    assert_eq!(audit.len(), 1, "{audit:?}");
+    assert!(
+        audit[0]["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("possible opt-out"),
+        "{audit:?}"
+    );
+    assert_eq!(audit[0]["text"], "who is this? leave me alone");
+}

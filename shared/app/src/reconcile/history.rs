@@ -295,7 +295,12 @@ impl Walk<'_> {
         };
         self.insert(event_type, message.clone()).await?;
         self.run.counts.messages_inserted += 1;
-        if incoming && classify(&body, true) == Intent::OptOut {
+        if incoming
+            && matches!(
+                classify(&body, true),
+                Intent::OptOut | Intent::PossibleOptOut
+            )
+        {
             self.run.counts.opt_outs_found += 1;
             if let Some(from) = text(message, "from") {
                 self.run.opt_outs.push(from);

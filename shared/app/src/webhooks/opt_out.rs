@@ -75,6 +75,10 @@ struct Change<'a> {
     reply: Option<(ReplyKind, String)>,
 }
 
+/// The audit reason of a reply that reads like a refusal without naming one.
+pub const POSSIBLE_OPT_OUT: &str =
+    "possible opt-out: the reply reads like a refusal; re-subscribe with a reason if it was not one";
+
 pub async fn on_inbound(
     services: &Services,
     settings: &ProcessSettings,
@@ -104,6 +108,19 @@ pub async fn on_inbound(
             apply(
                 services,
                 change(OptOutStatus::OptedOut, ReplyKind::OptOutConfirmation),
+            )
+            .await
+            .map_err(transient)?;
+        }
+        Intent::PossibleOptOut => {
+            // Held like an opt-out (never a missed one); the audit says why, so a person can
+            // re-subscribe the number with a reason if it was not a refusal.
+            apply(
+                services,
+                Change {
+                    reason: Some(POSSIBLE_OPT_OUT),
+                    ..change(OptOutStatus::OptedOut, ReplyKind::OptOutConfirmation)
+                },
             )
             .await
             .map_err(transient)?;
