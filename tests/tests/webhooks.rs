@@ -954,3 +954,42 @@ async fn phrased_opt_outs_and_refusals_without_a_keyword_stop_the_texts() {
     );
     assert_eq!(audit[0]["text"], "who is this? leave me alone");
 }
+
+/// STOP and START are applied by when the person said them, not by when they arrive: a START
+/// written before a later STOP (reordered delivery, a retry, reconciliation replaying it a day
+/// later) is recorded and changes nothing.
+#[tokio::test]
+async fn an_older_start_arriving_after_a_later_stop_changes_nothing() {
+    let app = WebhookApp::start().await;
+    let mut start = app.simulator.inbound_event(Shape::V3, ALICE, "START", &[]);
+    let mut stop = app.simulator.inbound_event(Shape::V3, ALICE, "STOP", &[]);
+    start["data"]["object"]["createdAt"] = json!("2026-03-01T10:00:00.000Z");
+    stop["data"]["object"]["createdAt"] = json!("2026-03-01T10:05:00.000Z");
+    // A STOP earlier still, so the START would re-subscribe if it were applied.
+    let mut first = app.simulator.inbound_event(Shape::V3, ALICE, "STOP", &[]);
+    first["data"]["object"]["createdAt"] = json!("2026-03-01T09:00:00.000Z");
+    for event in [&first, &stop, &start] {
+        app.simulator
+            .deliver(event, Delivery::once(Format::Legacy))
+            .await;
+        app.processed(&[id(event)]).await;
+    }
+    let state = opt_out_state(&app, ALICE).await;
+    assert_eq!(
+        state["status"], "opted_out",
+        "the later STOP stands: {state}"
+    );
+    let audit = state["audit"].as_array().unwrap();
+    let actions: Vec<&str> = audit
+        .iter()
+        .map(|a| a["action"].as_str().unwrap_or_default())
+        .collect();
+    assert!(actions.contains(&"ignored"), "{audit:?}");
+    assert!(!actions.contains(&"opt_in"), "{audit:?}");
+    let ignored = audit.iter().find(|a| a["action"] == "ignored").unwrap();
+    assert_eq!(ignored["text"], "START");
+    assert!(ignored["reason"]
+        .as_str()
+        .unwrap()
+        .contains("older message"));
+}

@@ -73,6 +73,10 @@ struct Change<'a> {
     /// fresh id for an operator's action.
     discriminator: &'a str,
     reply: Option<(ReplyKind, String)>,
+    /// When the person said it (the provider's time of their message); `None` for an
+    /// operator's action, which counts as said now. The latest word wins, whatever the order
+    /// the messages arrive in.
+    said_at: Option<DateTime<Utc>>,
 }
 
 /// The audit reason of a reply that reads like a refusal without naming one.
@@ -102,6 +106,7 @@ pub async fn on_inbound(
         reason: None,
         discriminator: &message.id,
         reply: reply_from.clone().map(|from| (kind, from)),
+        said_at: message.created_at,
     };
     match intent {
         Intent::OptOut => {
@@ -171,6 +176,8 @@ async fn apply(services: &Services, change: Change<'_>) -> Result<bool, TableErr
     state.insert("updated_at".into(), keys::sort_time(now).into());
     state.insert("contact_id".into(), json!(change.contact_id));
     state.insert("last_message_id".into(), json!(change.provider_message_id));
+    let said_at = keys::sort_time(change.said_at.unwrap_or(now));
+    state.insert("said_at".into(), said_at.clone().into());
     state.insert(Index::Gsi1.pk_attr().into(), keys::OPT_OUTS.into());
     state.insert(
         Index::Gsi1.sk_attr().into(),
@@ -183,6 +190,15 @@ async fn apply(services: &Services, change: Change<'_>) -> Result<bool, TableErr
         ]),
         OptOutStatus::Subscribed => Condition::equals("status", OptOutStatus::OptedOut.as_str()),
     };
+    // Only a later word than the one the state holds may change it.
+    let state_condition = Condition::All(vec![
+        state_condition,
+        Condition::Any(vec![
+            Condition::ItemAbsent,
+            Condition::AttrAbsent("said_at".into()),
+            Condition::less_than("said_at", said_at.clone()),
+        ]),
+    ]);
     let audit_key = keys::opt_out_audit(e164, now, change.discriminator);
     let Value::Object(mut audit) = json!({
         "action": match change.to { OptOutStatus::OptedOut => "opt_out", OptOutStatus::Subscribed => "opt_in" },
@@ -199,13 +215,14 @@ async fn apply(services: &Services, change: Change<'_>) -> Result<bool, TableErr
     };
     audit.insert("pk".into(), audit_key.pk.into());
     audit.insert("sk".into(), audit_key.sk.into());
+    audit.insert("said_at".into(), said_at.clone().into());
     let mut ops = vec![
         TxOp::Put {
             item: state,
             condition: Some(state_condition),
         },
         TxOp::Put {
-            item: audit,
+            item: audit.clone(),
             condition: Some(Condition::ItemAbsent),
         },
     ];
@@ -217,7 +234,34 @@ async fn apply(services: &Services, change: Change<'_>) -> Result<bool, TableErr
     }
     match services.table.transact(ops).await {
         Ok(()) => {}
-        Err(e) if e.is_condition_failure() => return Ok(false),
+        Err(e) if e.is_condition_failure() => {
+            // Already in that state: a later word in the same direction still moves `said_at`,
+            // so an older word of the other direction cannot undo it.
+            let moved = services
+                .table
+                .update(
+                    &state_key,
+                    Update::new()
+                        .set("said_at", said_at.clone())
+                        .set("last_message_id", json!(change.provider_message_id)),
+                    Some(Condition::All(vec![
+                        Condition::equals("status", change.to.as_str()),
+                        Condition::Any(vec![
+                            Condition::AttrAbsent("said_at".into()),
+                            Condition::less_than("said_at", said_at.clone()),
+                        ]),
+                    ])),
+                )
+                .await;
+            match moved {
+                Ok(_) => {}
+                Err(e) if e.is_condition_failure() => {
+                    record_if_older(services, &state_key, audit, &said_at).await?;
+                }
+                Err(e) => return Err(e),
+            }
+            return Ok(false);
+        }
         Err(e) => return Err(e),
     }
     // The contact carries the flag too, for views; the state item is what sends check.
@@ -245,6 +289,42 @@ async fn apply(services: &Services, change: Change<'_>) -> Result<bool, TableErr
         }
     }
     Ok(true)
+}
+
+/// A change refused because the state holds a later word: written to the audit as `ignored`
+/// (once per message), so the history shows it arrived and why it changed nothing.
+async fn record_if_older(
+    services: &Services,
+    state_key: &crate::ports::table::Key,
+    mut audit: Item,
+    said_at: &str,
+) -> Result<(), TableError> {
+    let Some(state) = services.table.get(state_key).await? else {
+        return Ok(());
+    };
+    let held = state.get("said_at").and_then(Value::as_str).unwrap_or("");
+    let same_message = audit
+        .get("provider_message_id")
+        .is_some_and(|id| !id.is_null())
+        && state.get("last_message_id") == audit.get("provider_message_id");
+    if held.is_empty() || held < said_at || same_message {
+        return Ok(()); // refused for another reason: already in that state, or a redelivery
+    }
+    let action = audit
+        .get("action")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    audit.insert("action".into(), "ignored".into());
+    audit.insert(
+        "reason".into(),
+        format!("an older message ({action}) than the one the state holds (said {held}); it changes nothing").into(),
+    );
+    match services.table.put(audit, Some(Condition::ItemAbsent)).await {
+        Ok(()) => Ok(()),
+        Err(e) if e.is_condition_failure() => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
 fn reply_item(
@@ -484,6 +564,7 @@ pub async fn manual_opt_out(
             reason,
             discriminator: &discriminator,
             reply: None,
+            said_at: None,
         },
     )
     .await?;
@@ -518,6 +599,7 @@ pub async fn manual_resubscribe(
             reason: Some(reason.trim()),
             discriminator: &discriminator,
             reply: None,
+            said_at: None,
         },
     )
     .await?;
