@@ -400,3 +400,44 @@ async fn unknown_sends_are_resolved_both_ways() {
     to.dedup();
     assert_eq!(to.len(), 2, "each contact exactly once");
 }
+
+/// A STOP whose processing stopped after its activity was written (the state never changed) is
+/// applied by the next reconciliation: the activity existing is no reason to skip an opt-out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_left_unapplied_behind_its_activity_is_applied_by_reconciliation() {
+    let number = SimulatorConfig::default().phone_number;
+    let app = WebhookApp::start_with(Options {
+        reconcile: Some(settings(vec![number])),
+        ..Options::default()
+    })
+    .await;
+    let stop = app
+        .simulator
+        .inbound_event(Shape::V3, STOPPING, "Please stop texting me", &[]);
+    app.simulator
+        .deliver(&stop, Delivery::once(Format::Legacy))
+        .await;
+    app.processed(&[stop["id"].as_str().unwrap()]).await;
+    // As if the processing had stopped after the activity: the opt-out was never written.
+    app.services
+        .table
+        .delete(&keys::opt_out(STOPPING), None)
+        .await
+        .unwrap();
+    let phone = trickle_domain::PhoneNumber::parse(STOPPING).unwrap();
+    let opted_out = || trickle_app::webhooks::opt_out::is_opted_out(&app.services, &phone);
+    assert!(!opted_out().await.unwrap());
+    assert_eq!(activities_of(&app, STOPPING).await.len(), 1);
+
+    let run = run_to_completion(&app, json!({})).await;
+    assert_eq!(run["counts"]["messages_inserted"], 0, "{run}");
+    assert!(
+        opted_out().await.unwrap(),
+        "reconciliation applied the STOP: {run}"
+    );
+    assert_eq!(
+        activities_of(&app, STOPPING).await.len(),
+        1,
+        "nothing doubled"
+    );
+}

@@ -281,10 +281,21 @@ impl Walk<'_> {
         if HealthToken::find_in(&body).is_some() {
             return Ok(());
         }
+        let incoming = text(message, "direction").as_deref() == Some("incoming");
+        let asks_out = incoming
+            && matches!(
+                classify(&body, true),
+                Intent::OptOut | Intent::PossibleOptOut
+            );
         if activities::find(self.services, &id).await?.is_some() {
+            // Recorded already; but an opt-out whose processing failed after its activity was
+            // written would stay unapplied: processing it again is idempotent (the state, the
+            // audit and the confirmation are each written once) and applies it if it was not.
+            if asks_out {
+                self.insert("message.received", message.clone()).await?;
+            }
             return Ok(());
         }
-        let incoming = text(message, "direction").as_deref() == Some("incoming");
         let event_type = if incoming {
             "message.received"
         } else if text(message, "status").as_deref() == Some("delivered") {
@@ -295,12 +306,7 @@ impl Walk<'_> {
         };
         self.insert(event_type, message.clone()).await?;
         self.run.counts.messages_inserted += 1;
-        if incoming
-            && matches!(
-                classify(&body, true),
-                Intent::OptOut | Intent::PossibleOptOut
-            )
-        {
+        if asks_out {
             self.run.counts.opt_outs_found += 1;
             if let Some(from) = text(message, "from") {
                 self.run.opt_outs.push(from);

@@ -33,6 +33,22 @@ pub async fn received(
         .clone()
         .ok_or_else(|| permanent("message.received without from"))?;
     let (contact_id, phone) = contacts::upsert_by_phone(services, &from).await?;
+    // The opt-out first: whatever fails later (the activity, media, reply marks) is retried,
+    // but a STOP is never left waiting behind it.
+    let last_campaign = replies::last_campaign(services, &contact_id)
+        .await
+        .map_err(transient)?;
+    opt_out::on_inbound(
+        services,
+        settings,
+        opt_out::Inbound {
+            contact_id: &contact_id,
+            phone: &phone,
+            message: &message,
+            campaign_id: last_campaign.as_deref(),
+        },
+    )
+    .await?;
     let at = occurred_at(&message, envelope, services);
     let mut fields = base_fields(&message, "incoming", phone.as_str(), at, envelope.source);
     fields.insert(
@@ -58,20 +74,10 @@ pub async fn received(
             .await
             .map_err(transient)?;
     }
-    let last_campaign = replies::on_inbound(services, &activity.contact_id, at)
+    replies::on_inbound(services, &activity.contact_id, at)
         .await
         .map_err(transient)?;
-    opt_out::on_inbound(
-        services,
-        settings,
-        opt_out::Inbound {
-            contact_id: &activity.contact_id,
-            phone: &phone,
-            message: &message,
-            campaign_id: last_campaign.as_deref(),
-        },
-    )
-    .await
+    Ok(())
 }
 
 pub async fn delivered(services: &Services, envelope: &Envelope) -> Result<(), HandlerError> {

@@ -232,7 +232,16 @@ async fn apply(services: &Services, change: Change<'_>) -> Result<bool, TableErr
             condition: Some(Condition::ItemAbsent),
         });
     }
-    match services.table.transact(ops).await {
+    let mut written = services.table.transact(ops.clone()).await;
+    if let Err(TableError::TransactionCancelled { failed }) = &written {
+        // Only the reply was claimed before (this message was processed once and the state
+        // lost since): the change still applies, without a second reply.
+        if !failed.is_empty() && failed.iter().all(|&i| i == 2) {
+            ops.truncate(2);
+            written = services.table.transact(ops).await;
+        }
+    }
+    match written {
         Ok(()) => {}
         Err(e) if e.is_condition_failure() => {
             // Already in that state: a later word in the same direction still moves `said_at`,

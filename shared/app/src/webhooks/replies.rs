@@ -29,15 +29,13 @@ pub async fn record_campaign_contact(
     services.table.put(item, None).await
 }
 
-/// Marks every campaign send of the contact replied (first reply wins) and returns the campaign
-/// that reached the contact last, for the opt-out audit.
-pub async fn on_inbound(
+/// The campaigns that reached the contact, with when: `(campaign id, sent at)`.
+async fn campaign_refs(
     services: &Services,
     contact_id: &str,
-    at: DateTime<Utc>,
-) -> Result<Option<String>, TableError> {
+) -> Result<Vec<(String, String)>, TableError> {
+    let mut refs = Vec::new();
     let mut cursor = None;
-    let mut latest: Option<(String, String)> = None;
     loop {
         let page = services
             .table
@@ -50,38 +48,53 @@ pub async fn on_inbound(
             )
             .await?;
         for item in &page.items {
-            let Some(campaign_id) = item.get("campaign_id").and_then(Value::as_str) else {
-                continue;
-            };
-            let sent_at = item
-                .get("sent_at")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string();
-            if latest.as_ref().is_none_or(|(_, t)| *t < sent_at) {
-                latest = Some((campaign_id.to_string(), sent_at));
-            }
-            let result = services
-                .table
-                .update(
-                    &keys::campaign_send(campaign_id, contact_id),
-                    Update::new().set("replied_at", keys::sort_time(at)),
-                    Some(Condition::All(vec![
-                        Condition::ItemExists,
-                        Condition::AttrAbsent("replied_at".into()),
-                    ])),
-                )
-                .await;
-            match result {
-                Ok(_) => {}
-                Err(e) if e.is_condition_failure() => {}
-                Err(e) => return Err(e),
+            if let Some(campaign_id) = item.get("campaign_id").and_then(Value::as_str) {
+                let sent_at = item.get("sent_at").and_then(Value::as_str).unwrap_or("");
+                refs.push((campaign_id.to_string(), sent_at.to_string()));
             }
         }
         match page.next {
             Some(next) => cursor = Some(next),
-            None => break,
+            None => return Ok(refs),
         }
     }
-    Ok(latest.map(|(id, _)| id))
+}
+
+/// The campaign that reached the contact last (for the opt-out audit), read only.
+pub async fn last_campaign(
+    services: &Services,
+    contact_id: &str,
+) -> Result<Option<String>, TableError> {
+    Ok(campaign_refs(services, contact_id)
+        .await?
+        .into_iter()
+        .max_by(|a, b| a.1.cmp(&b.1))
+        .map(|(id, _)| id))
+}
+
+/// Marks every campaign send of the contact replied (first reply wins).
+pub async fn on_inbound(
+    services: &Services,
+    contact_id: &str,
+    at: DateTime<Utc>,
+) -> Result<(), TableError> {
+    for (campaign_id, _) in campaign_refs(services, contact_id).await? {
+        let result = services
+            .table
+            .update(
+                &keys::campaign_send(&campaign_id, contact_id),
+                Update::new().set("replied_at", keys::sort_time(at)),
+                Some(Condition::All(vec![
+                    Condition::ItemExists,
+                    Condition::AttrAbsent("replied_at".into()),
+                ])),
+            )
+            .await;
+        match result {
+            Ok(_) => {}
+            Err(e) if e.is_condition_failure() => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
