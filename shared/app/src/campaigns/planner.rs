@@ -472,26 +472,15 @@ async fn judge(
         campaign.settings.split_percent,
         campaign.settings.message_b.is_some(),
     );
-    Ok(Verdict::Plan(Box::new(SendRecord {
-        campaign_id: campaign_id.to_string(),
-        contact_id: member.contact_id.clone(),
+    Ok(Verdict::Plan(Box::new(SendRecord::planned(
+        campaign_id,
+        &member.contact_id,
         phone,
-        position: member.position,
+        member.position,
         variant,
-        state: SendState::Planned,
-        slot: slot.to_string(),
-        planned_at: now,
-        updated_at: now,
-        attempts: 0,
-        provider_id: None,
-        sent_at: None,
-        error: None,
-        claimed_at: None,
-        lease_until: None,
-        text: None,
-        not_before: None,
-        sender: None,
-    })))
+        slot.to_string(),
+        now,
+    ))))
 }
 
 /// The batch's sends and review entries, the cursor move and the run's counter: all or nothing.

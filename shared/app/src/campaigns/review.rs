@@ -6,7 +6,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use trickle_domain::campaign::{variant_for, CampaignState, SendState, SkipReason};
+use trickle_domain::campaign::{variant_for, CampaignState, SkipReason};
 use trickle_domain::PhoneNumber;
 
 use super::{audience, keys, store, CampaignsError, SendJob, SendRecord};
@@ -148,26 +148,15 @@ pub async fn release(services: &Services, id: &str) -> Result<SendRecord, Campai
         .unwrap_or(0);
     let position = entry.position.unwrap_or(0);
     let now = services.clock.now();
-    let send = SendRecord {
-        campaign_id: entry.campaign_id.clone(),
-        contact_id: entry.contact_id.clone(),
-        phone: phone.to_string(),
+    let send = SendRecord::planned(
+        &entry.campaign_id,
+        &entry.contact_id,
+        phone.to_string(),
         position,
-        variant: variant_for(position, list_size, s.split_percent, s.message_b.is_some()),
-        state: SendState::Planned,
-        slot: format!("release#{}", keys::time_key(now)),
-        planned_at: now,
-        updated_at: now,
-        attempts: 0,
-        provider_id: None,
-        sent_at: None,
-        error: None,
-        claimed_at: None,
-        lease_until: None,
-        text: None,
-        not_before: None,
-        sender: None,
-    };
+        variant_for(position, list_size, s.split_percent, s.message_b.is_some()),
+        format!("release#{}", keys::time_key(now)),
+        now,
+    );
     let item = records::to_item(&keys::send(&send.campaign_id, &send.contact_id), &send)
         .map_err(store::corrupt)?;
     let mut ops = vec![

@@ -314,19 +314,7 @@ impl SendWorker {
                 Ok(Step::Sent { provider_id })
             }
             AfterSend::Replan { delay, reason } => {
-                self.settle(
-                    &claimed,
-                    attempt,
-                    SendState::Sending,
-                    SendState::Planned,
-                    |u| u.set("error", reason.clone()).remove("lease_until"),
-                )
-                .await?;
-                // The provider did not act: the day's unit goes back.
-                self.limits
-                    .daily_cap
-                    .give_back(services, &sender, day)
-                    .await?;
+                self.unclaim(&claimed, &reason, &sender, day).await?;
                 self.requeue(job, delay).await?;
                 Ok(Step::Replanned(reason))
             }
@@ -345,18 +333,7 @@ impl SendWorker {
             AfterSend::SenderRefused { reason } => {
                 // Not this message's fault: it waits, PLANNED, for the operator's fix, and the
                 // campaign stops at once rather than fail its sends one by one.
-                self.settle(
-                    &claimed,
-                    attempt,
-                    SendState::Sending,
-                    SendState::Planned,
-                    |u| u.set("error", reason.clone()).remove("lease_until"),
-                )
-                .await?;
-                self.limits
-                    .daily_cap
-                    .give_back(services, &sender, day)
-                    .await?;
+                self.unclaim(&claimed, &reason, &sender, day).await?;
                 let what = if reason.starts_with("401") {
                     "the OpenPhone API key was refused"
                 } else if reason.to_lowercase().contains("a2p") {
@@ -493,6 +470,30 @@ impl SendWorker {
         self.requeue(job, send_rules::delay_until(now, next_day))
             .await?;
         Ok(Step::Deferred(next_day))
+    }
+
+    /// The provider did not act on a claimed send: PLANNED again with the reason, and the day's
+    /// unit of the sender's cap goes back.
+    async fn unclaim(
+        &self,
+        claimed: &SendRecord,
+        reason: &str,
+        sender: &str,
+        day: chrono::NaiveDate,
+    ) -> Result<(), CampaignsError> {
+        self.settle(
+            claimed,
+            claimed.attempts,
+            SendState::Sending,
+            SendState::Planned,
+            |u| u.set("error", reason).remove("lease_until"),
+        )
+        .await?;
+        self.limits
+            .daily_cap
+            .give_back(&self.services, sender, day)
+            .await?;
+        Ok(())
     }
 
     async fn mark_sent(

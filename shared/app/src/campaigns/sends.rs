@@ -48,6 +48,40 @@ pub struct SendRecord {
     pub sender: Option<String>,
 }
 
+impl SendRecord {
+    /// A new PLANNED send of `campaign_id` to the member at `position`, planned by `slot`.
+    pub fn planned(
+        campaign_id: &str,
+        contact_id: &str,
+        phone: String,
+        position: u64,
+        variant: Variant,
+        slot: String,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            campaign_id: campaign_id.to_string(),
+            contact_id: contact_id.to_string(),
+            phone,
+            position,
+            variant,
+            state: SendState::Planned,
+            slot,
+            planned_at: now,
+            updated_at: now,
+            attempts: 0,
+            provider_id: None,
+            sent_at: None,
+            error: None,
+            claimed_at: None,
+            lease_until: None,
+            text: None,
+            not_before: None,
+            sender: None,
+        }
+    }
+}
+
 /// The body of a `sends` queue message (defined with every queue's message in `crate::queues`).
 pub use crate::queues::SendJob;
 
