@@ -1,7 +1,7 @@
 # The two commands of trickle: `make dev` runs the whole system locally, `make test` runs every
 # test. Both set up what they need on a fresh machine (Rust toolchain and Python 3 required).
 
-.PHONY: dev test install lint fmt package clean
+.PHONY: dev test install lint fmt package bench-cold-start clean
 
 ## Run the whole system locally on embedded defaults (TRICKLE_* variables or flags configure it).
 dev:
@@ -27,6 +27,11 @@ fmt:
 ## Build every Lambda function for arm64 with cargo-lambda (installed from PyPI into .venv).
 package:
 	scripts/package
+
+## Cold start, first invocation and peak memory of every function (release build, on moto).
+bench-cold-start:
+	cargo build --release --workspace --bins
+	scripts/with-moto target/release/cold_start_bench
 
 clean:
 	cargo clean
