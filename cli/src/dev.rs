@@ -98,7 +98,11 @@ pub async fn run(settings: DevSettings) -> anyhow::Result<()> {
     let (stop, stopped) = watch::channel(false);
     let mut background = vec![
         tokio::spawn(sweep_expired(local.table, stopped.clone())),
-        tokio::spawn(campaign_ticks(services.clone(), stopped.clone())),
+        tokio::spawn(campaign_ticks(
+            services.clone(),
+            trickle.planner.clone(),
+            stopped.clone(),
+        )),
     ];
     if trickle.reconcile.is_some() {
         background.push(tokio::spawn(daily_reconciliations(
@@ -237,11 +241,17 @@ async fn sweep_expired(table: EmbeddedTable, mut stopped: watch::Receiver<bool>)
     }
 }
 
-/// EventBridge's one-minute tick: plans the due campaign runs.
-async fn campaign_ticks(services: Services, mut stopped: watch::Receiver<bool>) {
+/// EventBridge's one-minute tick: plans the due campaign runs (for the configured step time; the
+/// `planner` consumer continues a tick that stopped there).
+async fn campaign_ticks(
+    services: Services,
+    planner: trickle_app::campaigns::PlannerSettings,
+    mut stopped: watch::Receiver<bool>,
+) {
     loop {
         let now = services.clock.now();
-        if let Err(error) = trickle_app::campaigns::plan_due_campaigns(&services, now).await {
+        let tick = trickle_app::campaigns::plan_due_campaigns_with(&services, now, &planner);
+        if let Err(error) = tick.await {
             tracing::warn!(%error, "campaign tick failed");
         }
         tokio::select! {

@@ -232,6 +232,18 @@ async fn sqs_queue_with(prefix: &str, queues: &[&str]) -> (SqsQueue, Vec<String>
     (SqsQueue::new(sqs, prefix, dedup), arns)
 }
 
+/// Queues `names` (each with its DLQ) on moto under a fresh prefix: the client and the prefix,
+/// from which a test builds SQS adapters over the same queues (one of them dying on purpose).
+pub async fn sqs_queues(names: &[&str]) -> (clients::Sqs, String) {
+    let config = moto::sdk_config().await;
+    let sqs = clients::Sqs::new(&config);
+    let prefix = moto::unique("t") + "-";
+    for name in names {
+        create_sqs_queue(&sqs, &prefix, name, CONTRACT_MAX_RECEIVES).await;
+    }
+    (sqs, prefix)
+}
+
 pub async fn sqs_queue() -> Fixture<dyn Queue> {
     let prefix = moto::unique("t") + "-";
     let (queue, _) = sqs_queue_with(&prefix, &CONTRACT_QUEUES).await;

@@ -9,4 +9,5 @@ pub mod fixtures;
 pub mod lambda;
 pub mod moto;
 pub mod schema;
+pub mod send_world;
 pub mod webhooks;

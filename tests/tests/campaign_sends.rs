@@ -4,207 +4,21 @@
 //! one else got any, and the review list holds exactly the skipped contacts.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use chrono::Duration;
-use trickle_app::campaigns::send_rules::SendSettings;
-use trickle_app::campaigns::send_worker::{AlertSettings, SendLimits, SendWorker, Step};
+use trickle_app::campaigns::send_worker::Step;
 use trickle_app::campaigns::{self, SendJob};
-use trickle_app::ports::sms::{MessageQuery, OutboundSms, ProviderMessage, SmsError};
-use trickle_app::ports::SmsProvider;
 use trickle_app::queues;
-use trickle_app::rate::budget::RateBudget;
 use trickle_app::webhooks::ingest::IngestSettings;
 use trickle_app::webhooks::process::EventProcessor;
 use trickle_app::webhooks::settings::ProcessSettings;
 use trickle_app::worker::MessageHandler;
-use trickle_domain::campaign::{RawCampaign, RawSchedule};
-use trickle_domain::{Contact, ListId};
-use trickle_providers::openphone::{OpenPhoneClient, OpenPhoneSettings};
-use trickle_sandbox::openphone::{Delivery, OpenPhoneSimulator, Shape, SimulatorConfig};
-use trickle_tests::campaign_world::{utc, World};
-
-/// Sends through the real provider, then never returns: the caller's future is dropped by a
-/// timeout, which is what a kill between the provider's 202 and the record looks like.
-struct DiesAfterTheProviderAccepts(Arc<dyn SmsProvider>);
-
-#[async_trait::async_trait]
-impl SmsProvider for DiesAfterTheProviderAccepts {
-    async fn send(&self, message: &OutboundSms) -> Result<ProviderMessage, SmsError> {
-        self.0.send(message).await?;
-        std::future::pending().await
-    }
-    async fn list_messages(&self, query: &MessageQuery) -> Result<Vec<ProviderMessage>, SmsError> {
-        self.0.list_messages(query).await
-    }
-    async fn fetch_media(&self, url: &str) -> Result<bytes::Bytes, SmsError> {
-        self.0.fetch_media(url).await
-    }
-}
-
-struct Scenario {
-    world: World,
-    simulator: OpenPhoneSimulator,
-    worker: SendWorker,
-}
-
-/// `budget`: requests per second the send worker allows itself (the provider's is `rate_limit`).
-async fn scenario(rate_limit: Option<u32>, budget: u32) -> Scenario {
-    // Monday 2026-01-05, before the 10:00 New York send time.
-    let mut world = World::new(utc("2026-01-05T12:00:00Z"));
-    let simulator = OpenPhoneSimulator::start(SimulatorConfig {
-        rate_limit,
-        ..SimulatorConfig::default()
-    })
-    .await
-    .unwrap();
-    let mut client = OpenPhoneSettings::new(simulator.url(), "test-key");
-    client.backoff = StdDuration::from_millis(5);
-    let sms: Arc<dyn SmsProvider> = Arc::new(OpenPhoneClient::new(client).unwrap());
-    // Automatic replies (an opt-out's confirmation) go through the same provider.
-    world.services.sms = sms.clone();
-    let worker = SendWorker {
-        services: world.services.clone(),
-        sms,
-        settings: SendSettings {
-            lease: Duration::seconds(60),
-            // Short, because the embedded queue's delays run in real time.
-            settle: Duration::seconds(1),
-            rate_limit_backoff: Duration::milliseconds(10),
-            unavailable_retry: Duration::milliseconds(10),
-            ..SendSettings::default()
-        },
-        limits: SendLimits {
-            budget: RateBudget::for_api_key("test-key", budget),
-            ..SendLimits::new("test-key")
-        },
-        alerts: AlertSettings {
-            from: "alerts@trickle.test".into(),
-            to: vec!["ops@example.com".into()],
-        },
-    };
-    Scenario {
-        world,
-        simulator,
-        worker,
-    }
-}
-
-fn campaign(list: &ListId, sender: &str, per_run: u32) -> RawCampaign {
-    RawCampaign {
-        name: "Spring sellers".into(),
-        message_a: "Hi {{first_name|there}}, thinking of selling this spring?".into(),
-        list_id: list.to_string(),
-        schedule: Some(RawSchedule {
-            days: ["mon", "tue", "wed", "thu", "fri"]
-                .map(String::from)
-                .to_vec(),
-            send_time: "10:00".into(),
-            time_zone: "America/New_York".into(),
-        }),
-        per_run,
-        sender: sender.into(),
-        business_name: Some("Acme Realty".into()),
-        ..RawCampaign::default()
-    }
-}
-
-impl Scenario {
-    /// Works the `sends` queue until it is empty, moving the clock past the settle delay when
-    /// sends wait on a lookup. Answers the steps taken.
-    async fn work_sends(&self) -> Vec<Step> {
-        let mut steps = Vec::new();
-        for _ in 0..200 {
-            let jobs = self.world.drain_sends().await;
-            if jobs.is_empty() {
-                // Requeued jobs may carry a short real-time delay.
-                tokio::time::sleep(StdDuration::from_millis(100)).await;
-                if self.world.drain_sends_peek().await == 0 {
-                    return steps;
-                }
-                continue;
-            }
-            for job in jobs {
-                let job: SendJob = serde_json::from_value(job).unwrap();
-                let step = self.worker.process(&job).await.unwrap();
-                if matches!(step, Step::Unknown(_)) {
-                    self.world.clock.advance(Duration::seconds(2));
-                }
-                steps.push(step);
-            }
-        }
-        panic!("the sends queue never emptied: {steps:?}");
-    }
-
-    /// `contacts` New York contacts on a completed list, and an active campaign (100 per run)
-    /// sending to them from the simulator's number.
-    async fn active_campaign(&self, contacts: u32) -> (Vec<Contact>, String) {
-        let people = self.world.contacts(0, contacts).await;
-        let ids: Vec<String> = people.iter().map(|c| c.id.to_string()).collect();
-        let list = self.world.list(&ids, "completed").await;
-        let sender = self.simulator.phone_number().to_string();
-        let id = campaigns::create(&self.world.services, campaign(&list, &sender, 100))
-            .await
-            .unwrap()
-            .id
-            .to_string();
-        campaigns::activate(&self.world.services, &id)
-            .await
-            .unwrap();
-        (people, id)
-    }
-
-    /// Campaign messages the provider holds, per recipient (an opt-out's confirmation is not one).
-    fn sent_per_recipient(&self) -> BTreeMap<String, usize> {
-        let mut per = BTreeMap::new();
-        for m in self.simulator.sent_messages() {
-            if !m["text"]
-                .as_str()
-                .unwrap_or("")
-                .contains("thinking of selling")
-            {
-                continue;
-            }
-            *per.entry(m["to"][0].as_str().unwrap().to_string())
-                .or_default() += 1;
-        }
-        per
-    }
-
-    /// The worker's twin whose process dies right after the provider accepted a message: its
-    /// future is dropped (as a killed process would stop) before anything is recorded.
-    fn dying_worker(&self) -> SendWorker {
-        SendWorker {
-            sms: Arc::new(DiesAfterTheProviderAccepts(self.worker.sms.clone())),
-            ..self.worker.clone()
-        }
-    }
-
-    /// The review list: contact ids held there.
-    async fn review_list(&self) -> Vec<String> {
-        let mut ids: Vec<String> = self
-            .world
-            .items("REVIEW", "")
-            .await
-            .iter()
-            .filter_map(|i| i.get("contact_id")?.as_str().map(str::to_string))
-            .collect();
-        ids.sort();
-        ids
-    }
-
-    fn assert_each_got_exactly_one(&self, eligible: &[Contact]) {
-        let per = self.sent_per_recipient();
-        let want: BTreeMap<String, usize> =
-            eligible.iter().map(|c| (c.phone.to_string(), 1)).collect();
-        assert_eq!(per.len(), want.len(), "recipients");
-        assert_eq!(
-            per, want,
-            "every eligible contact exactly once, nobody else"
-        );
-    }
-}
+use trickle_domain::campaign::RawCampaign;
+use trickle_domain::Contact;
+use trickle_sandbox::openphone::{Delivery, Shape};
+use trickle_tests::campaign_world::utc;
+use trickle_tests::send_world::{campaign, scenario};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_contacts_at_a_hundred_per_run_with_pause_resume_and_duplicate_ticks() {

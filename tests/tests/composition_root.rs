@@ -1,4 +1,4 @@
-//! The composition root wires the same consumers for every host: the five every deployment
+//! The composition root wires the same consumers for every host: the six every deployment
 //! has, plus health, reconciliation and forwarding exactly when their settings turn them on.
 
 use std::collections::HashMap;
@@ -19,7 +19,7 @@ fn queues_of(trickle: &trickle_host::Trickle) -> Vec<&'static str> {
 }
 
 #[tokio::test]
-async fn a_bare_deployment_consumes_the_five_core_queues() {
+async fn a_bare_deployment_consumes_the_six_core_queues() {
     let dir = tempfile::tempdir().unwrap();
     let services = trickle_tests::fixtures::embedded_services(dir.path(), "http://127.0.0.1:1");
     let trickle =
@@ -30,6 +30,7 @@ async fn a_bare_deployment_consumes_the_five_core_queues() {
             queues::EVENTS,
             queues::MEDIA,
             queues::SENDS,
+            queues::PLANNER,
             queues::VALIDATE,
             queues::UPLOADS
         ]

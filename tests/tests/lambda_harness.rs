@@ -47,7 +47,7 @@ fn configured() -> Options {
             ("HealthReceiver", RECEIVER.into()),
             ("ReconcileNumbers", OUR_NUMBER.into()),
         ],
-        environment: vec![("TRICKLE_HEALTH_VERDICT_SECONDS", "2".into())],
+        environment: vec![("TRICKLE_HEALTH_VERDICT_SECONDS", "8".into())],
         secrets: vec![],
     }
 }
@@ -446,7 +446,7 @@ async fn the_hourly_health_check_texts_the_receiver_and_judges_from_its_queue() 
     assert_eq!(sent.len(), 1, "{sent:?}");
     assert_eq!(sent[0]["to"][0], RECEIVER);
     // …its webhook came back through the HTTP API and the events queue, and the verdict
-    // (on the health queue, 2 s later) found it.
+    // (on the health queue, 8 s later: the text, its webhook and the events queue in between) found it.
     let health = until(&deployment, "a passing verdict", 60, || async {
         let (_, health) = deployment.api(Method::GET, "/v1/health", None).await;
         (health["status"] == "passing").then_some(health)

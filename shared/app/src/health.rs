@@ -17,7 +17,9 @@ use trickle_domain::PhoneNumber;
 
 use crate::metrics::{self, Metric};
 use crate::ports::table::{Condition, Index, Key, Query, SortKeyCondition, TableError, Update};
-use crate::ports::{Email, MailError, OutboundSms, OutgoingMessage, QueueError, SmsProvider};
+use crate::ports::{
+    Email, MailError, OutboundSms, OutgoingMessage, QueueError, SmsError, SmsProvider,
+};
 use crate::queues;
 use crate::queues::{HealthVerdict, QueueMessage};
 use crate::records;
@@ -130,6 +132,9 @@ fn corrupt(e: serde_json::Error) -> HealthError {
 
 /// Starts one check: records it, schedules its verdict, then sends the token message. The
 /// verdict is queued before the send so a crash after sending still ends in a verdict.
+/// How long a check waits for its request slot (the health function's deadline is 30 s).
+const SLOT_PATIENCE: Duration = Duration::from_secs(15);
+
 pub async fn start_check(
     services: &Services,
     sms: &dyn SmsProvider,
@@ -172,26 +177,30 @@ pub async fn start_check(
                 .dedup(format!("verdict#{token}")),
         )
         .await?;
-    if let Some(budget) = &settings.budget {
-        // One slot a second at most for this share: a short wait, never a refusal.
-        while let crate::rate::Admission::Wait(wait) = budget
-            .acquire_within(
-                services,
-                crate::rate::RateShare::HEALTH,
-                Duration::from_secs(5),
-            )
-            .await?
-        {
-            tokio::time::sleep(wait).await;
+    // One slot a second at most for this share: a short wait, but bounded, so the function
+    // ends inside its deadline and the verdict names why no text went out.
+    let slot = match &settings.budget {
+        Some(budget) => {
+            budget
+                .acquire_within(services, crate::rate::RateShare::HEALTH, SLOT_PATIENCE)
+                .await?
         }
-    }
-    let sent = sms
-        .send(&OutboundSms {
-            from: settings.sender.clone(),
-            to: settings.receiver.clone(),
-            content: token.message_text(),
-        })
-        .await;
+        None => crate::rate::Admission::Granted,
+    };
+    let sent = match slot {
+        crate::rate::Admission::Granted => {
+            sms.send(&OutboundSms {
+                from: settings.sender.clone(),
+                to: settings.receiver.clone(),
+                content: token.message_text(),
+            })
+            .await
+        }
+        crate::rate::Admission::Wait(_) => Err(SmsError::Unavailable(format!(
+            "no OpenPhone request slot came free within {} s; the next hourly check tries again",
+            SLOT_PATIENCE.as_secs()
+        ))),
+    };
     let update = match &sent {
         Ok(message) => {
             check.provider_accepted = true;

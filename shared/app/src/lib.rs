@@ -8,6 +8,7 @@ pub mod campaigns;
 pub mod contacts;
 pub mod health;
 pub mod metrics;
+pub mod outbox;
 pub mod ports;
 pub mod queues;
 pub mod rate;

@@ -3,7 +3,10 @@
 //!
 //! Standard queues have no deduplication, so a dedup id is claimed as a short-lived guard item
 //! in the table first (released again if the send fails, so a retry is not mistaken for a
-//! duplicate).
+//! duplicate) and confirmed once SQS took the message. A guard a crash left unconfirmed (the
+//! process died between the claim and `SendMessage`) is taken over after [`UNCONFIRMED_STALE`],
+//! and an expired guard that DynamoDB's TTL has not deleted yet (it can take days) is taken over
+//! at once: neither may turn a later send into a silent "duplicate".
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -17,7 +20,7 @@ use serde_json::Value;
 use trickle_app::ports::queue::{
     check_receive, OutgoingMessage, Queue, QueueError, ReceivedMessage, SendOutcome, DEDUP_WINDOW,
 };
-use trickle_app::ports::table::{Condition, Item, Key, Table, TableError};
+use trickle_app::ports::table::{Condition, Item, Key, Table, TableError, Update};
 
 use crate::describe;
 
@@ -28,6 +31,10 @@ pub struct SqsQueue {
     urls: Arc<Mutex<HashMap<String, String>>>,
     dedup: Arc<dyn Table>,
 }
+
+/// An unconfirmed guard this old was left by a process that died before its `SendMessage`
+/// (a live one confirms within a few seconds).
+pub const UNCONFIRMED_STALE: Duration = Duration::from_secs(60);
 
 fn whole_seconds(d: Duration) -> i32 {
     d.as_secs_f64().ceil() as i32
@@ -80,12 +87,40 @@ impl SqsQueue {
         let mut item = Item::new();
         item.insert("pk".into(), Value::from(key.pk.clone()));
         item.insert("sk".into(), Value::from(key.sk.clone()));
-        let expires = chrono::Utc::now().timestamp() + DEDUP_WINDOW.as_secs() as i64;
-        item.insert("expires_at".into(), Value::from(expires));
-        match self.dedup.put(item, Some(Condition::ItemAbsent)).await {
+        let now = chrono::Utc::now().timestamp();
+        item.insert(
+            "expires_at".into(),
+            Value::from(now + DEDUP_WINDOW.as_secs() as i64),
+        );
+        item.insert("claimed_at".into(), Value::from(now));
+        let free = Condition::Any(vec![
+            Condition::ItemAbsent,
+            Condition::less_than("expires_at", now),
+            Condition::All(vec![
+                Condition::AttrAbsent("sent".into()),
+                Condition::less_than("claimed_at", now - UNCONFIRMED_STALE.as_secs() as i64),
+            ]),
+        ]);
+        match self.dedup.put(item, Some(free)).await {
             Ok(()) => Ok(true),
             Err(TableError::ConditionFailed { .. }) => Ok(false),
             Err(e) => Err(QueueError::Unavailable(format!("dedup guard: {e}"))),
+        }
+    }
+
+    /// SQS holds the message: the guard now stands for a real send.
+    async fn confirm_dedup(&self, queue: &str, dedup: &str) {
+        let confirmed = self
+            .dedup
+            .update(
+                &Self::guard_key(queue, dedup),
+                Update::new().set("sent", true),
+                Some(Condition::ItemExists),
+            )
+            .await;
+        if let Err(error) = confirmed {
+            // Harmless: an unconfirmed guard only lets a later repeat through after a minute.
+            tracing::warn!(%error, queue, dedup, "dedup guard not confirmed");
         }
     }
 }
@@ -126,9 +161,14 @@ impl Queue for SqsQueue {
             .send()
             .await;
         match sent {
-            Ok(out) => Ok(SendOutcome::Sent {
-                message_id: out.message_id.unwrap_or_default(),
-            }),
+            Ok(out) => {
+                if let Some(dedup) = &message.dedup_id {
+                    self.confirm_dedup(queue, dedup).await;
+                }
+                Ok(SendOutcome::Sent {
+                    message_id: out.message_id.unwrap_or_default(),
+                })
+            }
             Err(e) => {
                 if let Some(dedup) = &message.dedup_id {
                     let release = self

@@ -14,18 +14,9 @@ use trickle_app::ports::queue::{
 
 use crate::store::{epoch_millis, EmbeddedStore};
 
-/// The queues the system uses, each with its receive limit before dead-lettering (as in
-/// `template.yaml`).
-pub const DEFAULT_QUEUES: [&str; 8] = [
-    "events",
-    "media",
-    "forward",
-    "sends",
-    "validate",
-    "health",
-    "reconcile",
-    "uploads",
-];
+/// The queues the system uses (`trickle_app::queues::ALL`), each with its receive limit before
+/// dead-lettering (as in `template.yaml`).
+pub const DEFAULT_QUEUES: [&str; 9] = trickle_app::queues::ALL;
 
 #[derive(Debug, Clone)]
 pub struct QueueSettings {

@@ -3,6 +3,7 @@
 //! — and the loops that hand Lambda's events to trickle.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use trickle_app::ports::{PhoneValidator, SmsProvider};
 use trickle_app::Services;
@@ -135,6 +136,69 @@ impl LambdaHost {
         )
         .await
     }
+}
+
+/// Kept back from a tick's deadline for the writes after its last batch: a quarter of the time,
+/// at most five seconds.
+const TICK_MARGIN: Duration = Duration::from_secs(5);
+
+impl LambdaHost {
+    /// Serves the tick function: EventBridge's schedule and the continuations of `queue` (the
+    /// `planner` queue, as an SQS batch), each planned until the invocation's own deadline less
+    /// a margin.
+    pub async fn serve_tick(self, queue: &'static str) -> Result<(), lambda_runtime::Error> {
+        use trickle_app::campaigns::continuation::Asker;
+        if queue != trickle_app::queues::PLANNER {
+            return Err(HostError::NotConfigured(format!(
+                "the tick continues through the {} queue, not {queue}",
+                trickle_app::queues::PLANNER
+            ))
+            .into());
+        }
+        let services = self.trickle.services.clone();
+        let settings = self.trickle.planner.clone();
+        lambda_runtime::run(lambda_runtime::service_fn(
+            move |event: lambda_runtime::LambdaEvent<serde_json::Value>| {
+                let services = services.clone();
+                let settings = settings.clone();
+                async move {
+                    let deadline = tick_deadline(event.context.deadline, settings.step_time);
+                    let chain = event.payload.get("Records").is_some();
+                    let asker = if chain { Asker::Chain } else { Asker::Schedule };
+                    let now = services.clock.now();
+                    let report =
+                        trickle_app::campaigns::tick(&services, now, &settings, deadline, asker)
+                            .await?;
+                    tracing::info!(
+                        runs = report.runs.len(),
+                        continuation = report.continuation_queued,
+                        swept = report.outbox_swept,
+                        events_requeued = report.events_requeued,
+                        "tick"
+                    );
+                    Ok::<_, lambda_runtime::Error>(if chain {
+                        // Every record is the same request to continue: all of them are done.
+                        serde_json::json!({ "batchItemFailures": [] })
+                    } else {
+                        serde_json::to_value(report)?
+                    })
+                }
+            },
+        ))
+        .await
+    }
+}
+
+/// When a tick stops: the invocation's deadline (milliseconds since the epoch) less the
+/// margin, and never later than the configured step time.
+fn tick_deadline(deadline_ms: u64, step: Duration) -> Instant {
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or_default();
+    let remaining = Duration::from_millis(deadline_ms.saturating_sub(now_ms));
+    let margin = TICK_MARGIN.min(remaining / 4);
+    Instant::now() + remaining.saturating_sub(margin).min(step)
 }
 
 /// NumVerify with its key; without one every import pauses with a clear reason.

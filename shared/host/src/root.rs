@@ -6,8 +6,10 @@ use std::time::Duration;
 
 use trickle_app::audience::dispatch::ImportWorker;
 use trickle_app::audience::validation::ValidationWorker;
+use trickle_app::campaigns::continuation::PlannerWorker;
 use trickle_app::campaigns::send_rules::SendSettings;
 use trickle_app::campaigns::send_worker::{AlertSettings, SendLimits, SendWorker};
+use trickle_app::campaigns::PlannerSettings;
 use trickle_app::health::{HealthSettings, VerdictHandler};
 use trickle_app::queues;
 use trickle_app::rate::RateBudget;
@@ -68,6 +70,8 @@ pub struct Trickle {
     pub reconcile: Option<ReconcileSettings>,
     /// The OpenPhone key's request budget, shared by every provider caller.
     pub budget: RateBudget,
+    /// The tick's grace and step time (the scheduled tick and its `planner` continuations).
+    pub planner: PlannerSettings,
     /// One per queue this deployment consumes, in [`queues::ALL`] order.
     pub consumers: Vec<Consumer>,
 }
@@ -180,6 +184,10 @@ pub fn build(
         limits,
         alerts,
     };
+    let planner = PlannerSettings {
+        step_time: settings.tick_step,
+        ..PlannerSettings::default()
+    };
     let policy = RetryPolicy::default();
     let mut consumers = vec![
         Consumer {
@@ -208,6 +216,14 @@ pub fn build(
         Consumer {
             queue: queues::SENDS,
             handler: Arc::new(send_worker.clone()),
+            policy,
+        },
+        Consumer {
+            queue: queues::PLANNER,
+            handler: Arc::new(PlannerWorker {
+                services: services.clone(),
+                settings: planner.clone(),
+            }),
             policy,
         },
     ];
@@ -262,6 +278,7 @@ pub fn build(
         health,
         reconcile,
         budget,
+        planner,
         consumers,
     })
 }

@@ -101,6 +101,9 @@ pub struct Settings {
     pub business_name: String,
     /// `TRICKLE_EVENT_MAX_ATTEMPTS`: tries before a webhook event is parked as failed.
     pub event_max_attempts: u32,
+    /// `TRICKLE_TICK_STEP_SECONDS` (default 20, 1–25): the longest one tick (or one of its
+    /// continuations) plans; in Lambda the invocation's own deadline can shorten it.
+    pub tick_step: Duration,
     pub health: Option<HealthCheckSettings>,
     pub health_timings: HealthTimings,
     /// `TRICKLE_RECONCILE_NUMBERS` (empty: reconciliation is off).
@@ -158,6 +161,7 @@ impl Settings {
             "a whole number of minutes",
         );
         let window_secs = number("TRICKLE_WEBHOOK_WINDOW_SECS", "a whole number of seconds");
+        let tick_step_secs = number("TRICKLE_TICK_STEP_SECONDS", "a whole number of seconds");
         let max_attempts = number("TRICKLE_EVENT_MAX_ATTEMPTS", "a whole number");
         let chunk_rows = number("TRICKLE_IMPORT_CHUNK_ROWS", "a whole number of rows");
 
@@ -274,6 +278,7 @@ impl Settings {
             event_max_attempts: max_attempts.unwrap_or(5).clamp(1, 100) as u32,
             health,
             health_timings,
+            tick_step: Duration::from_secs(tick_step_secs.unwrap_or(20).clamp(1, 25)),
             reconcile_numbers,
             reconcile_overlap: chrono::Duration::minutes(overlap_minutes.unwrap_or(60) as i64),
             forward_url: var("TRICKLE_FORWARD_URL"),

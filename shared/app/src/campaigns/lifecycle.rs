@@ -185,12 +185,25 @@ pub async fn resume_within(
     if !problems.is_empty() {
         return Err(CampaignsError::ActivationRefused(problems));
     }
+    // Sends planned before the pause had their queue messages dropped by the worker: the marker
+    // that queues them again is written before the campaign turns active, so a crash between
+    // the two cannot leave them without messages.
+    let now = services.clock.now();
+    super::requeue::schedule(services, id, now).await?;
     let campaign = transition(services, id, Transition::Resume).await?;
-    // Sends planned before the pause had their queue messages dropped by the worker.
-    let occasion = format!("resume-{}", super::keys::time_key(campaign.updated_at));
-    super::planner::requeue_all_planned(services, id, &occasion).await?;
+    let deadline = std::time::Instant::now() + RESUME_INLINE;
+    let (_, done) = super::requeue::work_one(services, id, deadline).await?;
+    if !done {
+        // A large backlog: the tick's continuation queues the rest at once.
+        use super::continuation::{request, Asker};
+        request(services, now, Asker::Schedule, &[]).await?;
+    }
     Ok(campaign)
 }
+
+/// How long a resume queues sends itself before leaving the rest to the tick (well inside the
+/// HTTP function's 29 s).
+const RESUME_INLINE: std::time::Duration = std::time::Duration::from_secs(5);
 
 pub async fn archive(services: &Services, id: &str) -> Result<Campaign, CampaignsError> {
     transition(services, id, Transition::Archive).await

@@ -3,12 +3,14 @@
 
 mod activation;
 pub mod audience;
+pub mod continuation;
 pub mod error_guard;
 pub mod estimate;
 pub mod keys;
 pub mod lifecycle;
 pub mod planner;
 pub mod preview;
+pub mod requeue;
 pub mod review;
 pub mod send_rules;
 pub mod send_worker;
@@ -26,8 +28,8 @@ pub use lifecycle::{
     resume_within, CampaignPage,
 };
 pub use planner::{
-    complete_if_done, plan_due_campaigns, plan_due_campaigns_with, run_now, PlannerSettings,
-    RunOutcome, RunReport, TickReport,
+    complete_if_done, plan_due_campaigns, plan_due_campaigns_with, run_now, tick, PlannerSettings,
+    RunOutcome, RunReport, TickReport, BATCH,
 };
 pub use preview::{preview, Preview, PreviewRequest};
 pub use sends::{SendJob, SendRecord};

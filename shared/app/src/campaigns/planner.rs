@@ -1,35 +1,41 @@
 //! The tick: finds active campaigns whose run is due (an index query on gsi2) and plans each
-//! run — up to N sends from the persistent cursor.
+//! run — up to N sends from the persistent cursor — within the tick's deadline.
 //!
 //! Idempotence: a run is keyed by campaign and slot (`RUN#<slot>`); each batch of planned sends
-//! (conditional puts) commits in one transaction with the conditional cursor move and the run's
-//! counter, so a duplicate, late or concurrent tick can never plan a contact twice or skip one.
-//! A send is enqueued after its batch commits; a run that a crash left half-way is finished by
-//! the next tick, which first re-enqueues the run's sends still PLANNED (the queue's dedup id and
-//! the worker's claim make a repeat harmless).
+//! (conditional puts) commits in one transaction with the conditional cursor move, the run's
+//! counter and an outbox entry holding the batch's queue messages, so a duplicate, late or
+//! concurrent tick can never plan a contact twice or skip one, and a crash after the commit
+//! cannot lose a send's message (the next tick's outbox sweep sends it).
+//!
+//! Time: a tick works until its deadline (the Lambda's, less a margin, or the configured step
+//! time), checked after every committed batch. The due campaigns share it (each gets its slice,
+//! and at least one batch), so a long run cannot starve a campaign due at the same minute; a run
+//! left unfinished stays `planning` and a `planner` message continues it at once.
 //!
 //! Why one file: planning one run (cursor, slot, caps, exclusions) is one transaction per batch
 //! whose conditions must be read side by side to see that no contact is planned twice.
 
 use std::collections::HashSet;
+use std::time::{Duration as StdDuration, Instant};
 
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 use serde_json::{json, Value};
-use trickle_domain::campaign::{variant_for, Campaign, CampaignState, SendState, SkipReason};
+use trickle_domain::campaign::{variant_for, Campaign, CampaignState, SkipReason};
 
 use super::audience::{self, Member};
+use super::continuation::{self, Asker};
 use super::sends::{SendJob, SendRecord};
 use super::store::{self, Stored};
 use super::{keys, sends, CampaignsError};
-use crate::ports::queue::OutgoingMessage;
+use crate::outbox;
 use crate::ports::table::{Condition, Index, Query, SortKeyCondition, TableError, TxOp, Update};
-use crate::queues;
 use crate::records;
 use crate::Services;
 
-/// Members considered per transaction: each adds at most one write, plus the cursor and the run.
-const BATCH: u32 = 98;
+/// Members considered per transaction: each adds at most one write, plus the cursor, the run
+/// and the outbox entry (DynamoDB's limit is 100 items per transaction).
+pub const BATCH: u32 = 97;
 /// Consecutive lost races after which a run gives up until the next tick.
 const MAX_RACES: usize = 8;
 
@@ -37,12 +43,15 @@ const MAX_RACES: usize = 8;
 pub struct PlannerSettings {
     /// A slot missed by more than this is skipped (and logged), not fired late.
     pub grace: Duration,
+    /// The longest one tick plans for (a Lambda's own deadline can shorten it).
+    pub step_time: StdDuration,
 }
 
 impl Default for PlannerSettings {
     fn default() -> Self {
         Self {
             grace: Duration::hours(2),
+            step_time: StdDuration::from_secs(20),
         }
     }
 }
@@ -60,6 +69,9 @@ pub enum RunOutcome {
     Interrupted,
     /// Not due after all (the index lags, or another tick moved it on).
     NotDue,
+    /// The tick's time ran out part-way; the run is still `planning` and a continuation (or the
+    /// next tick) plans the rest.
+    Continues,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -76,6 +88,27 @@ pub struct RunReport {
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct TickReport {
     pub runs: Vec<RunReport>,
+    /// Outbox entries whose messages an interrupted writer had left unsent.
+    pub outbox_swept: u64,
+    /// Captured webhook events whose queue message had been lost, queued again.
+    pub events_requeued: u64,
+    /// Due campaigns the deadline left unvisited (a continuation visits them).
+    pub deferred: usize,
+    /// Sends of resumed campaigns queued again.
+    pub sends_requeued: u64,
+    /// Whether resumed campaigns still have sends to queue again.
+    pub requeue_left: bool,
+    /// Whether a `planner` continuation was queued.
+    pub continuation_queued: bool,
+}
+
+impl TickReport {
+    /// Whether work is left that a continuation should do.
+    pub fn unfinished(&self) -> bool {
+        self.deferred > 0
+            || self.requeue_left
+            || self.runs.iter().any(|r| r.outcome == RunOutcome::Continues)
+    }
 }
 
 pub async fn plan_due_campaigns(
@@ -90,9 +123,51 @@ pub async fn plan_due_campaigns_with(
     now: DateTime<Utc>,
     settings: &PlannerSettings,
 ) -> Result<TickReport, CampaignsError> {
+    let deadline = Instant::now() + settings.step_time;
+    tick(services, now, settings, deadline, Asker::Schedule).await
+}
+
+/// One tick (scheduled, or a continuation when `asker` is the chain) that plans until
+/// `deadline`: first the outbox and lost-event sweeps, then the due runs, each with its share
+/// of the time left.
+pub async fn tick(
+    services: &Services,
+    now: DateTime<Utc>,
+    settings: &PlannerSettings,
+    deadline: Instant,
+    asker: Asker,
+) -> Result<TickReport, CampaignsError> {
     let mut report = TickReport::default();
-    for id in due_campaign_ids(services, now).await? {
-        let run = run_campaign(services, &id, now, settings).await;
+    // The sweeps are small and bounded; their trouble must not stop the planning.
+    match outbox::sweep(services, now, Some(deadline)).await {
+        Ok(n) => report.outbox_swept = n,
+        Err(error) => tracing::error!(%error, "outbox sweep failed"),
+    }
+    match crate::webhooks::requeue_lost_events(services, now).await {
+        Ok(n) => report.events_requeued = n,
+        Err(error) => tracing::error!(%error, "lost-event sweep failed"),
+    }
+    let begun = Instant::now();
+    let requeue_until = begun + deadline.saturating_duration_since(begun) / 2;
+    let (requeued, requeue_left) = super::requeue::work(services, requeue_until).await?;
+    report.sends_requeued = requeued;
+    report.requeue_left = requeue_left;
+    let mut due = due_campaign_ids(services, now).await?;
+    let first = continuation::visit_first(services).await?;
+    // Stable: the deferred ones first, each group in due order.
+    due.sort_by_key(|id| !first.contains(id));
+    let mut deferred = Vec::new();
+    for (i, id) in due.iter().enumerate() {
+        let started = Instant::now();
+        // The first always gets its batch, so a chain of steps moves on even when the sweeps
+        // used a short step's time up.
+        if i > 0 && started >= deadline {
+            report.deferred = due.len() - i;
+            deferred = due[i..].to_vec();
+            break;
+        }
+        let slice = deadline.saturating_duration_since(started) / (due.len() - i) as u32;
+        let run = run_campaign_until(services, id, now, settings, started + slice).await;
         match run {
             Ok(run) => {
                 tracing::info!(campaign = %id, slot = ?run.slot, outcome = ?run.outcome, planned = run.planned,
@@ -102,6 +177,11 @@ pub async fn plan_due_campaigns_with(
             // One campaign's trouble must not hold up the others; the next tick retries it.
             Err(e) => tracing::error!(campaign = %id, error = %e, "campaign run failed"),
         }
+    }
+    if report.unfinished() {
+        report.continuation_queued = continuation::request(services, now, asker, &deferred).await?;
+    } else if asker == Asker::Chain {
+        continuation::finished(services).await?;
     }
     Ok(report)
 }
@@ -142,12 +222,25 @@ async fn due_campaign_ids(
     }
 }
 
-/// Plans the due run of one campaign.
+/// Plans the due run of one campaign, within the settings' step time.
 pub async fn run_campaign(
     services: &Services,
     id: &str,
     now: DateTime<Utc>,
     settings: &PlannerSettings,
+) -> Result<RunReport, CampaignsError> {
+    let deadline = Instant::now() + settings.step_time;
+    run_campaign_until(services, id, now, settings, deadline).await
+}
+
+/// Plans the due run of one campaign until `deadline` (at least one batch either way, so every
+/// due run moves on).
+async fn run_campaign_until(
+    services: &Services,
+    id: &str,
+    now: DateTime<Utc>,
+    settings: &PlannerSettings,
+    deadline: Instant,
 ) -> Result<RunReport, CampaignsError> {
     let read = store::load(services, id).await?;
     let mut report = RunReport {
@@ -175,10 +268,6 @@ pub async fn run_campaign(
         .and_then(|r| r.get("status"))
         .and_then(Value::as_str)
         .map(str::to_string);
-    if status.as_deref() == Some("planning") {
-        // A run a crash (or a concurrent tick) left half-way: its committed sends may not be queued.
-        requeue_planned(services, id, &slot).await?;
-    }
     if now - due_at > settings.grace {
         tracing::warn!(campaign = %id, %slot, due_at = %due_at, "slot missed by more than the grace: skipped, not fired late");
         finish_run(services, &read, &slot, due_at, now, "skipped").await?;
@@ -207,8 +296,11 @@ pub async fn run_campaign(
             }
         }
     }
-    plan_run(services, id, &slot, true, now, &mut report).await?;
-    if report.outcome == RunOutcome::Interrupted {
+    plan_run(services, id, &slot, true, now, Some(deadline), &mut report).await?;
+    if matches!(
+        report.outcome,
+        RunOutcome::Interrupted | RunOutcome::Continues
+    ) {
         return Ok(report);
     }
     let read = store::load(services, id).await?;
@@ -251,7 +343,7 @@ pub async fn run_now(services: &Services, id: &str) -> Result<RunReport, Campaig
         reviewed: 0,
         completed: false,
     };
-    plan_run(services, id, &slot, false, now, &mut report).await?;
+    plan_run(services, id, &slot, false, now, None, &mut report).await?;
     services
         .table
         .update(
@@ -266,17 +358,25 @@ pub async fn run_now(services: &Services, id: &str) -> Result<RunReport, Campaig
     Ok(report)
 }
 
-/// Walks the list from the cursor and plans until the run has N sends or the list ends.
+/// Walks the list from the cursor and plans until the run has N sends, the list ends or the
+/// deadline passes (checked after each committed batch).
 async fn plan_run(
     services: &Services,
     id: &str,
     slot: &str,
     scheduled: bool,
     now: DateTime<Utc>,
+    deadline: Option<Instant>,
     report: &mut RunReport,
 ) -> Result<(), CampaignsError> {
     let mut races = 0;
+    let mut first = true;
     loop {
+        if !first && deadline.is_some_and(|d| Instant::now() >= d) {
+            report.outcome = RunOutcome::Continues;
+            return Ok(());
+        }
+        first = false;
         let read = store::load(services, id).await?;
         let campaign = &read.campaign;
         let moved_on = scheduled && campaign.next_slot.as_deref() != Some(slot);
@@ -316,14 +416,23 @@ async fn plan_run(
         )
         .await?;
         let planned_here = batch.jobs.len() as u64;
-        match commit_batch(services, &read, slot, scheduled, &batch).await {
+        let messages = outbox_entry(id, slot, &read, &batch, now)?;
+        match commit_batch(services, &read, slot, scheduled, &batch, &messages).await {
             Ok(()) => {
                 races = 0;
                 report.planned += planned_here;
                 report.skipped += batch.skipped;
                 report.reviewed += batch.reviewed;
-                for job in &batch.jobs {
-                    enqueue(services, job).await?;
+                if let Some(messages) = messages {
+                    messages.deliver(services).await.map_err(|e| match e {
+                        outbox::OutboxError::Store(e) => CampaignsError::Store(e),
+                        outbox::OutboxError::Queue(e) => CampaignsError::Queue(e),
+                    })?;
+                }
+                // The run is whole when it reached N or the list's end: no step spent finding so.
+                let list_ended = members.len() < BATCH as usize;
+                if list_ended || already + planned_here >= per_run {
+                    return Ok(());
                 }
             }
             Err(TableError::TransactionCancelled { .. } | TableError::TransactionConflict) => {
@@ -483,16 +592,47 @@ async fn judge(
     ))))
 }
 
-/// The batch's sends and review entries, the cursor move and the run's counter: all or nothing.
+/// The batch's send messages, owed once it commits (none for a batch that plans no send).
+fn outbox_entry(
+    id: &str,
+    slot: &str,
+    read: &Stored,
+    batch: &Batch,
+    now: DateTime<Utc>,
+) -> Result<Option<outbox::Entry>, CampaignsError> {
+    if batch.jobs.is_empty() {
+        return Ok(None);
+    }
+    let bodies = batch
+        .jobs
+        .iter()
+        .map(serde_json::to_string)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(store::corrupt)?;
+    let name = format!("{id}#{slot}#{}", read.campaign.cursor);
+    Ok(Some(outbox::Entry::new(
+        crate::queues::SENDS,
+        bodies,
+        now,
+        &name,
+    )))
+}
+
+/// The batch's sends and review entries, the cursor move, the run's counter and the outbox
+/// entry of its messages: all or nothing.
 async fn commit_batch(
     services: &Services,
     read: &Stored,
     slot: &str,
     scheduled: bool,
     batch: &Batch,
+    messages: &Option<outbox::Entry>,
 ) -> Result<(), TableError> {
     let id = read.campaign.id.as_str();
     let mut ops = batch.ops.clone();
+    if let Some(messages) = messages {
+        ops.push(messages.op());
+    }
     let mut campaign_unchanged = vec![
         Condition::equals(store::STATE, CampaignState::Active.as_str()),
         Condition::equals("cursor", read.campaign.cursor),
@@ -516,63 +656,6 @@ async fn commit_batch(
         condition: Some(Condition::equals("status", "planning")),
     });
     services.table.transact(ops).await
-}
-
-async fn enqueue(services: &Services, job: &SendJob) -> Result<(), CampaignsError> {
-    enqueue_as(services, job, job.dedup_id()).await
-}
-
-async fn enqueue_as(
-    services: &Services,
-    job: &SendJob,
-    dedup_id: String,
-) -> Result<(), CampaignsError> {
-    let body = serde_json::to_string(job).map_err(store::corrupt)?;
-    services
-        .queue
-        .send(queues::SENDS, OutgoingMessage::new(body).dedup(dedup_id))
-        .await?;
-    Ok(())
-}
-
-/// After a resume: every send still PLANNED goes back on the queue (the worker dropped their
-/// messages while the campaign was paused). `occasion` keeps the dedup id apart from the
-/// original enqueue's.
-pub async fn requeue_all_planned(
-    services: &Services,
-    id: &str,
-    occasion: &str,
-) -> Result<u64, CampaignsError> {
-    let mut n = 0;
-    for send in sends::all(services, id).await? {
-        if send.state == SendState::Planned {
-            let job = SendJob {
-                campaign_id: send.campaign_id,
-                contact_id: send.contact_id,
-            };
-            let dedup = format!("{}#{occasion}", job.dedup_id());
-            enqueue_as(services, &job, dedup).await?;
-            n += 1;
-        }
-    }
-    Ok(n)
-}
-
-/// Re-enqueues the run's sends still PLANNED (their messages may never have been sent).
-async fn requeue_planned(services: &Services, id: &str, slot: &str) -> Result<(), CampaignsError> {
-    for send in sends::all(services, id).await? {
-        if send.slot == slot && send.state == SendState::Planned {
-            enqueue(
-                services,
-                &SendJob {
-                    campaign_id: send.campaign_id,
-                    contact_id: send.contact_id,
-                },
-            )
-            .await?;
-        }
-    }
-    Ok(())
 }
 
 /// Marks the run `status` and moves the campaign to its next slot, in one transaction.

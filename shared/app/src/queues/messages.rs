@@ -4,7 +4,8 @@ use serde::{Deserialize, Serialize};
 use trickle_domain::health::HealthToken;
 
 use super::s3_event::ObjectCreated;
-use super::{json_message, QueueMessage, FORWARD, HEALTH, MEDIA, RECONCILE, SENDS, VALIDATE};
+use super::VALIDATE;
+use super::{json_message, QueueMessage, FORWARD, HEALTH, MEDIA, PLANNER, RECONCILE, SENDS};
 use super::{EVENTS, UPLOADS};
 use crate::worker::HandlerError;
 
@@ -178,3 +179,11 @@ mod tests {
         ));
     }
 }
+
+/// A tick's continuation: the due runs it left unfinished at its deadline are planned further.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlannerStep {
+    /// When the stopped tick asked for it (for the logs).
+    pub asked_at: String,
+}
+json_message!(PlannerStep, PLANNER);

@@ -23,18 +23,20 @@ pub const HEALTH: &str = "health";
 pub const RECONCILE: &str = "reconcile";
 /// Captured events waiting for the development forwarder (when it is on).
 pub const FORWARD: &str = "forward";
+/// The tick's continuations: a tick that stopped at its deadline with runs unfinished.
+pub const PLANNER: &str = "planner";
 
 /// Every queue, in the order `GET /v1/health` shows their depths.
-pub const ALL: [&str; 8] = [
-    EVENTS, MEDIA, SENDS, VALIDATE, HEALTH, RECONCILE, UPLOADS, FORWARD,
+pub const ALL: [&str; 9] = [
+    EVENTS, MEDIA, SENDS, PLANNER, VALIDATE, HEALTH, RECONCILE, UPLOADS, FORWARD,
 ];
 
 mod messages;
 mod s3_event;
 
 pub use messages::{
-    ForwardJob, HealthVerdict, MediaJob, NumberBatch, QueuedEvent, ReconcileMessage, SendJob, Step,
-    StepMessage, UploadsMessage,
+    ForwardJob, HealthVerdict, MediaJob, NumberBatch, PlannerStep, QueuedEvent, ReconcileMessage,
+    SendJob, Step, StepMessage, UploadsMessage,
 };
 pub use s3_event::ObjectCreated;
 

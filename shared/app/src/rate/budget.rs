@@ -125,8 +125,10 @@ impl RateBudget {
         NANOS_PER_SECOND as f64 / self.slot_nanos() as f64
     }
 
-    /// Takes a slot whose window is open now, if one is free and the share may use it. A grant
-    /// whose write came back after the window closed is not used.
+    /// Takes a slot whose window is open now, or one whose window opens within [`AHEAD_MS`]
+    /// (claimed ahead, then slept until it opens, so the table's latency is not spent from the
+    /// window), if one is free and the share may use it. A grant whose write came back after
+    /// the window closed is not used.
     pub async fn acquire(
         &self,
         services: &Services,
@@ -143,7 +145,16 @@ impl RateBudget {
             .filter_map(|slot| Some((slot, self.window(share, slot)?)))
             .filter(|(_, w)| w.opens <= now_nanos && now_nanos < w.closes)
             .take(MAX_TRIES);
-        for (slot, window) in open {
+        // Only a window that opens with its slot is claimed ahead: the second half of a held
+        // slot stays the sends' fallback, taken only once the small shares had their half.
+        let ahead = (current..=current + 2)
+            .filter_map(|slot| Some((slot, self.window(share, slot)?)))
+            .find(|(slot, w)| {
+                w.opens > now_nanos
+                    && w.opens == slot * self.slot_nanos()
+                    && w.opens - now_nanos <= i128::from(AHEAD_MS) * 1_000_000
+            });
+        for (slot, window) in open.chain(ahead) {
             let mut item = Map::new();
             item.insert(PK.into(), Value::from(self.pk.clone()));
             item.insert(SK.into(), Value::from(format!("{slot:020}")));
@@ -154,11 +165,18 @@ impl RateBudget {
             );
             match services.table.put(item, Some(Condition::ItemAbsent)).await {
                 Ok(()) => {
-                    let after = self.clock.now();
-                    if nanos(after) < window.closes {
+                    let mut after = nanos(self.clock.now());
+                    if after < window.opens {
+                        let early = u64::try_from(window.opens - after).unwrap_or(0);
+                        tokio::time::sleep(StdDuration::from_nanos(early)).await;
+                        after = nanos(self.clock.now());
+                    }
+                    if window.opens <= after && after < window.closes {
                         return Ok(Admission::Granted);
                     }
-                    return Ok(Admission::Wait(self.until_share_slot(after, share)));
+                    return Ok(Admission::Wait(
+                        self.until_share_slot(self.clock.now(), share),
+                    ));
                 }
                 Err(e) if e.is_condition_failure() => continue,
                 Err(e) => return Err(e),
@@ -197,7 +215,8 @@ impl RateBudget {
         at_nanos.div_euclid(self.slot_nanos())
     }
 
-    /// How long until the next slot window of this share opens (never zero).
+    /// How long until the next slot window of this share opens, or until [`LEAD_MS`] before it
+    /// when it may be claimed ahead (never zero).
     fn until_share_slot(&self, now: DateTime<Utc>, share: RateShare) -> StdDuration {
         let now_nanos = nanos(now);
         let current = self.slot_at(now_nanos);
@@ -205,7 +224,13 @@ impl RateBudget {
         for slot in current..=current + 2 * i128::from(self.per_second) {
             if let Some(window) = self.window(share, slot) {
                 if window.opens > now_nanos {
-                    let wait = u64::try_from(window.opens - now_nanos).unwrap_or(u64::MAX);
+                    let lead = if window.opens == slot * self.slot_nanos() {
+                        i128::from(LEAD_MS) * 1_000_000
+                    } else {
+                        0
+                    };
+                    let wake = (window.opens - lead).max(now_nanos);
+                    let wait = u64::try_from(wake - now_nanos).unwrap_or(u64::MAX);
                     return StdDuration::from_nanos(wait.max(1_000_000));
                 }
             }
@@ -241,6 +266,13 @@ impl RateBudget {
         })
     }
 }
+
+/// How far ahead a window may be claimed: longer than a slow table write (moto on a busy
+/// machine takes 45 ms; DynamoDB a few), and at most two slots ahead (see `acquire`), so a
+/// worker never sits on slots it is not about to use.
+pub const AHEAD_MS: u64 = 100;
+/// How long before a window that may be claimed ahead a waiting acquirer wakes to claim it.
+const LEAD_MS: u64 = 80;
 
 /// Slots one acquire tries at most (only at high rates are several windows open at once).
 const MAX_TRIES: usize = 3;
@@ -332,7 +364,9 @@ mod tests {
         // Slot 170 (index 0 of its cycle) starts at 17.68 s.
         let start = 170 * 104;
         let at = |ms: i64| DateTime::<Utc>::from_timestamp_millis(start + ms).unwrap();
-        // Slot index 0 is held: reconcile opens at its start, sends 15 ms later.
+        let lead = LEAD_MS as i64;
+        // Slot index 0 is held: reconcile opens at its start (and may claim it ahead: it is
+        // due now), the sends 15 ms later (never ahead, to leave the small shares their half).
         assert_eq!(
             budget.until_share_slot(at(-1), RateShare::RECONCILE),
             StdDuration::from_millis(1)
@@ -341,18 +375,19 @@ mod tests {
             budget.until_share_slot(at(-1), RateShare::SENDS),
             StdDuration::from_millis(16)
         );
-        // Past the window of slot index 1, the sends wait for index 2; reconcile for index 5.
+        // Past the window of slot index 1, the sends wait for index 2 (within the lead: at
+        // once); reconcile for index 5 and health for index 10, each woken the lead before.
         assert_eq!(
             budget.until_share_slot(at(104 + 40), RateShare::SENDS),
-            StdDuration::from_millis(64)
+            StdDuration::from_millis(1)
         );
         assert_eq!(
             budget.until_share_slot(at(104 + 40), RateShare::RECONCILE),
-            StdDuration::from_millis(5 * 104 - 144)
+            StdDuration::from_millis((5 * 104 - 144 - lead) as u64)
         );
         assert_eq!(
             budget.until_share_slot(at(104 + 40), RateShare::HEALTH),
-            StdDuration::from_millis(10 * 104 - 144)
+            StdDuration::from_millis((10 * 104 - 144 - lead) as u64)
         );
         let held = budget.window(RateShare::SENDS, 170).unwrap();
         assert_eq!(held.opens, nanos(at(15)));

@@ -12,6 +12,7 @@ pub mod events;
 pub mod forward;
 pub mod ingest;
 pub mod keys;
+pub mod lost;
 pub mod media;
 pub mod messages;
 pub mod opt_out;
@@ -19,6 +20,8 @@ pub mod payload;
 pub mod process;
 pub mod replies;
 pub mod settings;
+
+pub use lost::requeue_lost_events;
 
 use crate::worker::HandlerError;
 
