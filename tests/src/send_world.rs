@@ -140,10 +140,17 @@ impl Scenario {
     /// sending to them from the simulator's number.
     pub async fn active_campaign(&self, contacts: u32) -> (Vec<Contact>, String) {
         let people = self.world.contacts(0, contacts).await;
+        let id = self.active_campaign_to(&people, 100).await;
+        (people, id)
+    }
+
+    /// An active campaign of `per_run` a run, sending to `people` (on a new completed list) from
+    /// the simulator's number.
+    pub async fn active_campaign_to(&self, people: &[Contact], per_run: u32) -> String {
         let ids: Vec<String> = people.iter().map(|c| c.id.to_string()).collect();
         let list = self.world.list(&ids, "completed").await;
         let sender = self.simulator.phone_number().to_string();
-        let id = campaigns::create(&self.world.services, campaign(&list, &sender, 100))
+        let id = campaigns::create(&self.world.services, campaign(&list, &sender, per_run))
             .await
             .unwrap()
             .id
@@ -151,7 +158,7 @@ impl Scenario {
         campaigns::activate(&self.world.services, &id)
             .await
             .unwrap();
-        (people, id)
+        id
     }
 
     /// Campaign messages the provider holds, per recipient (an opt-out's confirmation is not one).

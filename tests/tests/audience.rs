@@ -192,6 +192,18 @@ impl Dev {
         panic!("import {id} never reached {wanted:?}; saw {seen:?}");
     }
 
+    async fn wait_for_parse(&self, id: &str) -> Value {
+        for _ in 0..400 {
+            let (status, body) = self.get(&format!("/v1/imports/{id}")).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            if body["progress"]["parsed"] == true {
+                return body;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("import {id} never finished parsing its file");
+    }
+
     async fn members(&self, list_id: &str) -> Vec<Value> {
         let mut out = Vec::new();
         let mut cursor: Option<String> = None;
@@ -276,6 +288,9 @@ async fn pause_resume_and_reuse(dev: Dev) {
         "{paused}"
     );
     assert!(!seen.contains(&"completed".to_string()));
+    // Parsing goes on while validation is paused: read the counts once the file is parsed.
+    let paused = dev.wait_for_parse(&id).await;
+    assert_eq!(paused["status"], "paused", "{paused}");
     assert_eq!(paused["progress"]["rows_read"], 8);
     assert_eq!(paused["progress"]["contacts_found"], 6);
     assert_eq!(paused["progress"]["duplicates_in_file"], 1);

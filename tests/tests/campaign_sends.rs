@@ -265,15 +265,7 @@ async fn quiet_hours_hold_west_coast_sends_until_eight_local() {
             .unwrap(),
         );
     }
-    let ids: Vec<String> = people.iter().map(|c| c.id.to_string()).collect();
-    let list = s.world.list(&ids, "completed").await;
-    let sender = s.simulator.phone_number().to_string();
-    let id = campaigns::create(&s.world.services, campaign(&list, &sender, 100))
-        .await
-        .unwrap()
-        .id
-        .to_string();
-    campaigns::activate(&s.world.services, &id).await.unwrap();
+    s.active_campaign_to(&people, 100).await;
     s.world.clock.set(utc("2026-01-05T15:00:00Z"));
     campaigns::plan_due_campaigns(&s.world.services, s.world.now())
         .await

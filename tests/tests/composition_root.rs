@@ -80,3 +80,56 @@ async fn a_malformed_signing_key_is_refused_by_name() {
         .expect("refused");
     assert!(error.to_string().contains("webhook signing key"), "{error}");
 }
+
+/// A provider that only remembers whether it was handed a gate for its extra requests.
+#[derive(Default)]
+struct GateRecorder(std::sync::Mutex<Option<std::sync::Arc<dyn trickle_app::ports::RequestGate>>>);
+
+#[async_trait::async_trait]
+impl trickle_app::ports::SmsProvider for GateRecorder {
+    async fn send(
+        &self,
+        _: &trickle_app::ports::OutboundSms,
+    ) -> Result<trickle_app::ports::ProviderMessage, trickle_app::ports::SmsError> {
+        Err(trickle_app::ports::SmsError::Unavailable(
+            "not in this test".into(),
+        ))
+    }
+    async fn list_messages(
+        &self,
+        _: &trickle_app::ports::MessageQuery,
+    ) -> Result<Vec<trickle_app::ports::ProviderMessage>, trickle_app::ports::SmsError> {
+        Ok(Vec::new())
+    }
+    async fn fetch_media(&self, _: &str) -> Result<bytes::Bytes, trickle_app::ports::SmsError> {
+        Err(trickle_app::ports::SmsError::Unavailable(
+            "not in this test".into(),
+        ))
+    }
+    fn gate_extra_requests(&self, gate: std::sync::Arc<dyn trickle_app::ports::RequestGate>) {
+        *self.0.lock().unwrap() = Some(gate);
+    }
+}
+
+#[tokio::test]
+async fn the_provider_gets_a_gate_that_takes_slots_of_the_keys_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut services = trickle_tests::fixtures::embedded_services(dir.path(), "http://127.0.0.1:1");
+    let provider = std::sync::Arc::new(GateRecorder::default());
+    services.sms = provider.clone();
+    let trickle =
+        trickle_host::build(services, &settings(&[]), &Extras::new(Secret::new("token"))).unwrap();
+    let gate = provider.0.lock().unwrap().clone().expect("a gate");
+    // Two extra requests: each takes one slot of the budget, so two slot items appear.
+    gate.admit().await.unwrap();
+    gate.admit().await.unwrap();
+    let page = trickle
+        .services
+        .table
+        .query(trickle_app::ports::table::Query::partition(
+            trickle.budget.partition_key(),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(page.items.len(), 2, "{:?}", page.items);
+}

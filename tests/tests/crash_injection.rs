@@ -23,7 +23,7 @@ use trickle_aws::SqsQueue;
 use trickle_domain::campaign::CampaignState;
 use trickle_tests::campaign_world::{utc, World};
 use trickle_tests::fixtures;
-use trickle_tests::send_world::{campaign, scenario_in, Scenario};
+use trickle_tests::send_world::{scenario_in, Scenario};
 
 /// The guard table of a process that dies right after writing a dedup guard, once armed.
 struct DiesAfterGuard {
@@ -153,15 +153,7 @@ async fn on_aws() -> (Scenario, trickle_aws::clients::Sqs, String) {
 /// all of them in one run (two batches: 97 and 23).
 async fn active_campaign_of_120(s: &Scenario) -> (Vec<trickle_domain::Contact>, String) {
     let people = s.world.contacts(0, 120).await;
-    let ids: Vec<String> = people.iter().map(|c| c.id.to_string()).collect();
-    let list = s.world.list(&ids, "completed").await;
-    let sender = s.simulator.phone_number().to_string();
-    let id = campaigns::create(&s.world.services, campaign(&list, &sender, 120))
-        .await
-        .unwrap()
-        .id
-        .to_string();
-    campaigns::activate(&s.world.services, &id).await.unwrap();
+    let id = s.active_campaign_to(&people, 120).await;
     (people, id)
 }
 

@@ -238,3 +238,74 @@ async fn message_lookups_take_the_numbers_id_not_the_number() {
         .unwrap()
         .is_empty());
 }
+
+/// Counts what passes it: the extra requests of one call.
+#[derive(Default)]
+struct CountingGate(std::sync::atomic::AtomicU64);
+
+#[async_trait::async_trait]
+impl trickle_app::ports::RequestGate for CountingGate {
+    async fn admit(&self) -> Result<(), SmsError> {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+/// The simulator's thread with +1 212 555 0134, from its own number.
+fn thread_with_0134() -> MessageQuery {
+    MessageQuery {
+        phone_number_id: "PNsimulator01".into(),
+        participant: "+12125550134".parse().unwrap(),
+        created_after: None,
+        created_before: None,
+    }
+}
+
+#[tokio::test]
+async fn every_further_page_and_every_retry_of_a_read_takes_its_own_slot() {
+    // Three pages (100 a page) of one thread.
+    let sim = simulator(None).await;
+    let client = client(&sim, "the-key");
+    for n in 0..250 {
+        client
+            .send(&sms(&sim, "+12125550134", &format!("n{n}")))
+            .await
+            .unwrap();
+    }
+    let gate = std::sync::Arc::new(CountingGate::default());
+    client.gate_extra_requests(gate.clone());
+    let before = sim.request_stats().requests;
+    let listed = client.list_messages(&thread_with_0134()).await.unwrap();
+    assert_eq!(listed.len(), 250);
+    let requests = sim.request_stats().requests - before;
+    assert_eq!(requests, 3, "three pages");
+    assert_eq!(
+        gate.0.load(std::sync::atomic::Ordering::SeqCst),
+        requests - 1,
+        "the caller's slot covers the first request, the gate every other"
+    );
+
+    // A read refused with 429 inside a full second: each retry passes the gate too.
+    let limited = simulator(Some(10)).await;
+    let mut slow = OpenPhoneSettings::new(limited.url(), "the-key");
+    slow.backoff = Duration::from_millis(200);
+    slow.read_attempts = 6;
+    let reader = OpenPhoneClient::new(slow).unwrap();
+    for n in 0..10 {
+        reader
+            .send(&sms(&limited, "+12125550134", &format!("n{n}")))
+            .await
+            .unwrap();
+    }
+    let gate = std::sync::Arc::new(CountingGate::default());
+    reader.gate_extra_requests(gate.clone());
+    let before = limited.request_stats();
+    reader.list_messages(&thread_with_0134()).await.unwrap();
+    let after = limited.request_stats();
+    let requests = after.requests - before.requests;
+    assert!(after.rate_limited > before.rate_limited, "{after:?}");
+    assert_eq!(
+        gate.0.load(std::sync::atomic::Ordering::SeqCst),
+        requests - 1
+    );
+}

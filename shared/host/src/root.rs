@@ -114,6 +114,13 @@ pub fn build(
         .unwrap_or("sandbox");
     let limits = SendLimits::new(api_key);
     let budget = limits.budget.clone();
+    // A provider call's retries and further pages take their own slots of the same budget.
+    services
+        .sms
+        .gate_extra_requests(Arc::new(trickle_app::rate::BudgetGate::new(
+            services.table.clone(),
+            budget.clone(),
+        )));
     let alerts = AlertSettings {
         from: settings
             .alerts

@@ -5,7 +5,11 @@
 //! - `POST /v1/messages` has no idempotency key, so it is never retried here: a timeout or 5xx
 //!   comes back as [`SmsError::Ambiguous`] for the caller to resolve by listing messages.
 //! - Reads (list, media) back off with jitter on 429 and 5xx, a few times.
+//! - Rate: the caller takes the rate slot for a call's first request; every further REST
+//!   request of that call (a retry, a next page) first passes the gate the composition root
+//!   hands over ([`SmsProvider::gate_extra_requests`]), so each request has its own slot.
 
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -17,7 +21,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use trickle_app::ports::{
     CallArtefact, Direction, HistoryPage, HistoryQuery, MessageQuery, OutboundSms, OwnedNumber,
-    ProviderMessage, SmsError, SmsProvider,
+    ProviderMessage, RequestGate, SmsError, SmsProvider,
 };
 
 pub const DEFAULT_BASE_URL: &str = "https://api.openphone.com";
@@ -52,6 +56,19 @@ pub struct OpenPhoneClient {
     http: reqwest::Client,
     base: Url,
     settings: OpenPhoneSettings,
+    /// Admits the extra requests; shared by clones, set once.
+    gate: Arc<OnceLock<Arc<dyn RequestGate>>>,
+}
+
+/// Which of a GET's requests need a slot from the gate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Slots {
+    /// The caller took one for the first request; retries pass the gate.
+    CallerTookFirst,
+    /// Every request passes the gate (a further page).
+    Each,
+    /// Not a REST route (a media URL elsewhere): no budget applies.
+    None,
 }
 
 impl std::fmt::Debug for OpenPhoneClient {
@@ -158,7 +175,16 @@ impl OpenPhoneClient {
             http,
             base,
             settings,
+            gate: Arc::new(OnceLock::new()),
         })
+    }
+
+    /// Waits at the gate, if one was handed over.
+    async fn admit(&self) -> Result<(), SmsError> {
+        match self.gate.get() {
+            Some(gate) => gate.admit().await,
+            None => Ok(()),
+        }
     }
 
     fn url(&self, path: &str) -> Url {
@@ -184,10 +210,22 @@ impl OpenPhoneClient {
     }
 
     /// A GET with backoff on 429/5xx/transport failures: safe, since it changes nothing.
-    async fn get_with_retries(&self, url: Url) -> Result<reqwest::Response, SmsError> {
+    async fn get_with_retries(
+        &self,
+        url: Url,
+        slots: Slots,
+    ) -> Result<reqwest::Response, SmsError> {
         let mut attempt = 0;
         loop {
             attempt += 1;
+            let gated = match slots {
+                Slots::CallerTookFirst => attempt > 1,
+                Slots::Each => true,
+                Slots::None => false,
+            };
+            if gated {
+                self.admit().await?;
+            }
             let last = attempt >= self.settings.read_attempts.max(1);
             match self.request(Method::GET, url.clone()).send().await {
                 Ok(r) if r.status().is_success() => return Ok(r),
@@ -285,8 +323,15 @@ impl SmsProvider for OpenPhoneClient {
         Ok(one.data.into())
     }
 
+    fn gate_extra_requests(&self, gate: Arc<dyn RequestGate>) {
+        // A second build on the same client (a test's) keeps the first gate: same budget.
+        let _ = self.gate.set(gate);
+    }
+
     async fn phone_numbers(&self) -> Result<Option<Vec<OwnedNumber>>, SmsError> {
-        let response = self.get_with_retries(self.url("v1/phone-numbers")).await?;
+        let response = self
+            .get_with_retries(self.url("v1/phone-numbers"), Slots::CallerTookFirst)
+            .await?;
         let body: Value = response
             .json()
             .await
@@ -331,7 +376,12 @@ impl SmsProvider for OpenPhoneClient {
                     q.append_pair("pageToken", token);
                 }
             }
-            let response = self.get_with_retries(url).await?;
+            let slots = if page_token.is_none() {
+                Slots::CallerTookFirst
+            } else {
+                Slots::Each
+            };
+            let response = self.get_with_retries(url, slots).await?;
             let page: Many = response
                 .json()
                 .await
@@ -412,7 +462,7 @@ impl SmsProvider for OpenPhoneClient {
         let mut url = self.url(path);
         url.query_pairs_mut().extend_pairs(pairs);
         let page: HistoryAnswer = self
-            .get_with_retries(url)
+            .get_with_retries(url, Slots::CallerTookFirst)
             .await?
             .json()
             .await
@@ -438,7 +488,7 @@ impl SmsProvider for OpenPhoneClient {
         url.path_segments_mut()
             .map_err(|_| SmsError::Unavailable("base URL cannot hold a path".into()))?
             .push(call_id);
-        match self.get_with_retries(url).await {
+        match self.get_with_retries(url, Slots::CallerTookFirst).await {
             Ok(response) => {
                 let answer: Value = response
                     .json()
@@ -466,7 +516,7 @@ impl SmsProvider for OpenPhoneClient {
                 a2p_unregistered: false,
             });
         }
-        let response = self.get_with_retries(url).await?;
+        let response = self.get_with_retries(url, Slots::None).await?;
         response
             .bytes()
             .await

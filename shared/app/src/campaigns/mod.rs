@@ -18,6 +18,7 @@ pub mod sender_ids;
 pub mod sends;
 pub mod stats;
 pub mod store;
+pub mod tick;
 
 use trickle_domain::campaign::{CampaignError, CampaignState, IllegalTransition};
 
@@ -27,12 +28,10 @@ pub use lifecycle::{
     activate, activate_within, archive, create, duplicate, get, list, patch, pause, resume,
     resume_within, CampaignPage,
 };
-pub use planner::{
-    complete_if_done, plan_due_campaigns, plan_due_campaigns_with, run_now, tick, PlannerSettings,
-    RunOutcome, RunReport, TickReport, BATCH,
-};
+pub use planner::{complete_if_done, run_now, PlannerSettings, RunOutcome, RunReport, BATCH};
 pub use preview::{preview, Preview, PreviewRequest};
 pub use sends::{SendJob, SendRecord};
+pub use tick::{plan_due_campaigns, plan_due_campaigns_with, tick, TickReport};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CampaignsError {

@@ -12,7 +12,7 @@ pub use mailer::{Email, MailError, Mailer};
 pub use queue::{OutgoingMessage, Queue, QueueError, ReceivedMessage, SendOutcome};
 pub use sms::{
     CallArtefact, Direction, HistoryPage, HistoryQuery, MessageQuery, OutboundSms, OwnedNumber,
-    ProviderMessage, SmsError, SmsProvider,
+    ProviderMessage, RequestGate, SmsError, SmsProvider,
 };
 pub use table::{
     Condition, Index, Item, Key, Page, Query, SortKeyCondition, Table, TableError, TxOp, Update,

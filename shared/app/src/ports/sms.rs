@@ -80,6 +80,13 @@ pub enum SmsError {
     Unavailable(String),
 }
 
+/// Admits each REST request a provider client makes beyond the one its caller took a rate slot
+/// for (a retry, a further page), so every request has its own slot in the key's budget.
+#[async_trait]
+pub trait RequestGate: Send + Sync {
+    async fn admit(&self) -> Result<(), SmsError>;
+}
+
 #[async_trait]
 pub trait SmsProvider: Send + Sync {
     async fn send(&self, message: &OutboundSms) -> Result<ProviderMessage, SmsError>;
@@ -103,6 +110,11 @@ pub trait SmsProvider: Send + Sync {
             "this provider keeps no history".into(),
         ))
     }
+
+    /// Hands the client the gate its extra requests (retries, further pages) pass through.
+    /// The composition root, which owns the rate budget, calls it once; the provider is built
+    /// before the root, and a provider that makes no extra requests ignores it.
+    fn gate_extra_requests(&self, _gate: std::sync::Arc<dyn RequestGate>) {}
 
     /// One artefact of a call (one request); `None` when the call has none.
     async fn call_artefact(

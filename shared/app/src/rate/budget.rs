@@ -22,7 +22,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use crate::ports::table::{Condition, TableError, EXPIRES_AT, PK, SK};
+use crate::ports::table::{Condition, Table, TableError, EXPIRES_AT, PK, SK};
 use crate::Services;
 use trickle_domain::{Clock, SystemClock};
 
@@ -116,6 +116,11 @@ impl RateBudget {
         self
     }
 
+    /// The partition holding this key's slots (`RATE#<hash of the key>`).
+    pub fn partition_key(&self) -> &str {
+        &self.pk
+    }
+
     pub fn per_second(&self) -> u32 {
         self.per_second
     }
@@ -132,6 +137,16 @@ impl RateBudget {
     pub async fn acquire(
         &self,
         services: &Services,
+        share: RateShare,
+    ) -> Result<Admission, TableError> {
+        self.acquire_on(services.table.as_ref(), share).await
+    }
+
+    /// [`RateBudget::acquire`] on the table alone (for a provider client's gate, which is built
+    /// before the services are).
+    pub async fn acquire_on(
+        &self,
+        table: &dyn Table,
         share: RateShare,
     ) -> Result<Admission, TableError> {
         let now = self.clock.now();
@@ -163,7 +178,7 @@ impl RateBudget {
                 EXPIRES_AT.into(),
                 Value::from(super::expires_at(now, SLOT_TTL_SECONDS)),
             );
-            match services.table.put(item, Some(Condition::ItemAbsent)).await {
+            match table.put(item, Some(Condition::ItemAbsent)).await {
                 Ok(()) => {
                     let mut after = nanos(self.clock.now());
                     if after < window.opens {
@@ -193,9 +208,20 @@ impl RateBudget {
         share: RateShare,
         patience: StdDuration,
     ) -> Result<Admission, TableError> {
+        self.acquire_within_on(services.table.as_ref(), share, patience)
+            .await
+    }
+
+    /// [`RateBudget::acquire_within`] on the table alone.
+    pub async fn acquire_within_on(
+        &self,
+        table: &dyn Table,
+        share: RateShare,
+        patience: StdDuration,
+    ) -> Result<Admission, TableError> {
         let started = std::time::Instant::now();
         loop {
-            match self.acquire(services, share).await? {
+            match self.acquire_on(table, share).await? {
                 Admission::Granted => return Ok(Admission::Granted),
                 Admission::Wait(wait) => {
                     if started.elapsed() + wait > patience {

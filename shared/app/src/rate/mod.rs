@@ -5,9 +5,11 @@
 
 pub mod budget;
 pub mod daily_cap;
+pub mod gate;
 
 pub use budget::{Admission, RateBudget, RateShare};
 pub use daily_cap::{CapOutcome, DailyCap};
+pub use gate::BudgetGate;
 
 use chrono::{DateTime, Utc};
 
