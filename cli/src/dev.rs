@@ -43,7 +43,7 @@ macro_rules! say {
 pub async fn run(settings: DevSettings) -> anyhow::Result<()> {
     let mut tree = settings.tree()?;
     let data_dir = settings.data_dir.clone();
-    std::fs::create_dir_all(&data_dir)
+    trickle_embedded::private_files::create_dir(&data_dir)
         .with_context(|| format!("creating data dir {}", data_dir.display()))?;
     let (admin_token, generated) =
         settings::admin_token(settings.admin_token.as_deref(), &data_dir)?;

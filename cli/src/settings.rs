@@ -31,7 +31,8 @@ pub struct DevSettings {
     /// the built-in simulator (sandbox mode).
     #[arg(long)]
     pub numverify_key: Option<String>,
-    /// NumVerify base URL (or TRICKLE_NUMVERIFY_BASE_URL; the free plan needs plain HTTP).
+    /// NumVerify base URL (or TRICKLE_NUMVERIFY_BASE_URL; https by default, the free plan needs
+    /// http://apilayer.net/api).
     #[arg(long)]
     pub numverify_base_url: Option<String>,
     /// OpenPhone API key (or TRICKLE_OPENPHONE_API_KEY); when unset, `trickle dev` runs an
@@ -103,7 +104,8 @@ fn parse_instant(text: &str) -> Result<DateTime<Utc>, String> {
         .map_err(|e| format!("{text:?} is not an RFC 3339 instant: {e}"))
 }
 
-/// The configured token, or the one kept in the data dir, or a new one saved there.
+/// The configured token, or the one kept in the data dir, or a new one saved there. The flag says
+/// whether the token was generated now (only then is it printed).
 pub fn admin_token(configured: Option<&str>, data_dir: &Path) -> anyhow::Result<(String, bool)> {
     if let Some(token) = configured.filter(|t| !t.trim().is_empty()) {
         return Ok((token.trim().to_string(), false));
@@ -111,24 +113,44 @@ pub fn admin_token(configured: Option<&str>, data_dir: &Path) -> anyhow::Result<
     let path = data_dir.join("admin-token");
     if let Ok(saved) = std::fs::read_to_string(&path) {
         if !saved.trim().is_empty() {
-            return Ok((saved.trim().to_string(), true));
+            return Ok((saved.trim().to_string(), false));
         }
+        // An empty file (a crash mid-write): replaced by a new token.
+        std::fs::remove_file(&path).with_context(|| format!("replacing {}", path.display()))?;
     }
     let token = format!(
         "trk_{}{}",
         uuid::Uuid::new_v4().simple(),
         uuid::Uuid::new_v4().simple()
     );
-    write_private(&path, &token).with_context(|| format!("saving {}", path.display()))?;
+    trickle_embedded::private_files::write_new(&path, token.as_bytes())
+        .with_context(|| format!("saving {}", path.display()))?;
     Ok((token, true))
 }
 
-fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
-    std::fs::write(path, text)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+#[cfg(test)]
+mod tests {
+    use super::admin_token;
+
+    #[test]
+    fn the_token_is_printed_once_and_kept_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let (token, generated) = admin_token(None, dir.path()).unwrap();
+        assert!(generated);
+        assert!(trickle_domain::token_strength::is_strong(&token), "{token}");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join("admin-token"))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        let (again, generated) = admin_token(None, dir.path()).unwrap();
+        assert_eq!(again, token);
+        assert!(!generated, "a kept token is not printed on every start");
+        let (given, generated) = admin_token(Some(" mine "), dir.path()).unwrap();
+        assert_eq!((given.as_str(), generated), ("mine", false));
     }
-    Ok(())
 }

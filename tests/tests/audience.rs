@@ -683,3 +683,73 @@ async fn concurrent_imports_of_the_same_numbers_create_each_contact_once() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_rejects_file_never_holds_a_spreadsheet_formula() {
+    let dev = Dev::start(None).await;
+    let id = dev
+        .upload(
+            "Formulas",
+            "contacts",
+            "first_name,phone\n=1+2,notaphone\n@SUM(A1),\n-3+4,x\nAnn,2125550134\n",
+        )
+        .await;
+    let (done, _) = dev.wait_for(&id, &["completed", "failed", "paused"]).await;
+    assert_eq!(done["status"], "completed", "{done}");
+    let rejects = dev.rejects(&id).await;
+    let lines: Vec<&str> = rejects.lines().skip(1).collect();
+    assert_eq!(lines.len(), 3, "{rejects}");
+    // The original row is one cell: it opens with an apostrophe, so a spreadsheet shows it as text.
+    assert!(lines[0].ends_with(",\"'=1+2,notaphone\""), "{}", lines[0]);
+    assert!(lines[1].ends_with(",\"'@SUM(A1),\""), "{}", lines[1]);
+    assert!(lines[2].ends_with(",\"'-3+4,x\""), "{}", lines[2]);
+}
+
+/// A forged upload URL is refused before its body is read: the request below declares 512 MiB
+/// and sends 5 bytes, so a server that read the body first would never answer.
+#[tokio::test]
+async fn a_forged_upload_url_is_refused_before_its_body_is_read() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dev = Dev::start(None).await;
+    let (status, created) = dev
+        .post(
+            "/v1/imports",
+            json!({"list_name": "Forged", "kind": "contacts"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let url = reqwest::Url::parse(created["upload_url"].as_str().unwrap()).unwrap();
+    let forged: String = url
+        .query_pairs()
+        .map(|(k, v)| {
+            let v = if k == "signature" {
+                "00".repeat(32)
+            } else {
+                v.into_owned()
+            };
+            format!("{k}={v}")
+        })
+        .collect::<Vec<_>>()
+        .join("&");
+    let content_type = created["headers"]["content-type"].as_str().unwrap();
+    let mut stream = tokio::net::TcpStream::connect(format!(
+        "{}:{}",
+        url.host_str().unwrap(),
+        url.port().unwrap()
+    ))
+    .await
+    .unwrap();
+    let request = format!(
+        "PUT {}?{forged} HTTP/1.1\r\nHost: x\r\nContent-Type: {content_type}\r\n\
+         Content-Length: {}\r\n\r\nphone",
+        url.path(),
+        512u64 * 1024 * 1024
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = vec![0u8; 12];
+    tokio::time::timeout(Duration::from_secs(10), stream.read_exact(&mut answer))
+        .await
+        .expect("the refusal comes without waiting for the body")
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&answer), "HTTP/1.1 403");
+}

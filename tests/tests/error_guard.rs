@@ -165,6 +165,16 @@ async fn too_many_failures_pause_the_campaign_once_and_alert_a_person() {
     ] {
         assert!(mail.contains(words), "{words:?} missing from:\n{mail}");
     }
+
+    // Resumed: the window starts afresh, so the next ordinary failure does not pause it again.
+    campaigns::resume(&world.services, &id).await.unwrap();
+    assert_eq!(
+        ErrorGuard::default()
+            .record(&world.services, &id, Outcome::Failed)
+            .await
+            .unwrap(),
+        Verdict::Healthy
+    );
 }
 
 #[tokio::test]

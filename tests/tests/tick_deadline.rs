@@ -5,7 +5,8 @@
 use std::collections::BTreeSet;
 use std::time::{Duration as StdDuration, Instant};
 
-use trickle_app::campaigns::continuation::{self, PlannerWorker};
+use trickle_app::campaigns::continuation;
+use trickle_app::campaigns::tick::PlannerWorker;
 use trickle_app::campaigns::{self, keys, PlannerSettings, RunOutcome, SendRecord};
 use trickle_app::queues;
 use trickle_app::records;

@@ -51,8 +51,15 @@ async fn every_refusal_case_is_a_json_error_and_nothing_is_stored() {
     let (std_ts, std_sig) = sign_standard(&key, "msg_1", now, &body);
     let (_, std_wrong) = sign_standard(&other, "msg_1", now, &body);
     let (old_ts, old_sig) = sign_standard(&key, "msg_1", stale, &body);
+    // A thousand forged entries ahead of a genuine one: refused by count, before any MAC.
+    let flood = {
+        let mut entries = vec![sign_legacy(&other, now, &body); 999];
+        entries.push(sign_legacy(&key, now, &body));
+        entries.join(",")
+    };
     let cases: Vec<(&str, Vec<(&str, String)>)> = vec![
         ("missing header", vec![]),
+        ("a thousand entries", vec![("openphone-signature", flood)]),
         (
             "malformed legacy",
             vec![("openphone-signature", "hmac;1;abc".into())],

@@ -7,6 +7,7 @@ pub mod campaign;
 pub mod clock;
 pub mod contact;
 mod country_codes;
+pub mod csv_export;
 pub mod csv_import;
 pub mod email;
 pub mod health;
@@ -14,6 +15,7 @@ pub mod ids;
 pub mod nanp_zones;
 pub mod opt_out_keyword;
 pub mod phone;
+pub mod token_strength;
 pub mod webhook_signature;
 
 pub use clock::{Clock, FixedClock, OffsetClock, SystemClock};

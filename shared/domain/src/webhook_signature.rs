@@ -8,6 +8,9 @@
 //!
 //! Both are HMAC-SHA256 with the base64-decoded secret. Several keys may be configured (current
 //! and previous, for rotation). Comparisons are constant time. Pure: the caller passes "now".
+//!
+//! Cheap to refuse: the entry count is capped first, the timestamp is checked before any MAC,
+//! and the MAC is computed once per key (not once per entry).
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -17,6 +20,10 @@ use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
 type HmacSha256 = Hmac<Sha256>;
+
+/// At most this many signatures in one header: OpenPhone sends one (two while a key rotates);
+/// more is an attempt to make the verifier burn CPU.
+pub const MAX_SIGNATURES: usize = 8;
 
 /// The default tolerance between the signed timestamp and now, both ways.
 pub const DEFAULT_WINDOW: chrono::Duration = chrono::Duration::minutes(5);
@@ -145,6 +152,11 @@ fn verify_legacy(
     window: chrono::Duration,
 ) -> Result<Verified, SignatureError> {
     // Parse every entry first: a malformed header is refused as such, whatever else it holds.
+    // The count is capped before anything is decoded, so a header of a thousand entries costs
+    // a split, not a thousand HMACs over the body.
+    if value.split(',').filter(|e| !e.trim().is_empty()).count() > MAX_SIGNATURES {
+        return Err(SignatureError::Malformed("more than 8 signatures"));
+    }
     let mut entries = Vec::new();
     for entry in value.split(',').map(str::trim).filter(|e| !e.is_empty()) {
         let parts: Vec<&str> = entry.split(';').collect();
@@ -157,37 +169,41 @@ fn verify_legacy(
             return Err(SignatureError::Malformed("unknown scheme or version"));
         }
         let millis = parse_digits(ts).ok_or(SignatureError::Malformed("timestamp"))?;
-        let signature = STANDARD
-            .decode(sig)
-            .map_err(|_| SignatureError::Malformed("signature is not base64"))?;
-        entries.push((ts, millis, signature));
-    }
-    if entries.is_empty() {
-        return Err(SignatureError::Malformed("empty header"));
-    }
-    let mut stale = false;
-    for (ts, millis, signature) in entries {
         let signed_at = Utc
             .timestamp_millis_opt(millis)
             .single()
             .ok_or(SignatureError::Malformed("timestamp"))?;
-        if !matches_any(keys, &[ts.as_bytes(), b".", body], &signature) {
-            continue;
-        }
-        if within(signed_at, now, window) {
-            return Ok(Verified {
-                scheme: Scheme::Legacy,
-                signed_at,
-                webhook_id: None,
-            });
-        }
-        stale = true;
+        let signature = STANDARD
+            .decode(sig)
+            .map_err(|_| SignatureError::Malformed("signature is not base64"))?;
+        entries.push((ts, signed_at, signature));
     }
-    Err(if stale {
-        SignatureError::Stale
-    } else {
-        SignatureError::Mismatch
-    })
+    if entries.is_empty() {
+        return Err(SignatureError::Malformed("empty header"));
+    }
+    // The timestamp is checked before any MAC: a stale entry costs nothing.
+    entries.retain(|(_, signed_at, _)| within(*signed_at, now, window));
+    if entries.is_empty() {
+        return Err(SignatureError::Stale);
+    }
+    // One MAC per key and distinct timestamp (the signed bytes), compared with every entry of
+    // that timestamp.
+    let mut timestamps: Vec<&str> = entries.iter().map(|(ts, _, _)| *ts).collect();
+    timestamps.sort_unstable();
+    timestamps.dedup();
+    for ts in timestamps {
+        let macs = macs_of(keys, &[ts.as_bytes(), b".", body]);
+        for (_, signed_at, signature) in entries.iter().filter(|(t, _, _)| *t == ts) {
+            if matches_any(&macs, signature) {
+                return Ok(Verified {
+                    scheme: Scheme::Legacy,
+                    signed_at: *signed_at,
+                    webhook_id: None,
+                });
+            }
+        }
+    }
+    Err(SignatureError::Mismatch)
 }
 
 fn verify_standard(
@@ -209,6 +225,12 @@ fn verify_standard(
         .timestamp_opt(secs, 0)
         .single()
         .ok_or(SignatureError::Malformed("webhook-timestamp"))?;
+    if !within(signed_at, now, window) {
+        return Err(SignatureError::Stale);
+    }
+    if signatures.split(' ').filter(|e| !e.is_empty()).count() > MAX_SIGNATURES {
+        return Err(SignatureError::Malformed("more than 8 signatures"));
+    }
     let mut candidates = Vec::new();
     for entry in signatures.split(' ').filter(|e| !e.is_empty()) {
         let (version, sig) = entry
@@ -226,14 +248,9 @@ fn verify_standard(
     if candidates.is_empty() {
         return Err(SignatureError::Malformed("no v1 signature"));
     }
-    let verified = candidates
-        .iter()
-        .any(|sig| matches_any(keys, &[id.as_bytes(), b".", ts.as_bytes(), b".", body], sig));
-    if !verified {
+    let macs = macs_of(keys, &[id.as_bytes(), b".", ts.as_bytes(), b".", body]);
+    if !candidates.iter().any(|sig| matches_any(&macs, sig)) {
         return Err(SignatureError::Mismatch);
-    }
-    if !within(signed_at, now, window) {
-        return Err(SignatureError::Stale);
     }
     Ok(Verified {
         scheme: Scheme::Standard,
@@ -242,11 +259,17 @@ fn verify_standard(
     })
 }
 
-/// Checks every key without stopping early, so timing says nothing about which key matched.
-fn matches_any(keys: &[SigningKey], parts: &[&[u8]], signature: &[u8]) -> bool {
+/// The MAC of the signed bytes under every configured key, computed once per request.
+fn macs_of(keys: &[SigningKey], parts: &[&[u8]]) -> Vec<[u8; 32]> {
+    keys.iter().map(|key| key.mac(parts)).collect()
+}
+
+/// Compares with every key's MAC without stopping early, so timing says nothing about which
+/// key matched.
+fn matches_any(macs: &[[u8; 32]], signature: &[u8]) -> bool {
     let mut matched = subtle::Choice::from(0);
-    for key in keys {
-        matched |= key.mac(parts).as_slice().ct_eq(signature);
+    for mac in macs {
+        matched |= mac.as_slice().ct_eq(signature);
     }
     matched.into()
 }
@@ -281,5 +304,7 @@ pub fn sign_standard(
     (ts.clone(), format!("v1,{}", STANDARD.encode(mac)))
 }
 
+#[cfg(test)]
+mod refusal_cost;
 #[cfg(test)]
 mod tests;

@@ -41,8 +41,8 @@ impl EmbeddedBlobs {
     ) -> std::io::Result<Self> {
         let root = data_dir.join("blobs");
         let partial = data_dir.join("blobs-partial");
-        std::fs::create_dir_all(&root)?;
-        std::fs::create_dir_all(&partial)?;
+        crate::private_files::create_dir(&root)?;
+        crate::private_files::create_dir(&partial)?;
         let key_path = data_dir.join("upload-signing.key");
         let signing_key = match std::fs::read(&key_path) {
             Ok(key) if key.len() >= 32 => key,
@@ -50,7 +50,9 @@ impl EmbeddedBlobs {
                 let key = (0..4)
                     .flat_map(|_| *uuid::Uuid::new_v4().as_bytes())
                     .collect::<Vec<u8>>();
-                std::fs::write(&key_path, &key)?;
+                // A short or unreadable key is replaced by a new private one.
+                let _ = std::fs::remove_file(&key_path);
+                crate::private_files::write_new(&key_path, &key)?;
                 key
             }
         };
@@ -99,17 +101,72 @@ impl EmbeddedBlobs {
         Ok(())
     }
 
+    /// Writes the `uploads` notification S3 would send for a new object under the prefix.
+    async fn announce(&self, key: &str, size: u64, digest: &[u8]) -> Result<(), BlobError> {
+        if key.starts_with(NOTIFIED_PREFIX) {
+            let event = ObjectCreated {
+                bucket: BUCKET.into(),
+                key: key.to_string(),
+                size,
+                version: Some(uuid::Uuid::now_v7().to_string()),
+                etag: Some(hex::encode(&digest[..16])),
+            };
+
+            self.notifications
+                .send(
+                    queues::UPLOADS,
+                    OutgoingMessage::new(UploadsMessage::Uploaded(vec![event]).encode()),
+                )
+                .await
+                .map_err(|e| BlobError::Unavailable(format!("notification not queued: {e}")))?;
+        }
+        Ok(())
+    }
+
     async fn write_file(&self, key: &str, body: &Bytes) -> Result<(), BlobError> {
+        // Write aside then rename, so a reader never sees half a file.
+        let temp = self.partial.join(uuid::Uuid::new_v4().to_string());
+        tokio::fs::write(&temp, body).await.map_err(io)?;
+        self.place(&temp, key).await
+    }
+
+    /// Moves a fully written file to `key`.
+    async fn place(&self, temp: &Path, key: &str) -> Result<(), BlobError> {
         let target = self.path_of(key)?;
         if let Some(dir) = target.parent() {
             tokio::fs::create_dir_all(dir).await.map_err(io)?;
         }
-        // Write aside then rename, so a reader never sees half a file.
-        let temp = self.partial.join(uuid::Uuid::new_v4().to_string());
-        tokio::fs::write(&temp, body).await.map_err(io)?;
-        tokio::fs::rename(&temp, &target).await.map_err(io)?;
+        tokio::fs::rename(temp, &target).await.map_err(io)?;
         Ok(())
     }
+}
+
+/// Largest upload the local runner takes through a pre-signed URL (S3 takes them in AWS).
+pub const MAX_UPLOAD: u64 = 1024 * 1024 * 1024;
+
+/// Streams `body` to a new file at `temp`; its size and SHA-256.
+async fn stream_to(temp: &Path, mut body: BlobReader) -> Result<(u64, Vec<u8>), BlobError> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut file = tokio::fs::File::create(temp).await.map_err(io)?;
+    let mut hasher = Sha256::new();
+    let mut size = 0u64;
+    let mut buffer = vec![0u8; 64 * 1024];
+    loop {
+        let n = body.read(&mut buffer).await.map_err(io)?;
+        if n == 0 {
+            break;
+        }
+        size += n as u64;
+        if size > MAX_UPLOAD {
+            return Err(BlobError::Invalid(
+                "the file is larger than 1 GiB: split it into smaller files".into(),
+            ));
+        }
+        hasher.update(&buffer[..n]);
+        file.write_all(&buffer[..n]).await.map_err(io)?;
+    }
+    file.flush().await.map_err(io)?;
+    Ok((size, hasher.finalize().to_vec()))
 }
 
 fn io(e: std::io::Error) -> BlobError {
@@ -149,23 +206,8 @@ fn walk(root: &Path, dir: &Path, prefix: &str, out: &mut Vec<BlobMeta>) -> std::
 impl Blobs for EmbeddedBlobs {
     async fn put(&self, key: &str, body: Bytes, _content_type: &str) -> Result<(), BlobError> {
         self.write_file(key, &body).await?;
-        if key.starts_with(NOTIFIED_PREFIX) {
-            let event = ObjectCreated {
-                bucket: BUCKET.into(),
-                key: key.to_string(),
-                size: body.len() as u64,
-                version: Some(uuid::Uuid::now_v7().to_string()),
-                etag: Some(hex::encode(&Sha256::digest(&body)[..16])),
-            };
-            self.notifications
-                .send(
-                    queues::UPLOADS,
-                    OutgoingMessage::new(UploadsMessage::Uploaded(vec![event]).encode()),
-                )
-                .await
-                .map_err(|e| BlobError::Unavailable(format!("notification not queued: {e}")))?;
-        }
-        Ok(())
+        self.announce(key, body.len() as u64, &Sha256::digest(&body))
+            .await
     }
 
     async fn get(&self, key: &str) -> Result<Option<Bytes>, BlobError> {
@@ -227,12 +269,22 @@ impl Blobs for EmbeddedBlobs {
         key: &str,
         query: &BTreeMap<String, String>,
         content_type: Option<&str>,
-        body: Bytes,
+        body: BlobReader,
     ) -> Result<(), BlobError> {
         check_key(key)?;
-        let content_type = content_type.unwrap_or_default();
-        self.verify(key, content_type, query)?;
-        self.put(key, body, content_type).await
+        // The signature first: a forged URL costs nothing, however large its body.
+        self.verify(key, content_type.unwrap_or_default(), query)?;
+        let temp = self.partial.join(uuid::Uuid::new_v4().to_string());
+        let streamed = stream_to(&temp, body).await;
+        let (size, digest) = match streamed {
+            Ok(done) => done,
+            Err(e) => {
+                let _ = tokio::fs::remove_file(&temp).await;
+                return Err(e);
+            }
+        };
+        self.place(&temp, key).await?;
+        self.announce(key, size, &digest).await
     }
 }
 

@@ -5,6 +5,7 @@
 
 mod blobs;
 mod mailer;
+pub mod private_files;
 mod queue;
 mod store;
 mod table;

@@ -15,7 +15,7 @@ pub struct OutboxMailer {
 impl OutboxMailer {
     pub fn open(data_dir: &Path) -> std::io::Result<Self> {
         let dir = data_dir.join("outbox");
-        std::fs::create_dir_all(&dir)?;
+        crate::private_files::create_dir(&dir)?;
         Ok(Self { dir })
     }
 

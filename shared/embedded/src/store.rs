@@ -68,11 +68,16 @@ impl EmbeddedStore {
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
         let path = path.as_ref().to_path_buf();
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| StoreError::Dir {
+            crate::private_files::create_dir(dir).map_err(|source| StoreError::Dir {
                 path: dir.to_path_buf(),
                 source,
             })?;
         }
+        // Personal data: the file is the owner's alone, and SQLite gives its journals the same.
+        crate::private_files::touch(&path).map_err(|source| StoreError::Dir {
+            path: path.clone(),
+            source,
+        })?;
         let open = || -> rusqlite::Result<Connection> {
             let conn = Connection::open(&path)?;
             // WAL + NORMAL survives a killed process (only an OS crash can lose the last commits).

@@ -11,7 +11,7 @@ use trickle_aws::{
     clients, load_sdk_config, load_secrets, AwsEndpoint, DynamoTable, S3Blobs, SecretsError,
     SesMailer, SqsQueue,
 };
-use trickle_domain::SystemClock;
+use trickle_domain::{token_strength, SystemClock};
 use trickle_providers::numverify::NumVerifyClient;
 use trickle_providers::openphone::{OpenPhoneClient, UnconfiguredProvider};
 
@@ -29,8 +29,32 @@ pub enum HostError {
     Secrets(#[from] SecretsError),
     #[error(transparent)]
     Build(#[from] BuildError),
+    #[error(
+        "secret {name} under {prefix} is too weak to guard a deployment (about {bits} bits; \
+         at least {required} are needed): set it to the output of `openssl rand -base64 32`"
+    )]
+    WeakSecret {
+        name: &'static str,
+        prefix: String,
+        bits: u32,
+        required: u32,
+    },
     #[error("{0}")]
     NotConfigured(String),
+}
+
+/// The deployed admin API is on the internet: a guessable token is refused at start.
+fn admin_token_strength(token: &str, prefix: &str) -> Result<(), HostError> {
+    let bits = token_strength::estimated_bits(token);
+    if bits < token_strength::REQUIRED_BITS {
+        return Err(HostError::WeakSecret {
+            name: "admin-token",
+            prefix: prefix.to_string(),
+            bits,
+            required: token_strength::REQUIRED_BITS,
+        });
+    }
+    Ok(())
 }
 
 /// One cold start's trickle: settings, services, router settings and consumers.
@@ -103,6 +127,7 @@ impl LambdaHost {
                 prefix: self.secrets_prefix(),
             });
         }
+        admin_token_strength(&self.trickle.http.admin_token, &self.secrets_prefix())?;
         if self.trickle.ingest.keys.is_empty() {
             return Err(HostError::MissingSecret {
                 name: "openphone-webhook-key",
@@ -242,4 +267,21 @@ fn init_telemetry() {
         .with_current_span(true)
         .without_time()
         .try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_guessable_admin_token_stops_the_http_function_with_what_to_do() {
+        let error = admin_token_strength("test-admin-token", "/trickle/prod").unwrap_err();
+        let text = error.to_string();
+        assert!(
+            text.contains("admin-token under /trickle/prod is too weak")
+                && text.contains("openssl rand -base64 32"),
+            "{text}"
+        );
+        assert!(admin_token_strength("q3V0cV2n8m2yQeJ7Pz1dM0hN5bTqX4wRkLs9aUfGc6E=", "/p").is_ok());
+    }
 }

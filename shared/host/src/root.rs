@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use trickle_app::audience::dispatch::ImportWorker;
 use trickle_app::audience::validation::ValidationWorker;
-use trickle_app::campaigns::continuation::PlannerWorker;
 use trickle_app::campaigns::send_rules::SendSettings;
 use trickle_app::campaigns::send_worker::{AlertSettings, SendLimits, SendWorker};
+use trickle_app::campaigns::tick::PlannerWorker;
 use trickle_app::campaigns::PlannerSettings;
 use trickle_app::health::{HealthSettings, VerdictHandler};
 use trickle_app::queues;
@@ -155,6 +155,12 @@ pub fn build(
     }
     if keys.is_empty() {
         tracing::warn!("no webhook signing key is configured: every webhook will be refused");
+    }
+    if trickle_providers::numverify::is_clear_text(&settings.numverify.base_url) {
+        tracing::warn!(
+            base_url = %settings.numverify.base_url,
+            "NumVerify is reached over plain HTTP: phone numbers and the key travel unencrypted"
+        );
     }
     let mut ingest = IngestSettings::new(keys);
     ingest.window = settings.openphone.webhook_window;

@@ -271,6 +271,15 @@ impl Settings {
             _ => None,
         };
 
+        let numverify_base_url = var("TRICKLE_NUMVERIFY_BASE_URL")
+            .unwrap_or_else(|| trickle_providers::numverify::DEFAULT_BASE_URL.into());
+        if !numverify_base_url.starts_with("https://") && !numverify_base_url.starts_with("http://")
+        {
+            problems.push(format!(
+                "TRICKLE_NUMVERIFY_BASE_URL={numverify_base_url:?} is not an https:// (or, for the \
+                 free plan, http://) URL"
+            ));
+        }
         let settings = Settings {
             alerts,
             audience,
@@ -291,8 +300,7 @@ impl Settings {
             },
             numverify: NumVerifySettings {
                 key: var("TRICKLE_NUMVERIFY_KEY").map(Secret::new),
-                base_url: var("TRICKLE_NUMVERIFY_BASE_URL")
-                    .unwrap_or_else(|| trickle_providers::numverify::DEFAULT_BASE_URL.into()),
+                base_url: numverify_base_url,
             },
             aws,
         };
@@ -372,6 +380,20 @@ mod tests {
         assert!(settings.health.is_none() && settings.reconcile_numbers.is_empty());
         assert!(settings.aws.is_none());
         assert!(settings.require_aws().is_err());
+        assert_eq!(settings.numverify.base_url, "https://apilayer.net/api");
+    }
+
+    #[test]
+    fn numverify_is_reached_over_https_unless_told_otherwise() {
+        let free = from(&[("TRICKLE_NUMVERIFY_BASE_URL", "http://apilayer.net/api")]).unwrap();
+        assert_eq!(free.numverify.base_url, "http://apilayer.net/api");
+        let wrong = from(&[("TRICKLE_NUMVERIFY_BASE_URL", "apilayer.net/api")]).unwrap_err();
+        assert!(
+            wrong
+                .to_string()
+                .contains("TRICKLE_NUMVERIFY_BASE_URL=\"apilayer.net/api\""),
+            "{wrong}"
+        );
     }
 
     #[test]

@@ -1,25 +1,21 @@
 //! Uploads to the URLs the embedded blob store pre-signs (the local runner's stand-in for S3).
+//! The body is handed on as a stream: the store checks the URL's signature before reading it.
 
 use std::collections::BTreeMap;
 
-use axum::body::Bytes;
-use axum::extract::DefaultBodyLimit;
+use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::put;
 use axum::Router;
+use futures::TryStreamExt;
+use tokio_util::io::StreamReader;
 
 use crate::{ApiError, AppState};
 
-/// Largest upload the local runner takes through a pre-signed URL (S3 takes them in AWS).
-pub const MAX_LOCAL_UPLOAD: usize = 1024 * 1024 * 1024;
-
 pub(crate) fn routes() -> Router<AppState> {
-    Router::new().route(
-        "/local-blobs/{*key}",
-        put(upload).layer(DefaultBodyLimit::max(MAX_LOCAL_UPLOAD)),
-    )
+    Router::new().route("/local-blobs/{*key}", put(upload))
 }
 
 async fn upload(
@@ -27,13 +23,14 @@ async fn upload(
     Path(key): Path<String>,
     Query(query): Query<BTreeMap<String, String>>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Result<StatusCode, ApiError> {
     let content_type = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    let body = StreamReader::new(body.into_data_stream().map_err(std::io::Error::other));
     state
         .services
         .blobs
-        .accept_upload(&key, &query, content_type, body)
+        .accept_upload(&key, &query, content_type, Box::new(body))
         .await?;
     Ok(StatusCode::OK)
 }

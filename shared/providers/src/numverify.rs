@@ -8,8 +8,22 @@ use serde_json::Value;
 use trickle_app::ports::{NumberCheck, PhoneValidator, ValidatorError};
 use trickle_domain::PhoneNumber;
 
-/// The free plan only allows plain HTTP (HTTPS answers error 105), hence a setting.
-pub const DEFAULT_BASE_URL: &str = "http://apilayer.net/api";
+/// HTTPS by default: over plain HTTP the numbers and the key travel in clear text and anyone on
+/// the path can rewrite a line type. The free plan refuses HTTPS (error 105); it needs
+/// [`PLAIN_HTTP_BASE_URL`] set explicitly, and trickle warns at start when it is.
+pub const DEFAULT_BASE_URL: &str = "https://apilayer.net/api";
+
+/// The base URL the free plan needs.
+pub const PLAIN_HTTP_BASE_URL: &str = "http://apilayer.net/api";
+
+/// Whether `base_url` sends numbers in clear text over a network (a loopback simulator does not).
+pub fn is_clear_text(base_url: &str) -> bool {
+    let Some(rest) = base_url.trim().strip_prefix("http://") else {
+        return false;
+    };
+    let host = rest.split(['/', ':']).next().unwrap_or("");
+    !matches!(host, "127.0.0.1" | "localhost" | "[::1]" | "") && !host.starts_with("127.")
+}
 
 #[derive(Clone)]
 pub struct NumVerifyClient {
@@ -85,6 +99,13 @@ pub fn interpret(json: &Value) -> Option<Result<NumberCheck, ValidatorError>> {
             .to_string();
         return Some(Err(match code {
             104 => ValidatorError::QuotaReached(info),
+            105 => ValidatorError::AccountRefused {
+                code,
+                info: format!(
+                    "{info}: this NumVerify plan does not allow HTTPS. Upgrade the plan, or set \
+                     TRICKLE_NUMVERIFY_BASE_URL={PLAIN_HTTP_BASE_URL} to send numbers unencrypted"
+                ),
+            },
             // 106 is reported as a rate limit: back off and try again.
             106 => ValidatorError::Transient(format!("rate limited: {info}")),
             code if (500..600).contains(&code) => ValidatorError::Transient(info),
@@ -113,6 +134,30 @@ pub fn interpret(json: &Value) -> Option<Result<NumberCheck, ValidatorError>> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn only_plain_http_over_a_network_is_clear_text() {
+        assert!(DEFAULT_BASE_URL.starts_with("https://"));
+        assert!(is_clear_text(PLAIN_HTTP_BASE_URL));
+        assert!(is_clear_text("http://numverify.internal:8080/api"));
+        assert!(!is_clear_text(DEFAULT_BASE_URL));
+        assert!(!is_clear_text("http://127.0.0.1:4010/api"));
+        assert!(!is_clear_text("http://localhost:4010"));
+    }
+
+    #[test]
+    fn the_https_refusal_says_how_to_go_on() {
+        let refused = json!({"success": false, "error": {"code": 105, "type": "https_access_restricted", "info": "Access Restricted - Your current Subscription Plan does not support HTTPS Encryption."}});
+        match interpret(&refused) {
+            Some(Err(ValidatorError::AccountRefused { code: 105, info })) => {
+                assert!(
+                    info.contains("TRICKLE_NUMVERIFY_BASE_URL=http://apilayer.net/api"),
+                    "{info}"
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+    }
 
     #[test]
     fn errors_are_read_from_the_body() {

@@ -3,6 +3,7 @@
 //! writes the rejects file and makes the list visible and the import completed together.
 
 use serde_json::Value;
+use trickle_domain::csv_export;
 use trickle_domain::csv_import::{Candidate, RejectReason};
 
 use super::model::{
@@ -269,8 +270,8 @@ async fn write_rejects(services: &Services, id: &str) -> Result<(), AudienceErro
                 "{},{},{},{}\n",
                 reject.line,
                 reject.reason.as_str(),
-                csv_field(&reject.detail),
-                csv_field(&reject.original)
+                csv_export::cell(&reject.detail),
+                csv_export::cell(&reject.original)
             ));
         }
         cursor = page.next;
@@ -283,12 +284,4 @@ async fn write_rejects(services: &Services, id: &str) -> Result<(), AudienceErro
         .put(&keys::rejects_blob(id), out.into_bytes().into(), "text/csv")
         .await?;
     Ok(())
-}
-
-fn csv_field(text: &str) -> String {
-    if text.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text.to_string()
-    }
 }

@@ -16,6 +16,25 @@ use crate::Services;
 
 const OUTCOMES: &str = "OUTCOMES";
 const OUTCOME_PREFIX: &str = "OUTCOME#";
+/// On the `OUTCOMES` item: the count of outcomes when the window last started afresh.
+const SINCE: &str = "since";
+
+/// Starts the campaign's window afresh (on resume): the failures that paused it were seen and
+/// dealt with, so the first ordinary failure after a resume must not pause it again.
+pub async fn fresh_window(services: &Services, campaign_id: &str) -> Result<(), CampaignsError> {
+    let key = Key::new(keys::campaign_pk(campaign_id), OUTCOMES);
+    let n = services
+        .table
+        .get(&key)
+        .await?
+        .and_then(|item| item.get("n").and_then(Value::as_u64))
+        .unwrap_or(0);
+    services
+        .table
+        .update(&key, Update::new().set(SINCE, n), None)
+        .await?;
+    Ok(())
+}
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ErrorGuard {
@@ -66,6 +85,8 @@ impl ErrorGuard {
             .update(&Key::new(&pk, OUTCOMES), Update::new().add("n", 1), None)
             .await?;
         let n = counter.get("n").and_then(Value::as_u64).unwrap_or(1);
+        // Outcomes up to `since` were judged before the last resume: they count no more.
+        let since = counter.get(SINCE).and_then(Value::as_u64).unwrap_or(0);
         let failed = outcome == Outcome::Failed;
         let mut item = Map::new();
         item.insert(PK.into(), Value::from(pk.clone()));
@@ -87,7 +108,7 @@ impl ErrorGuard {
                     .limit(self.window.max(1)),
             )
             .await?;
-        let oldest = n.saturating_sub(window);
+        let oldest = n.saturating_sub(window).max(since);
         let failures = page
             .items
             .iter()

@@ -190,6 +190,7 @@ pub async fn resume_within(
     // the two cannot leave them without messages.
     let now = services.clock.now();
     super::requeue::schedule(services, id, now).await?;
+    super::error_guard::fresh_window(services, id).await?;
     let campaign = transition(services, id, Transition::Resume).await?;
     let deadline = std::time::Instant::now() + RESUME_INLINE;
     let (_, done) = super::requeue::work_one(services, id, deadline).await?;

@@ -13,6 +13,7 @@ use super::planner::{run_campaign_until, PlannerSettings, RunOutcome, RunReport}
 use super::{keys, CampaignsError};
 use crate::outbox;
 use crate::ports::table::{Index, Query, SortKeyCondition};
+use crate::queues::QueueMessage;
 use crate::Services;
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -149,5 +150,43 @@ async fn due_campaign_ids(
             Some(next) => after = Some(next),
             None => return Ok(ids),
         }
+    }
+}
+
+/// The `planner` queue's consumer: one continuation step, with the settings' step time (the
+/// Lambda host passes the invocation's own deadline to [`PlannerWorker::step`] instead).
+#[derive(Clone)]
+pub struct PlannerWorker {
+    pub services: Services,
+    pub settings: PlannerSettings,
+}
+
+impl PlannerWorker {
+    /// Plans until `deadline`, as a step of the chain.
+    pub async fn step(&self, deadline: std::time::Instant) -> Result<TickReport, CampaignsError> {
+        let now = self.services.clock.now();
+        let report = tick(&self.services, now, &self.settings, deadline, Asker::Chain).await?;
+        tracing::info!(
+            runs = report.runs.len(),
+            planned = report.runs.iter().map(|r| r.planned).sum::<u64>(),
+            continues = report.continuation_queued,
+            "planner continuation"
+        );
+        Ok(report)
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::worker::MessageHandler for PlannerWorker {
+    async fn handle(
+        &self,
+        message: &crate::ports::queue::ReceivedMessage,
+    ) -> Result<(), crate::worker::HandlerError> {
+        crate::queues::PlannerStep::decode(&message.body)?;
+        let deadline = std::time::Instant::now() + self.settings.step_time;
+        self.step(deadline)
+            .await
+            .map(|_| ())
+            .map_err(|e| crate::worker::HandlerError::classified(&e))
     }
 }

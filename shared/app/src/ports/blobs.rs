@@ -113,12 +113,14 @@ pub trait Blobs: Send + Sync {
 
     /// Stores an upload made to a URL from [`Blobs::presign_put`] when the store itself serves
     /// those URLs (the embedded store, through the local runner). S3 takes uploads directly.
+    /// The URL's signature is checked before a byte of `body` is read, and the body is streamed
+    /// to its place, never held whole in memory.
     async fn accept_upload(
         &self,
         _key: &str,
         _query: &BTreeMap<String, String>,
         _content_type: Option<&str>,
-        _body: Bytes,
+        _body: BlobReader,
     ) -> Result<(), BlobError> {
         Err(BlobError::Unsupported)
     }

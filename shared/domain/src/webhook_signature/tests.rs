@@ -15,36 +15,36 @@
 
 use super::*;
 
-const KEY: &str = "dHJpY2tsZS10ZXN0LXNpZ25pbmcta2V5LTAwMDE=";
+pub(super) const KEY: &str = "dHJpY2tsZS10ZXN0LXNpZ25pbmcta2V5LTAwMDE=";
 const PREVIOUS_KEY: &str = "cHJldmlvdXMta2V5LXJvdGF0ZWQ=";
 const OTHER_KEY: &str = "b3RoZXIta2V5";
-const BODY: &str =
+pub(super) const BODY: &str =
     r#"{"id":"EVc67ec998b35c41d388af50799aeeba3e","object":"event","type":"message.received"}"#;
 const SPACED_BODY: &str = r#"{ "body" : "café STOP" }"#;
-const LEGACY_SIG: &str = "XBYKHwzRwa04hmaPjxAoacK1EqeMSbKAzRWqa0Pi5Oo=";
-const STANDARD_SIG: &str = "lbLn2htRjSisjO3G5CIxDB66w/ON5HD414lFnM1UaVk=";
+pub(super) const LEGACY_SIG: &str = "XBYKHwzRwa04hmaPjxAoacK1EqeMSbKAzRWqa0Pi5Oo=";
+pub(super) const STANDARD_SIG: &str = "lbLn2htRjSisjO3G5CIxDB66w/ON5HD414lFnM1UaVk=";
 const SPACED_SIG: &str = "BqDB7E95M+SN3lNJQ/pMJESi8LyLhRzJMruoIBhG7Lg=";
-const PREVIOUS_SIG: &str = "t32mXWpFrExkw3pttauORwK/OTmBh43I98lBGqLF3K4=";
+pub(super) const PREVIOUS_SIG: &str = "t32mXWpFrExkw3pttauORwK/OTmBh43I98lBGqLF3K4=";
 /// The reference sample's timestamp (`hmac;1;1639710054089;mw1K4f…=`).
-const TS_MS: i64 = 1_639_710_054_089;
-const STANDARD_TS: i64 = 1_700_000_000;
+pub(super) const TS_MS: i64 = 1_639_710_054_089;
+pub(super) const STANDARD_TS: i64 = 1_700_000_000;
 
-fn key(b64: &str) -> SigningKey {
+pub(super) fn key(b64: &str) -> SigningKey {
     SigningKey::from_base64(b64).unwrap()
 }
 
-fn at_ms(ms: i64) -> DateTime<Utc> {
+pub(super) fn at_ms(ms: i64) -> DateTime<Utc> {
     Utc.timestamp_millis_opt(ms).unwrap()
 }
 
-fn legacy(value: &str) -> SignatureHeaders<'_> {
+pub(super) fn legacy(value: &str) -> SignatureHeaders<'_> {
     SignatureHeaders {
         openphone_signature: Some(value),
         ..Default::default()
     }
 }
 
-fn standard<'a>(id: &'a str, ts: &'a str, sig: &'a str) -> SignatureHeaders<'a> {
+pub(super) fn standard<'a>(id: &'a str, ts: &'a str, sig: &'a str) -> SignatureHeaders<'a> {
     SignatureHeaders {
         webhook_id: Some(id),
         webhook_timestamp: Some(ts),
@@ -193,7 +193,7 @@ fn legacy_cases() {
             BODY,
             vec![KEY],
             now,
-            Err(SignatureError::Mismatch),
+            Err(SignatureError::Stale),
         ),
         (
             "reference sample shape, not our key",
@@ -352,7 +352,7 @@ fn standard_webhooks_cases() {
             standard("msg_2Lk9", "1700000000000", &sig),
             KEY,
             now,
-            Err(SignatureError::Mismatch),
+            Err(SignatureError::Stale),
         ),
         (
             "timestamp not digits",

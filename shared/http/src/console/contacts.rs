@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use trickle_app::contacts;
 use trickle_app::webhooks::{activities, opt_out};
-use trickle_domain::PhoneNumber;
+use trickle_domain::{csv_export, PhoneNumber};
 
 use super::view::{text, When};
 use super::{render, see_other, Chrome, Form, PageResult, Signed};
@@ -360,7 +360,7 @@ async fn export_opt_outs(State(state): State<AppState>) -> Result<Response, supe
                     text(&a, "reason"),
                     text(&a, "campaign_id"),
                 ];
-                let line: Vec<String> = cells.iter().map(|c| csv_cell(c)).collect();
+                let line: Vec<String> = cells.iter().map(|c| csv_export::cell(c)).collect();
                 out.push_str(&line.join(","));
                 out.push_str("\r\n");
             }
@@ -381,38 +381,4 @@ async fn export_opt_outs(State(state): State<AppState>) -> Result<Response, supe
         out,
     )
         .into_response())
-}
-
-/// One CSV cell, quoted when it must be, and never read as a formula by a spreadsheet: a cell
-/// that starts like one (=, @, +, -, tab, CR) gets a leading apostrophe, except a phone number
-/// such as `+12125550134`, which spreadsheets read as text or a number, never a formula.
-fn csv_cell(value: &str) -> String {
-    let phone_like =
-        value.len() > 1 && value.starts_with('+') && value[1..].chars().all(|c| c.is_ascii_digit());
-    let risky = !phone_like && value.starts_with(['=', '@', '+', '-', '\t', '\r']);
-    let value = if risky {
-        format!("'{value}")
-    } else {
-        value.to_string()
-    };
-    if value.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", value.replace('"', "\"\""))
-    } else {
-        value
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::csv_cell;
-
-    #[test]
-    fn cells_are_quoted_and_never_formulas() {
-        assert_eq!(csv_cell("+12125550134"), "+12125550134");
-        assert_eq!(csv_cell("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
-        assert_eq!(csv_cell("@SUM(A1)"), "'@SUM(A1)");
-        assert_eq!(csv_cell("-1+2"), "'-1+2");
-        assert_eq!(csv_cell("STOP, please"), "\"STOP, please\"");
-        assert_eq!(csv_cell("plain"), "plain");
-    }
 }
