@@ -397,3 +397,52 @@ async fn a_sender_changed_while_paused_does_not_turn_a_pending_lookup_into_a_sec
         .collect();
     assert_eq!(from, vec![s.simulator.phone_number().to_string()]);
 }
+
+/// No webhooks are configured here: the first campaign's own sends are what make the contacts
+/// "previously contacted" for the second one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_campaign_on_the_same_list_texts_no_one_the_first_one_reached() {
+    let s = scenario(None, 100).await;
+    let (people, first) = s.active_campaign(5).await;
+    s.world.clock.set(utc("2026-01-05T15:00:00Z"));
+    campaigns::plan_due_campaigns(&s.world.services, s.world.now())
+        .await
+        .unwrap();
+    s.work_sends().await;
+    s.assert_each_got_exactly_one(&people);
+    // Each send is on the contact's timeline once, as an outbound message of the campaign.
+    for person in &people {
+        let timeline = s
+            .world
+            .items(&format!("CONTACT#{}", person.id), "ACT#")
+            .await;
+        assert_eq!(timeline.len(), 1, "{timeline:?}");
+        assert_eq!(timeline[0]["direction"], "outgoing");
+        assert_eq!(timeline[0]["campaign_id"], first.as_str());
+        assert!(timeline[0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("thinking of selling"));
+    }
+
+    // Minutes later a second campaign on the same people: everyone goes to its review list.
+    let second = s.active_campaign_to(&people, 100).await;
+    s.world.clock.set(utc("2026-01-06T15:00:00Z"));
+    campaigns::plan_due_campaigns(&s.world.services, s.world.now())
+        .await
+        .unwrap();
+    s.work_sends().await;
+    s.assert_each_got_exactly_one(&people);
+    let review = s.world.items("REVIEW", "").await;
+    let of_second: Vec<_> = review
+        .iter()
+        .filter(|r| r["campaign_id"] == second.as_str())
+        .collect();
+    assert_eq!(of_second.len(), people.len(), "{review:?}");
+    assert!(
+        of_second
+            .iter()
+            .all(|r| r["reason"] == "previous_communication"),
+        "{of_second:?}"
+    );
+}

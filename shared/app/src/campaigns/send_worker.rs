@@ -42,6 +42,39 @@ pub struct AlertSettings {
     pub to: Vec<String>,
 }
 
+/// A message the provider accepted for a send, as the contact's timeline records it.
+struct SentMessage<'a> {
+    provider_id: &'a str,
+    from: &'a str,
+    to: &'a PhoneNumber,
+    text: &'a str,
+}
+
+impl SentMessage<'_> {
+    fn activity_fields(
+        &self,
+        campaign: &Campaign,
+        at: DateTime<Utc>,
+    ) -> serde_json::Map<String, Value> {
+        let Value::Object(map) = serde_json::json!({
+            "kind": "message",
+            "direction": "outgoing",
+            "source": "campaign",
+            "phone": self.to.as_str(),
+            "text": self.text,
+            "status": "sent",
+            "from": self.from,
+            "to": [self.to.as_str()],
+            "campaign_id": campaign.id.as_str(),
+            "campaign_name": campaign.settings.name,
+            "occurred_at": crate::webhooks::keys::sort_time(at),
+        }) else {
+            unreachable!("a JSON object literal")
+        };
+        map
+    }
+}
+
 #[derive(Clone)]
 pub struct SendWorker {
     pub services: Services,
@@ -309,7 +342,13 @@ impl SendWorker {
         let result = self.sms.send(&outbound).await;
         match send_rules::after_send(&result, attempt, &self.settings) {
             AfterSend::Sent { provider_id } => {
-                self.mark_sent(&claimed, &provider_id, now).await?;
+                let sent = SentMessage {
+                    provider_id: &provider_id,
+                    from: &outbound.from,
+                    to: phone,
+                    text: &outbound.content,
+                };
+                self.mark_sent(&claimed, campaign, sent, now).await?;
                 self.judge(campaign, Outcome::Sent, "").await?;
                 Ok(Step::Sent { provider_id })
             }
@@ -425,7 +464,13 @@ impl SendWorker {
             .map_err(|e| CampaignsError::Provider(format!("lookup failed: {e}")))?;
         match send_rules::resolve(&messages, &text, claimed_at, now, &self.settings) {
             Resolution::Sent { provider_id } => {
-                self.mark_sent(send, &provider_id, now).await?;
+                let sent = SentMessage {
+                    provider_id: &provider_id,
+                    from: &sender,
+                    to: phone,
+                    text: &text,
+                };
+                self.mark_sent(send, campaign, sent, now).await?;
                 self.judge(campaign, Outcome::Sent, "").await?;
                 Ok(Step::Sent { provider_id })
             }
@@ -496,21 +541,89 @@ impl SendWorker {
         Ok(())
     }
 
+    /// SENDING/UNKNOWN → SENT, and the message becomes an outbound activity of the contact in
+    /// the same transaction: "previous communication" then holds for every later campaign
+    /// whatever webhooks are configured. If a webhook recorded the message first, its activity
+    /// is kept and tagged with the campaign.
     async fn mark_sent(
         &self,
         send: &SendRecord,
-        provider_id: &str,
+        campaign: &Campaign,
+        sent: SentMessage<'_>,
         now: DateTime<Utc>,
     ) -> Result<(), CampaignsError> {
-        self.settle(send, send.attempts, send.state, SendState::Sent, |u| {
+        use crate::webhooks::{activities, keys as activity_keys};
+        let provider_id = sent.provider_id;
+        let sent_update = |u: Update| {
             u.set("provider_id", provider_id)
                 .set("sent_at", keys::time_key(now))
                 .set(Index::Gsi3.pk_attr(), format!("SENDMSG#{provider_id}"))
                 .set(Index::Gsi3.sk_attr(), "SEND")
                 .remove("lease_until")
                 .remove("error")
-        })
-        .await?;
+        };
+        let existing = activities::find(&self.services, provider_id).await?;
+        let mut recorded_here = false;
+        if existing.is_none() {
+            let key = activity_keys::activity(&send.contact_id, now, provider_id);
+            let fields = sent.activity_fields(campaign, now);
+            let [guard, activity] =
+                activities::creation_ops(&send.contact_id, provider_id, &key, fields);
+            let state = TxOp::Update {
+                key: keys::send(&send.campaign_id, &send.contact_id),
+                update: sent_update(
+                    Update::new()
+                        .set("state", SendState::Sent.as_str())
+                        .set("updated_at", keys::time_key(now)),
+                ),
+                condition: Some(Condition::All(vec![
+                    Condition::equals("state", send.state.as_str()),
+                    Condition::equals("attempts", send.attempts),
+                ])),
+            };
+            match self
+                .services
+                .table
+                .transact(vec![state, guard, activity])
+                .await
+            {
+                Ok(()) => recorded_here = true,
+                Err(TableError::TransactionCancelled { failed }) if failed.contains(&0) => {
+                    tracing::info!(campaign = %send.campaign_id, contact = %send.contact_id, "send moved elsewhere meanwhile");
+                    return Ok(());
+                }
+                // A webhook recorded the message meanwhile: settle below, keep its activity.
+                Err(TableError::TransactionCancelled { .. }) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        if !recorded_here {
+            self.settle(
+                send,
+                send.attempts,
+                send.state,
+                SendState::Sent,
+                sent_update,
+            )
+            .await?;
+            if let Some(found) = activities::find(&self.services, provider_id).await? {
+                self.services
+                    .table
+                    .update(
+                        &found.key,
+                        Update::new().set("campaign_id", send.campaign_id.as_str()),
+                        Some(Condition::ItemExists),
+                    )
+                    .await
+                    .or_else(|e| {
+                        if e.is_condition_failure() {
+                            Ok(Default::default())
+                        } else {
+                            Err(e)
+                        }
+                    })?;
+            }
+        }
         // Lets a reply from the contact be attributed to this campaign (reply detection).
         crate::webhooks::replies::record_campaign_contact(
             &self.services,

@@ -22,14 +22,17 @@ pub struct ActivityRef {
     pub created: bool,
 }
 
-/// Creates the activity for `provider_id` unless it exists; returns where it lives.
-pub async fn create_once(
-    services: &Services,
+/// The two writes that create the activity for `provider_id` with its guard, for a caller that
+/// makes them part of its own transaction (a campaign send marked SENT): both conditional on
+/// absence, so a webhook that recorded the message first makes the transaction fail instead of
+/// doubling the activity.
+pub fn creation_ops(
     contact_id: &str,
     provider_id: &str,
-    key: Key,
+    key: &Key,
     fields: Map<String, Value>,
-) -> Result<ActivityRef, TableError> {
+) -> [crate::ports::table::TxOp; 2] {
+    use crate::ports::table::TxOp;
     let guard_key = keys::provider_guard(provider_id);
     let mut guard = Item::new();
     guard.insert("pk".into(), guard_key.pk.clone().into());
@@ -41,7 +44,30 @@ pub async fn create_once(
     item.insert("sk".into(), key.sk.clone().into());
     item.insert("contact_id".into(), contact_id.into());
     item.insert("provider_id".into(), provider_id.into());
-    let written = crate::records::put_guarded(services.table.as_ref(), guard, item).await;
+    [
+        TxOp::Put {
+            item: guard,
+            condition: Some(Condition::ItemAbsent),
+        },
+        TxOp::Put {
+            item,
+            condition: Some(Condition::ItemAbsent),
+        },
+    ]
+}
+
+/// Creates the activity for `provider_id` unless it exists; returns where it lives.
+pub async fn create_once(
+    services: &Services,
+    contact_id: &str,
+    provider_id: &str,
+    key: Key,
+    fields: Map<String, Value>,
+) -> Result<ActivityRef, TableError> {
+    let written = services
+        .table
+        .transact(creation_ops(contact_id, provider_id, &key, fields).into())
+        .await;
     match written {
         Ok(()) => {
             let created = ActivityRef {
