@@ -36,22 +36,24 @@ fn start(data_dir: &Path) -> Runner {
             let _ = lines.send(line);
         }
     });
-    let (mut url, mut token) = (None, None);
-    while url.is_none() || token.is_none() {
+    let mut url = None;
+    while url.is_none() {
         let line = received
             .recv_timeout(Duration::from_secs(30))
-            .expect("trickle dev printed its address and token");
+            .expect("trickle dev printed its address");
         if let Some(rest) = line.strip_prefix("trickle dev listening on ") {
             url = Some(rest.trim().to_string());
         }
-        if line.starts_with("admin token") {
-            token = line.rsplit(": ").next().map(str::to_string);
-        }
     }
+    // The token is written before the runner listens (and printed only when it is generated).
+    let token = std::fs::read_to_string(data_dir.join("admin-token"))
+        .expect("the admin token is kept in the data dir")
+        .trim()
+        .to_string();
     Runner {
         child,
         url: url.unwrap(),
-        token: token.unwrap(),
+        token,
     }
 }
 

@@ -136,6 +136,14 @@ impl Scenario {
         panic!("the sends queue never emptied: {steps:?}");
     }
 
+    /// Moves the clock to `at` (RFC 3339) and plans the campaigns due then.
+    pub async fn plan_at(&self, at: &str) {
+        self.world.clock.set(crate::campaign_world::utc(at));
+        campaigns::plan_due_campaigns(&self.world.services, self.world.now())
+            .await
+            .unwrap();
+    }
+
     /// `contacts` New York contacts on a completed list, and an active campaign (100 per run)
     /// sending to them from the simulator's number.
     pub async fn active_campaign(&self, contacts: u32) -> (Vec<Contact>, String) {

@@ -77,10 +77,7 @@ async fn a_lost_answer_after_the_202_and_a_storm_of_429s_and_5xx_send_nothing_tw
     // 599: the provider sends, then the answer is lost (the worker cannot know it went out).
     s.simulator
         .fail_next_sends(&[599, 429, 500, 429, 503, 599, 429, 500]);
-    s.world.clock.set(utc("2026-01-05T15:00:00Z"));
-    campaigns::plan_due_campaigns(&s.world.services, s.world.now())
-        .await
-        .unwrap();
+    s.plan_at("2026-01-05T15:00:00Z").await;
     let steps = s.work_sends().await;
     assert!(
         steps.iter().any(|st| matches!(st, Step::Unknown(_))),
@@ -93,10 +90,7 @@ async fn a_lost_answer_after_the_202_and_a_storm_of_429s_and_5xx_send_nothing_tw
 async fn the_simulator_rate_limit_is_absorbed_without_failures() {
     let s = scenario(Some(10), 10).await;
     let (people, _) = s.active_campaign(30).await;
-    s.world.clock.set(utc("2026-01-05T15:00:00Z"));
-    campaigns::plan_due_campaigns(&s.world.services, s.world.now())
-        .await
-        .unwrap();
+    s.plan_at("2026-01-05T15:00:00Z").await;
     let steps = s.work_sends().await;
     assert!(
         !steps.iter().any(|st| matches!(st, Step::Failed(_))),
@@ -109,10 +103,7 @@ async fn the_simulator_rate_limit_is_absorbed_without_failures() {
 async fn a_worker_killed_between_the_202_and_the_record_sends_nothing_twice_and_skips_no_one() {
     let s = scenario(None, 1000).await;
     let (people, id) = s.active_campaign(10).await;
-    s.world.clock.set(utc("2026-01-05T15:00:00Z"));
-    campaigns::plan_due_campaigns(&s.world.services, s.world.now())
-        .await
-        .unwrap();
+    s.plan_at("2026-01-05T15:00:00Z").await;
     let jobs = s.world.drain_sends().await;
     assert_eq!(jobs.len(), 10);
     let dying = s.dying_worker();
@@ -154,10 +145,7 @@ async fn a_worker_killed_between_the_202_and_the_record_sends_nothing_twice_and_
 async fn a_stop_arriving_by_webhook_while_sends_are_queued_withholds_them() {
     let s = scenario(None, 1000).await;
     let (people, _) = s.active_campaign(12).await;
-    s.world.clock.set(utc("2026-01-05T15:00:00Z"));
-    campaigns::plan_due_campaigns(&s.world.services, s.world.now())
-        .await
-        .unwrap();
+    s.plan_at("2026-01-05T15:00:00Z").await;
     assert_eq!(s.world.drain_sends_peek().await, 12, "queued");
 
     // The webhook route and the events worker on the same store.
@@ -266,10 +254,7 @@ async fn quiet_hours_hold_west_coast_sends_until_eight_local() {
         );
     }
     s.active_campaign_to(&people, 100).await;
-    s.world.clock.set(utc("2026-01-05T15:00:00Z"));
-    campaigns::plan_due_campaigns(&s.world.services, s.world.now())
-        .await
-        .unwrap();
+    s.plan_at("2026-01-05T15:00:00Z").await;
     let jobs: Vec<SendJob> = s
         .world
         .drain_sends()
@@ -320,10 +305,7 @@ async fn the_ab_split_follows_list_positions_exactly() {
         .id
         .to_string();
     campaigns::activate(&s.world.services, &id).await.unwrap();
-    s.world.clock.set(utc("2026-01-05T15:00:00Z"));
-    campaigns::plan_due_campaigns(&s.world.services, s.world.now())
-        .await
-        .unwrap();
+    s.plan_at("2026-01-05T15:00:00Z").await;
     s.work_sends().await;
     s.assert_each_got_exactly_one(&people);
     let texts: BTreeMap<String, String> = s
@@ -363,10 +345,7 @@ async fn a_sender_changed_while_paused_does_not_turn_a_pending_lookup_into_a_sec
     s.simulator.add_internal_number("+13105550177");
     let (people, id) = s.active_campaign(1).await;
     s.simulator.fail_next_sends(&[599]);
-    s.world.clock.set(utc("2026-01-05T15:00:00Z"));
-    campaigns::plan_due_campaigns(&s.world.services, s.world.now())
-        .await
-        .unwrap();
+    s.plan_at("2026-01-05T15:00:00Z").await;
     let jobs = s.world.drain_sends().await;
     assert_eq!(jobs.len(), 1);
     let job: SendJob = serde_json::from_value(jobs[0].clone()).unwrap();
@@ -404,10 +383,7 @@ async fn a_sender_changed_while_paused_does_not_turn_a_pending_lookup_into_a_sec
 async fn a_second_campaign_on_the_same_list_texts_no_one_the_first_one_reached() {
     let s = scenario(None, 100).await;
     let (people, first) = s.active_campaign(5).await;
-    s.world.clock.set(utc("2026-01-05T15:00:00Z"));
-    campaigns::plan_due_campaigns(&s.world.services, s.world.now())
-        .await
-        .unwrap();
+    s.plan_at("2026-01-05T15:00:00Z").await;
     s.work_sends().await;
     s.assert_each_got_exactly_one(&people);
     // Each send is on the contact's timeline once, as an outbound message of the campaign.
@@ -427,10 +403,7 @@ async fn a_second_campaign_on_the_same_list_texts_no_one_the_first_one_reached()
 
     // Minutes later a second campaign on the same people: everyone goes to its review list.
     let second = s.active_campaign_to(&people, 100).await;
-    s.world.clock.set(utc("2026-01-06T15:00:00Z"));
-    campaigns::plan_due_campaigns(&s.world.services, s.world.now())
-        .await
-        .unwrap();
+    s.plan_at("2026-01-06T15:00:00Z").await;
     s.work_sends().await;
     s.assert_each_got_exactly_one(&people);
     let review = s.world.items("REVIEW", "").await;

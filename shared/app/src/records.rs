@@ -47,17 +47,20 @@ pub async fn put_guarded(
     guard: Item,
     item: Item,
 ) -> Result<(), crate::ports::TableError> {
+    table.transact(guarded_ops(guard, item).into()).await
+}
+
+/// The two writes of [`put_guarded`], for a caller that adds them to its own transaction.
+pub fn guarded_ops(guard: Item, item: Item) -> [crate::ports::table::TxOp; 2] {
     use crate::ports::table::{Condition, TxOp};
-    table
-        .transact(vec![
-            TxOp::Put {
-                item: guard,
-                condition: Some(Condition::ItemAbsent),
-            },
-            TxOp::Put {
-                item,
-                condition: Some(Condition::ItemAbsent),
-            },
-        ])
-        .await
+    [
+        TxOp::Put {
+            item: guard,
+            condition: Some(Condition::ItemAbsent),
+        },
+        TxOp::Put {
+            item,
+            condition: Some(Condition::ItemAbsent),
+        },
+    ]
 }

@@ -32,7 +32,6 @@ pub fn creation_ops(
     key: &Key,
     fields: Map<String, Value>,
 ) -> [crate::ports::table::TxOp; 2] {
-    use crate::ports::table::TxOp;
     let guard_key = keys::provider_guard(provider_id);
     let mut guard = Item::new();
     guard.insert("pk".into(), guard_key.pk.clone().into());
@@ -44,16 +43,7 @@ pub fn creation_ops(
     item.insert("sk".into(), key.sk.clone().into());
     item.insert("contact_id".into(), contact_id.into());
     item.insert("provider_id".into(), provider_id.into());
-    [
-        TxOp::Put {
-            item: guard,
-            condition: Some(Condition::ItemAbsent),
-        },
-        TxOp::Put {
-            item,
-            condition: Some(Condition::ItemAbsent),
-        },
-    ]
+    crate::records::guarded_ops(guard, item)
 }
 
 /// Creates the activity for `provider_id` unless it exists; returns where it lives.
