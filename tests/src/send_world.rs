@@ -12,11 +12,16 @@ use trickle_app::campaigns::send_worker::{AlertSettings, SendLimits, SendWorker,
 use trickle_app::campaigns::{self, SendJob};
 use trickle_app::ports::sms::{MessageQuery, OutboundSms, ProviderMessage, SmsError};
 use trickle_app::ports::SmsProvider;
+use trickle_app::queues;
 use trickle_app::rate::budget::RateBudget;
+use trickle_app::webhooks::ingest::IngestSettings;
+use trickle_app::webhooks::process::EventProcessor;
+use trickle_app::webhooks::settings::ProcessSettings;
+use trickle_app::worker::MessageHandler;
 use trickle_domain::campaign::{RawCampaign, RawSchedule};
 use trickle_domain::{Contact, ListId};
 use trickle_providers::openphone::{OpenPhoneClient, OpenPhoneSettings};
-use trickle_sandbox::openphone::{OpenPhoneSimulator, SimulatorConfig};
+use trickle_sandbox::openphone::{Delivery, OpenPhoneSimulator, Shape, SimulatorConfig};
 
 use crate::campaign_world::{utc, World};
 
@@ -134,6 +139,65 @@ impl Scenario {
             }
         }
         panic!("the sends queue never emptied: {steps:?}");
+    }
+
+    /// Texts from contacts (`(phone, text)`), delivered by the simulator to the webhook route
+    /// and processed by the events worker on the same store; `default_business` is the
+    /// deployment's business name, for replies to someone no campaign reached.
+    pub async fn receive_replies(&self, replies: &[(&str, &str)], default_business: &str) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let router = trickle_http::router_with_webhooks(
+            self.world.services.clone(),
+            trickle_http::HttpSettings {
+                admin_token: "t".into(),
+                health: None,
+                reconcile: None,
+                sandbox: None,
+                budget: None,
+            },
+            IngestSettings::new(vec![self.simulator.signing_key().clone()]),
+        );
+        let server = tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+        self.simulator
+            .set_webhook_url(format!("{url}/webhooks/openphone"));
+        // Signatures are checked against the real time; the business clock comes back after.
+        let business_now = self.world.now();
+        self.world.clock.set(chrono::Utc::now());
+        for (phone, text) in replies {
+            let event = self.simulator.inbound_event(Shape::V3, phone, text, &[]);
+            let statuses = self.simulator.deliver(&event, Delivery::default()).await;
+            assert!(statuses.iter().all(|c| *c == 200), "{statuses:?}");
+        }
+        self.world.clock.set(business_now);
+        let events = EventProcessor::new(
+            self.world.services.clone(),
+            ProcessSettings {
+                business_name: default_business.into(),
+                max_attempts: 3,
+                budget: None,
+            },
+        );
+        let queue = &self.world.services.queue;
+        loop {
+            let got = queue
+                .receive(
+                    queues::EVENTS,
+                    10,
+                    StdDuration::from_secs(30),
+                    StdDuration::ZERO,
+                )
+                .await
+                .unwrap();
+            if got.is_empty() {
+                break;
+            }
+            for m in got {
+                events.handle(&m).await.unwrap();
+                queue.delete(queues::EVENTS, &m.receipt).await.unwrap();
+            }
+        }
+        server.abort();
     }
 
     /// Moves the clock to `at` (RFC 3339) and plans the campaigns due then.

@@ -10,13 +10,8 @@ use chrono::Duration;
 use trickle_app::campaigns::send_worker::Step;
 use trickle_app::campaigns::{self, SendJob};
 use trickle_app::queues;
-use trickle_app::webhooks::ingest::IngestSettings;
-use trickle_app::webhooks::process::EventProcessor;
-use trickle_app::webhooks::settings::ProcessSettings;
-use trickle_app::worker::MessageHandler;
 use trickle_domain::campaign::RawCampaign;
 use trickle_domain::Contact;
-use trickle_sandbox::openphone::{Delivery, Shape};
 use trickle_tests::campaign_world::utc;
 use trickle_tests::send_world::{campaign, scenario};
 
@@ -148,63 +143,13 @@ async fn a_stop_arriving_by_webhook_while_sends_are_queued_withholds_them() {
     s.plan_at("2026-01-05T15:00:00Z").await;
     assert_eq!(s.world.drain_sends_peek().await, 12, "queued");
 
-    // The webhook route and the events worker on the same store.
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let router = trickle_http::router_with_webhooks(
-        s.world.services.clone(),
-        trickle_http::HttpSettings {
-            admin_token: "t".into(),
-            health: None,
-            reconcile: None,
-            sandbox: None,
-            budget: None,
-        },
-        IngestSettings::new(vec![s.simulator.signing_key().clone()]),
-    );
-    let server = tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-    s.simulator
-        .set_webhook_url(format!("{url}/webhooks/openphone"));
     let stopped = &people[3..6];
-    // Signatures are checked against the real time; the business clock comes back after.
-    let business_now = s.world.now();
-    s.world.clock.set(chrono::Utc::now());
-    for (contact, word) in stopped.iter().zip(["STOP", "unsubscribe", "Stop please"]) {
-        let event = s
-            .simulator
-            .inbound_event(Shape::V3, contact.phone.as_str(), word, &[]);
-        let statuses = s.simulator.deliver(&event, Delivery::default()).await;
-        assert!(statuses.iter().all(|c| *c == 200), "{statuses:?}");
-    }
-    s.world.clock.set(business_now);
-    let events = EventProcessor::new(
-        s.world.services.clone(),
-        ProcessSettings {
-            business_name: "Acme Realty".into(),
-            max_attempts: 3,
-            budget: None,
-        },
-    );
-    let queue = &s.world.services.queue;
-    loop {
-        let got = queue
-            .receive(
-                queues::EVENTS,
-                10,
-                StdDuration::from_secs(30),
-                StdDuration::ZERO,
-            )
-            .await
-            .unwrap();
-        if got.is_empty() {
-            break;
-        }
-        for m in got {
-            events.handle(&m).await.unwrap();
-            queue.delete(queues::EVENTS, &m.receipt).await.unwrap();
-        }
-    }
-    server.abort();
+    let replies: Vec<(&str, &str)> = stopped
+        .iter()
+        .map(|c| c.phone.as_str())
+        .zip(["STOP", "unsubscribe", "Stop please"])
+        .collect();
+    s.receive_replies(&replies, "Acme Realty").await;
 
     let steps = s.work_sends().await;
     let withheld = steps
@@ -232,6 +177,49 @@ async fn a_stop_arriving_by_webhook_while_sends_are_queued_withholds_them() {
     expected.sort();
     got.sort();
     assert_eq!(got, expected);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_and_help_replies_name_the_business_of_the_campaign_that_texted_them() {
+    let s = scenario(None, 1000).await;
+    let (people, _) = s.active_campaign(3).await;
+    s.plan_at("2026-01-05T15:00:00Z").await;
+    s.work_sends().await;
+    s.assert_each_got_exactly_one(&people);
+    let stranger = "+12125559876";
+    s.receive_replies(
+        &[
+            (people[0].phone.as_str(), "STOP"),
+            (people[1].phone.as_str(), "HELP"),
+            (stranger, "HELP"),
+        ],
+        "trickle",
+    )
+    .await;
+    let replies_to = |phone: &str| -> Vec<String> {
+        s.simulator
+            .sent_messages()
+            .iter()
+            .filter(|m| {
+                m["to"][0] == phone && !m["text"].as_str().unwrap().contains("thinking of selling")
+            })
+            .map(|m| m["text"].as_str().unwrap().to_string())
+            .collect()
+    };
+    // The campaign that reached them is "Acme Realty"; the deployment's default is "trickle".
+    let stopped = replies_to(people[0].phone.as_str());
+    assert_eq!(stopped.len(), 1, "{stopped:?}");
+    assert!(
+        stopped[0].starts_with("Acme Realty: you are unsubscribed"),
+        "{stopped:?}"
+    );
+    let helped = replies_to(people[1].phone.as_str());
+    assert_eq!(helped.len(), 1, "{helped:?}");
+    assert!(helped[0].starts_with("Acme Realty: "), "{helped:?}");
+    // Someone no campaign reached hears from the deployment's name.
+    let other = replies_to(stranger);
+    assert_eq!(other.len(), 1, "{other:?}");
+    assert!(other[0].starts_with("trickle: "), "{other:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -72,7 +72,8 @@ struct Change<'a> {
     /// Makes the audit key unique and the change idempotent: the inbound message id, or a
     /// fresh id for an operator's action.
     discriminator: &'a str,
-    reply: Option<(ReplyKind, String)>,
+    /// The reply owed: its kind, the number it goes from and the business it names.
+    reply: Option<(ReplyKind, String, String)>,
     /// When the person said it (the provider's time of their message); `None` for an
     /// operator's action, which counts as said now. The latest word wins, whatever the order
     /// the messages arrive in.
@@ -95,6 +96,7 @@ pub async fn on_inbound(
         .phone_number_id
         .clone()
         .or_else(|| message.to.first().cloned());
+    let business = replying_business(services, settings, inbound.campaign_id).await?;
     let change = |to, kind| Change {
         phone: inbound.phone,
         contact_id: Some(inbound.contact_id),
@@ -105,7 +107,9 @@ pub async fn on_inbound(
         campaign_id: inbound.campaign_id,
         reason: None,
         discriminator: &message.id,
-        reply: reply_from.clone().map(|from| (kind, from)),
+        reply: reply_from
+            .clone()
+            .map(|from| (kind, from, business.clone())),
         said_at: message.created_at,
     };
     match intent {
@@ -141,7 +145,8 @@ pub async fn on_inbound(
         }
         Intent::Help => {
             if let Some(from) = &reply_from {
-                claim_reply(services, inbound.phone, &message.id, ReplyKind::Help, from)
+                let reply = (ReplyKind::Help, from.clone(), business.clone());
+                claim_reply(services, inbound.phone, &message.id, &reply)
                     .await
                     .map_err(transient)?;
             }
@@ -149,6 +154,29 @@ pub async fn on_inbound(
         Intent::None => return Ok(()),
     }
     send_reply(services, settings, inbound.phone, &message.id).await
+}
+
+/// The business an automatic reply names: the one of the campaign that reached the contact last
+/// (the person answers the business that texted them), else the deployment's default.
+async fn replying_business(
+    services: &Services,
+    settings: &ProcessSettings,
+    campaign_id: Option<&str>,
+) -> Result<String, HandlerError> {
+    let Some(id) = campaign_id else {
+        return Ok(settings.business_name.clone());
+    };
+    match crate::campaigns::store::load(services, id).await {
+        Ok(stored) => Ok(stored
+            .campaign
+            .settings
+            .business_name
+            .filter(|b| !b.trim().is_empty())
+            .unwrap_or_else(|| settings.business_name.clone())),
+        // Deleted since it texted them: the default still identifies the sender.
+        Err(crate::campaigns::CampaignsError::NotFound) => Ok(settings.business_name.clone()),
+        Err(e) => Err(transient(e)),
+    }
 }
 
 /// True when the number is opted out (campaigns check this before every send).
@@ -226,9 +254,9 @@ async fn apply(services: &Services, change: Change<'_>) -> Result<bool, TableErr
             condition: Some(Condition::ItemAbsent),
         },
     ];
-    if let Some((kind, from)) = &change.reply {
+    if let Some(reply) = &change.reply {
         ops.push(TxOp::Put {
-            item: reply_item(e164, change.discriminator, *kind, from, now),
+            item: reply_item(e164, change.discriminator, reply, now),
             condition: Some(Condition::ItemAbsent),
         });
     }
@@ -336,11 +364,12 @@ async fn record_if_older(
     }
 }
 
+/// The claim of a reply; it keeps the business named, so a retry sends the very same text (and
+/// the lookup of an unknown outcome finds it).
 fn reply_item(
     e164: &str,
     message_id: &str,
-    kind: ReplyKind,
-    from: &str,
+    (kind, from, business): &(ReplyKind, String, String),
     now: DateTime<Utc>,
 ) -> Item {
     let key = keys::auto_reply(e164, message_id);
@@ -349,6 +378,7 @@ fn reply_item(
         "status": "pending",
         "to": e164,
         "from": from,
+        "business": business,
         "created_at": keys::sort_time(now),
     }) else {
         unreachable!()
@@ -362,10 +392,9 @@ async fn claim_reply(
     services: &Services,
     phone: &PhoneNumber,
     message_id: &str,
-    kind: ReplyKind,
-    from: &str,
+    reply: &(ReplyKind, String, String),
 ) -> Result<(), TableError> {
-    let item = reply_item(phone.as_str(), message_id, kind, from, services.clock.now());
+    let item = reply_item(phone.as_str(), message_id, reply, services.clock.now());
     match services.table.put(item, Some(Condition::ItemAbsent)).await {
         Err(e) if !e.is_condition_failure() => Err(e),
         _ => Ok(()),
@@ -415,7 +444,13 @@ async fn send_reply(
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_string();
-    let content = reply_text(kind, &settings.business_name);
+    // Claims made before replies kept their business name the default.
+    let business = reply
+        .get("business")
+        .and_then(Value::as_str)
+        .unwrap_or(&settings.business_name)
+        .to_string();
+    let content = reply_text(kind, &business);
     match reply.get("status").and_then(Value::as_str) {
         Some("pending") => {}
         Some("unknown") => {
