@@ -220,3 +220,70 @@ async fn outside_quiet_hours_a_send_waits_on_the_queue_and_stays_planned() {
         Step::Dropped("no such send")
     );
 }
+
+/// Business time that runs with real time from `at` (the rate budget waits in real time).
+struct RunningClock {
+    from: chrono::DateTime<chrono::Utc>,
+    started: std::time::Instant,
+}
+
+impl trickle_domain::Clock for RunningClock {
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.from + chrono::Duration::from_std(self.started.elapsed()).unwrap()
+    }
+}
+
+#[tokio::test]
+async fn a_send_that_waits_for_its_rate_slot_past_nine_pm_waits_for_the_morning() {
+    let world = World::new(utc("2026-01-05T12:00:00Z"));
+    let (id, people) = planned(&world).await;
+    // One request a second: slots start every 1.04 s of the epoch and may be taken for 30 ms.
+    // A day whose 21:00 in New York falls 0.2–1.0 s into a slot: checked 0.1 s before 21:00,
+    // the send's slot opens only after it.
+    let slot_ms = 1040;
+    let nine_pm = (6..60)
+        .map(|day| utc("2026-01-06T02:00:00Z") + chrono::Duration::days(day - 6))
+        .find(|t| (200..1000).contains(&(t.timestamp_millis() % slot_ms)))
+        .unwrap();
+    let phone = trickle_domain::PhoneNumber::parse(people[0].phone.as_str()).unwrap();
+    let quiet = trickle_domain::campaign::QuietHours::for_recipient(&phone);
+    let checked_at = nine_pm - chrono::Duration::milliseconds(100);
+    assert_eq!(
+        quiet.check(checked_at),
+        trickle_domain::campaign::SendWindow::Now
+    );
+    assert_ne!(
+        quiet.check(nine_pm),
+        trickle_domain::campaign::SendWindow::Now
+    );
+
+    let clock = Arc::new(RunningClock {
+        from: checked_at,
+        started: std::time::Instant::now(),
+    });
+    let mut services = world.services.clone();
+    services.clock = clock.clone();
+    let w = SendWorker {
+        services,
+        limits: SendLimits {
+            budget: trickle_app::rate::budget::RateBudget::for_api_key("guard-key", 1)
+                .with_clock(clock),
+            ..SendLimits::new("guard-key")
+        },
+        ..worker(&world)
+    };
+    let job = SendJob {
+        campaign_id: id.clone(),
+        contact_id: people[0].id.to_string(),
+    };
+    // The provider here panics if called: the send is judged again when its slot comes.
+    let step = w.process(&job).await.unwrap();
+    assert!(
+        matches!(step, Step::Waiting(d) if d >= StdDuration::from_secs(60)),
+        "{step:?}"
+    );
+    assert_eq!(
+        send_state(&world, &id, people[0].id.as_str()).await.state,
+        SendState::Planned
+    );
+}

@@ -198,10 +198,42 @@ impl SendWorker {
                 Ok(Step::Waiting(delay))
             }
             NextStep::Resolve => self.resolve(job, &send, &campaign, &phone, now).await,
-            NextStep::Claim => {
-                self.claim_and_send(job, &send, &campaign, &phone, now)
-                    .await
+            NextStep::Claim => self.slot_then_claim(job, &send, &campaign, &phone).await,
+        }
+    }
+
+    /// The rate slot first, then the claim, judged again at the time the slot came: a send
+    /// checked at 20:59:59 that waited for its slot must not leave at 21:00:01, and the claim's
+    /// transaction checks the opt-out and the campaign's state after the wait, not before it.
+    /// (A slot whose claim then fails is spent unused; the next send takes the next one.)
+    async fn slot_then_claim(
+        &self,
+        job: &SendJob,
+        send: &SendRecord,
+        campaign: &Campaign,
+        phone: &PhoneNumber,
+    ) -> Result<Step, CampaignsError> {
+        let services = &self.services;
+        if let Admission::Wait(wait) = self
+            .limits
+            .budget
+            .acquire_within(services, RateShare::SENDS, self.limits.patience)
+            .await?
+        {
+            let delay = wait.max(StdDuration::from_secs(1));
+            self.requeue(job, delay).await?;
+            return Ok(Step::Waiting(delay));
+        }
+        let now = services.clock.now();
+        let quiet = QuietHours::for_recipient(phone).check(now);
+        match send_rules::next_step(send, campaign.state, quiet, now) {
+            NextStep::Claim => self.claim_and_send(job, send, campaign, phone, now).await,
+            NextStep::Wait(delay) => {
+                self.requeue(job, delay).await?;
+                Ok(Step::Waiting(delay))
             }
+            NextStep::Drop(why) => Ok(Step::Dropped(why)),
+            NextStep::Resolve => self.resolve(job, send, campaign, phone, now).await,
         }
     }
 
@@ -310,30 +342,6 @@ impl SendWorker {
             state: SendState::Sending,
             ..send.clone()
         };
-        // A budget slot only for a send that will really call the provider (after the claim);
-        // the patience is far shorter than the lease.
-        if let Admission::Wait(wait) = self
-            .limits
-            .budget
-            .acquire_within(services, RateShare::SENDS, self.limits.patience)
-            .await?
-        {
-            self.settle(
-                &claimed,
-                attempt,
-                SendState::Sending,
-                SendState::Planned,
-                |u| u.remove("lease_until"),
-            )
-            .await?;
-            self.limits
-                .daily_cap
-                .give_back(services, &sender, day)
-                .await?;
-            let delay = wait.max(StdDuration::from_secs(1));
-            self.requeue(job, delay).await?;
-            return Ok(Step::Waiting(delay));
-        }
         let outbound = OutboundSms {
             from: settings.sender.to_string(),
             to: phone.clone(),
