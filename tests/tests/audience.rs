@@ -705,6 +705,42 @@ async fn the_rejects_file_never_holds_a_spreadsheet_formula() {
     assert!(lines[2].ends_with(",\"'-3+4,x\""), "{}", lines[2]);
 }
 
+#[tokio::test]
+async fn a_number_outside_north_america_is_imported_only_with_its_time_zone() {
+    let dev = Dev::start(None).await;
+    let id = dev
+        .upload(
+            "Abroad",
+            "contacts",
+            "first_name,phone,time zone\nAnn,2125550134,\nBen,+447911123456,\nCat,+447911123452,Europe/London\nDan,+61412345678,somewhere sunny\n",
+        )
+        .await;
+    let (done, _) = dev.wait_for(&id, &["completed", "failed", "paused"]).await;
+    assert_eq!(done["status"], "completed", "{done}");
+    assert_eq!(done["skipped"]["unknown_time_zone"], 2, "{done}");
+    let summary = done["summary"].as_str().unwrap();
+    assert!(
+        summary.contains("2 no time zone for a number outside North America"),
+        "{summary}"
+    );
+    let rejects = dev.rejects(&id).await;
+    assert!(
+        rejects.contains("+447911123456 is outside North America"),
+        "{rejects}"
+    );
+    assert!(
+        rejects.contains("+61412345678 is outside North America"),
+        "{rejects}"
+    );
+    assert!(!rejects.contains("+447911123452"), "{rejects}");
+    // Cat is a member of the list, with her zone.
+    let (_, contacts) = dev.get("/v1/contacts?phone=%2B447911123452").await;
+    assert_eq!(
+        contacts["items"][0]["attributes"]["time_zone"], "Europe/London",
+        "{contacts}"
+    );
+}
+
 /// A forged upload URL is refused before its body is read: the request below declares 512 MiB
 /// and sends 5 bytes, so a server that read the body first would never answer.
 #[tokio::test]

@@ -246,7 +246,7 @@ async fn a_send_that_waits_for_its_rate_slot_past_nine_pm_waits_for_the_morning(
         .find(|t| (200..1000).contains(&(t.timestamp_millis() % slot_ms)))
         .unwrap();
     let phone = trickle_domain::PhoneNumber::parse(people[0].phone.as_str()).unwrap();
-    let quiet = trickle_domain::campaign::QuietHours::for_recipient(&phone);
+    let quiet = trickle_domain::campaign::QuietHours::for_recipient(&phone).unwrap();
     let checked_at = nine_pm - chrono::Duration::milliseconds(100);
     assert_eq!(
         quiet.check(checked_at),
@@ -285,5 +285,78 @@ async fn a_send_that_waits_for_its_rate_slot_past_nine_pm_waits_for_the_morning(
     assert_eq!(
         send_state(&world, &id, people[0].id.as_str()).await.state,
         SendState::Planned
+    );
+}
+
+#[tokio::test]
+async fn a_recipient_whose_time_zone_is_unknown_is_held_and_a_declared_zone_is_kept() {
+    let world = World::new(utc("2026-01-05T12:00:00Z"));
+    let mut people = Vec::new();
+    for (phone, zone) in [
+        ("+447911123450", None),
+        ("+447911123451", Some("Europe/London")),
+    ] {
+        let attributes = zone.map(|z| [("time_zone".to_string(), z.to_string())].into());
+        people.push(
+            trickle_app::contacts::create(
+                &world.services,
+                trickle_domain::RawContact {
+                    phone: phone.into(),
+                    attributes,
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap(),
+        );
+    }
+    let list = world
+        .list(
+            &people.iter().map(|c| c.id.to_string()).collect::<Vec<_>>(),
+            "completed",
+        )
+        .await;
+    let id = campaigns::create(&world.services, raw(&list))
+        .await
+        .unwrap()
+        .id
+        .to_string();
+    campaigns::activate(&world.services, &id).await.unwrap();
+    world.clock.set(utc("2026-01-05T15:00:00Z"));
+    campaigns::plan_due_campaigns(&world.services, world.now())
+        .await
+        .unwrap();
+    world.drain_sends().await;
+    // 21:30 in London, 16:30 in New York: open in every North American window, not in London.
+    world.clock.set(utc("2026-01-05T21:30:00Z"));
+    let w = worker(&world);
+    let job = |contact: &trickle_domain::Contact| SendJob {
+        campaign_id: id.clone(),
+        contact_id: contact.id.to_string(),
+    };
+    assert_eq!(
+        w.process(&job(&people[0])).await.unwrap(),
+        Step::Withheld("time zone unknown")
+    );
+    let held = send_state(&world, &id, people[0].id.as_str()).await;
+    assert_eq!(held.state, SendState::Failed);
+    let item = world
+        .services
+        .table
+        .get(&keys::send(&id, people[0].id.as_str()))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        item["error"]
+            .as_str()
+            .unwrap()
+            .contains("time zone is unknown"),
+        "{item:?}"
+    );
+    // London's 8:00 is 08:00Z: the queue's 15 minutes at most.
+    assert_eq!(
+        w.process(&job(&people[1])).await.unwrap(),
+        Step::Waiting(StdDuration::from_secs(900))
     );
 }

@@ -16,6 +16,7 @@ pub mod nanp_zones;
 pub mod opt_out_keyword;
 pub mod phone;
 pub mod token_strength;
+pub mod us_regions;
 pub mod webhook_signature;
 
 pub use clock::{Clock, FixedClock, OffsetClock, SystemClock};

@@ -209,6 +209,7 @@ fn messy_file_bom_crlf_semicolons_quoted_newlines_blank_lines_and_variants() {
             no_phone: 1,
             invalid_phone: 1,
             invalid_row: 0,
+            unknown_time_zone: 0,
             ragged: 2,
         }
     );

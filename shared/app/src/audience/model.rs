@@ -117,6 +117,7 @@ impl ImportRecord {
         put(RejectReason::NoPhone, self.parse.no_phone);
         put(RejectReason::InvalidPhone, self.parse.invalid_phone);
         put(RejectReason::InvalidRow, self.parse.invalid_row);
+        put(RejectReason::UnknownTimeZone, self.parse.unknown_time_zone);
         for reason in RejectReason::ALL {
             let n = self
                 .skipped

@@ -15,8 +15,12 @@ use std::time::Duration as StdDuration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
+use trickle_domain::campaign::SendWindow;
 use trickle_domain::campaign::{compose, Campaign, CampaignState, QuietHours, SendState, Variant};
-use trickle_domain::PhoneNumber;
+use trickle_domain::{Contact, PhoneNumber};
+
+/// Why a send to someone whose local time cannot be known is held.
+pub const UNKNOWN_ZONE: &str = "the recipient's time zone is unknown (a number outside North America, or a North American number whose area code has no zone): add a time_zone to the contact, such as Europe/London, and plan it again";
 
 use super::error_guard::{Outcome, Verdict};
 use super::send_rules::{self, AfterSend, NextStep, Resolution, SendSettings};
@@ -190,7 +194,16 @@ impl SendWorker {
             Err(e) => return Err(e),
         };
         let phone = PhoneNumber::parse(&send.phone).map_err(store::corrupt)?;
-        let quiet = QuietHours::for_recipient(&phone).check(now);
+        // The window needs the contact's address and declared zone: read for a send still to
+        // claim. No zone known → no window here; the claim path holds the send.
+        let contact = match send.state {
+            SendState::Planned => audience::contact(services, &send.contact_id).await?,
+            _ => None,
+        };
+        let quiet = contact
+            .as_ref()
+            .and_then(|c| QuietHours::for_contact(&phone, &c.attributes))
+            .map_or(SendWindow::Now, |q| q.check(now));
         match send_rules::next_step(&send, campaign.state, quiet, now) {
             NextStep::Drop(why) => Ok(Step::Dropped(why)),
             NextStep::Wait(delay) => {
@@ -198,7 +211,10 @@ impl SendWorker {
                 Ok(Step::Waiting(delay))
             }
             NextStep::Resolve => self.resolve(job, &send, &campaign, &phone, now).await,
-            NextStep::Claim => self.slot_then_claim(job, &send, &campaign, &phone).await,
+            NextStep::Claim => {
+                self.slot_then_claim(job, &send, &campaign, &phone, contact)
+                    .await
+            }
         }
     }
 
@@ -212,8 +228,17 @@ impl SendWorker {
         send: &SendRecord,
         campaign: &Campaign,
         phone: &PhoneNumber,
+        contact: Option<Contact>,
     ) -> Result<Step, CampaignsError> {
         let services = &self.services;
+        let Some(contact) = contact else {
+            return self
+                .withhold(send, "contact missing", "the contact no longer exists")
+                .await;
+        };
+        let Some(window) = QuietHours::for_contact(phone, &contact.attributes) else {
+            return self.withhold(send, "time zone unknown", UNKNOWN_ZONE).await;
+        };
         if let Admission::Wait(wait) = self
             .limits
             .budget
@@ -225,9 +250,11 @@ impl SendWorker {
             return Ok(Step::Waiting(delay));
         }
         let now = services.clock.now();
-        let quiet = QuietHours::for_recipient(phone).check(now);
-        match send_rules::next_step(send, campaign.state, quiet, now) {
-            NextStep::Claim => self.claim_and_send(job, send, campaign, phone, now).await,
+        match send_rules::next_step(send, campaign.state, window.check(now), now) {
+            NextStep::Claim => {
+                self.claim_and_send(job, send, campaign, phone, &contact, now)
+                    .await
+            }
             NextStep::Wait(delay) => {
                 self.requeue(job, delay).await?;
                 Ok(Step::Waiting(delay))
@@ -243,26 +270,16 @@ impl SendWorker {
         send: &SendRecord,
         campaign: &Campaign,
         phone: &PhoneNumber,
+        contact: &Contact,
         now: DateTime<Utc>,
     ) -> Result<Step, CampaignsError> {
         let services = &self.services;
-        let Some(contact) = audience::contact(services, &send.contact_id).await? else {
-            self.settle(
-                send,
-                send.attempts,
-                SendState::Planned,
-                SendState::Failed,
-                |u| u.set("error", "the contact no longer exists"),
-            )
-            .await?;
-            return Ok(Step::Withheld("contact missing"));
-        };
         let settings = &campaign.settings;
         let template = match (send.variant, &settings.message_b) {
             (Variant::B, Some(b)) => b,
             _ => &settings.message_a,
         };
-        let rendered = template.render(&contact).text;
+        let rendered = template.render(contact).text;
         // Every campaign send is a first message: contacts with any history are never planned.
         let text = compose(
             &rendered,
@@ -496,6 +513,24 @@ impl SendWorker {
                 Ok(Step::Waiting(delay))
             }
         }
+    }
+
+    /// A planned send that must not go: FAILED with the reason, without a provider call.
+    async fn withhold(
+        &self,
+        send: &SendRecord,
+        step: &'static str,
+        error: &str,
+    ) -> Result<Step, CampaignsError> {
+        self.settle(
+            send,
+            send.attempts,
+            SendState::Planned,
+            SendState::Failed,
+            |u| u.set("error", error),
+        )
+        .await?;
+        Ok(Step::Withheld(step))
     }
 
     /// The cap is full today: PLANNED with `not_before` at the next local midnight, and back on

@@ -13,7 +13,7 @@ pub mod variant;
 
 pub use encoding::{analyze, Encoding, SegmentInfo};
 pub use message::{compose, DEFAULT_OPT_OUT_FOOTER};
-pub use quiet_hours::{QuietHours, SendWindow};
+pub use quiet_hours::{declared_zone, QuietHours, SendWindow, TIME_ZONE_ATTRIBUTES};
 pub use schedule::{RawSchedule, Schedule, ScheduleError, Slot};
 pub use send::{SendState, SkipReason};
 pub use settings::{

@@ -16,6 +16,9 @@ pub enum RejectReason {
     NoPhone,
     InvalidPhone,
     InvalidRow,
+    /// A number outside North America on a row that does not say its time zone: quiet hours
+    /// cannot be kept for it.
+    UnknownTimeZone,
     DuplicateInFile,
     /// NumVerify: `valid: false`.
     Invalid,
@@ -26,7 +29,7 @@ pub enum RejectReason {
 }
 
 impl RejectReason {
-    pub const ALL: [RejectReason; 8] = [
+    pub const ALL: [RejectReason; 9] = [
         RejectReason::Landline,
         RejectReason::Invalid,
         RejectReason::TollFree,
@@ -35,6 +38,7 @@ impl RejectReason {
         RejectReason::NoPhone,
         RejectReason::InvalidPhone,
         RejectReason::InvalidRow,
+        RejectReason::UnknownTimeZone,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -42,6 +46,7 @@ impl RejectReason {
             RejectReason::NoPhone => "no_phone",
             RejectReason::InvalidPhone => "invalid_phone",
             RejectReason::InvalidRow => "invalid_row",
+            RejectReason::UnknownTimeZone => "unknown_time_zone",
             RejectReason::DuplicateInFile => "duplicate_in_file",
             RejectReason::Invalid => "invalid",
             RejectReason::Landline => "landline",
@@ -56,6 +61,7 @@ impl RejectReason {
             RejectReason::NoPhone => "no phone",
             RejectReason::InvalidPhone => "unreadable phone",
             RejectReason::InvalidRow => "unusable row",
+            RejectReason::UnknownTimeZone => "no time zone for a number outside North America",
             RejectReason::DuplicateInFile => "duplicate in file",
             RejectReason::Invalid => "invalid",
             RejectReason::Landline => "landline",
@@ -185,6 +191,16 @@ pub fn candidate_from_row(
         });
     }
     let phone = phones.remove(0);
+    // Quiet hours need the recipient's local time; outside North America only the list can
+    // say it.
+    if !phone.is_nanp() && crate::campaign::declared_zone(&attributes).is_none() {
+        return Err(RowRejected {
+            reason: RejectReason::UnknownTimeZone,
+            detail: format!(
+                "The number {phone} is outside North America and the row names no time zone: add a Time Zone column with a zone such as Europe/London or Australia/Sydney"
+            ),
+        });
+    }
     if !phones.is_empty() {
         let alternates: Vec<&str> = phones.iter().map(PhoneNumber::as_str).collect();
         attributes.insert(ALTERNATE_PHONES.to_string(), alternates.join(","));

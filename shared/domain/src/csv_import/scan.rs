@@ -19,6 +19,9 @@ pub struct ParseCounts {
     pub no_phone: u64,
     pub invalid_phone: u64,
     pub invalid_row: u64,
+    /// Numbers outside North America on rows that name no time zone.
+    #[serde(default)]
+    pub unknown_time_zone: u64,
     /// Rows with more or fewer fields than the header (read anyway).
     pub ragged: u64,
 }
@@ -40,6 +43,7 @@ impl ParseCounts {
             Some(RejectReason::DuplicateInFile) => self.duplicates += 1,
             Some(RejectReason::NoPhone) => self.no_phone += 1,
             Some(RejectReason::InvalidPhone) => self.invalid_phone += 1,
+            Some(RejectReason::UnknownTimeZone) => self.unknown_time_zone += 1,
             Some(_) => self.invalid_row += 1,
         }
         reason
@@ -52,6 +56,7 @@ impl ParseCounts {
         self.no_phone += other.no_phone;
         self.invalid_phone += other.invalid_phone;
         self.invalid_row += other.invalid_row;
+        self.unknown_time_zone += other.unknown_time_zone;
         self.ragged += other.ragged;
     }
 }
