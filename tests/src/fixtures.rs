@@ -265,6 +265,17 @@ pub async fn s3_blobs() -> Fixture<dyn Blobs> {
         .send()
         .await
         .expect("create bucket");
+    // Versioned, as template.yaml makes the bucket: an import reads the version it was told of.
+    s3.put_bucket_versioning()
+        .bucket(&bucket)
+        .versioning_configuration(
+            aws_sdk_s3::types::VersioningConfiguration::builder()
+                .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("bucket versioning");
     let prefix = moto::unique("t") + "-";
     let (queue, arns) = sqs_queue_with(&prefix, &["uploads"]).await;
     let filter = NotificationConfigurationFilter::builder()

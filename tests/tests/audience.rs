@@ -741,6 +741,37 @@ async fn a_number_outside_north_america_is_imported_only_with_its_time_zone() {
     );
 }
 
+#[tokio::test]
+async fn a_file_larger_than_an_import_takes_fails_at_once_with_what_to_do() {
+    let dev = Dev::start(None).await;
+    let (status, created) = dev
+        .post(
+            "/v1/imports",
+            json!({"list_name": "Huge", "kind": "contacts"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let id = created["id"].as_str().unwrap().to_string();
+    // S3 announces a 2 GiB object at the import's key (the bytes never need to exist).
+    let event = trickle_app::queues::ObjectCreated {
+        bucket: "b".into(),
+        key: format!("imports/{id}.csv"),
+        size: 2 * 1024 * 1024 * 1024,
+        version: Some("v1".into()),
+        etag: Some("e1".into()),
+    };
+    trickle_app::audience::dispatch::object_created(&dev.services, &event)
+        .await
+        .unwrap();
+    let (done, _) = dev.wait_for(&id, &["completed", "failed", "paused"]).await;
+    assert_eq!(done["status"], "failed", "{done}");
+    let error = done["error"].as_str().unwrap();
+    assert!(
+        error.contains("2147 MB") && error.contains("split it into smaller files"),
+        "{error}"
+    );
+}
+
 /// A forged upload URL is refused before its body is read: the request below declares 512 MiB
 /// and sends 5 bytes, so a server that read the body first would never answer.
 #[tokio::test]

@@ -16,6 +16,7 @@ macro_rules! blobs_contract {
                 bad_keys_are_refused,
                 a_presigned_upload_stores_the_body,
                 new_imports_are_announced_on_the_uploads_queue,
+                the_announced_version_is_read_whatever_is_written_after,
             ]
         );
     };

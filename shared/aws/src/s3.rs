@@ -11,6 +11,7 @@ use aws_sdk_s3::Client;
 use bytes::Bytes;
 use trickle_app::ports::blobs::{
     check_key, check_presign_expiry, BlobError, BlobMeta, BlobReader, Blobs, PresignedUpload,
+    Revision,
 };
 
 use crate::describe;
@@ -115,6 +116,45 @@ impl Blobs for S3Blobs {
             Err(e) => {
                 let service = e.into_service_error();
                 if service.is_no_such_key() {
+                    Ok(None)
+                } else {
+                    Err(unavailable(service))
+                }
+            }
+        }
+    }
+
+    async fn open_version(
+        &self,
+        key: &str,
+        offset: u64,
+        revision: Revision<'_>,
+    ) -> Result<Option<BlobReader>, BlobError> {
+        check_key(key)?;
+        let mut request = self.client.get_object().bucket(&self.bucket).key(key);
+        request = match revision {
+            Revision::Latest => return self.open_from(key, offset).await,
+            Revision::Version(id) => request.version_id(id),
+            Revision::ETag(tag) => request.if_match(format!("\"{}\"", tag.trim_matches('"'))),
+        };
+        if offset > 0 {
+            request = request.range(format!("bytes={offset}-"));
+        }
+        match request.send().await {
+            Ok(out) => Ok(Some(Box::new(out.body.into_async_read()))),
+            Err(e) => {
+                let status = e.raw_response().map(|r| r.status().as_u16());
+                let service = e.into_service_error();
+                // Not this revision any more: a version S3 does not have (404 NoSuchVersion,
+                // or 400 for an id it cannot read), an ETag the object lost (412).
+                let code = aws_sdk_s3::error::ProvideErrorMetadata::code(&service);
+                let gone = service.is_no_such_key()
+                    || matches!(
+                        code,
+                        Some("NoSuchVersion" | "InvalidArgument" | "PreconditionFailed")
+                    )
+                    || status == Some(412);
+                if gone {
                     Ok(None)
                 } else {
                     Err(unavailable(service))

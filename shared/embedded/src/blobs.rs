@@ -13,7 +13,7 @@ use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use trickle_app::ports::blobs::{
     check_key, check_presign_expiry, BlobError, BlobMeta, BlobReader, Blobs, PresignedUpload,
-    NOTIFIED_PREFIX,
+    Revision, NOTIFIED_PREFIX,
 };
 use trickle_app::ports::{OutgoingMessage, Queue};
 use trickle_app::queues::{self, ObjectCreated, QueueMessage, UploadsMessage};
@@ -26,6 +26,9 @@ const BUCKET: &str = "local";
 pub struct EmbeddedBlobs {
     root: PathBuf,
     partial: PathBuf,
+    /// Each announced object's bytes under its version id (a hard link, so no copy): an import
+    /// reads the version its notification named, whatever was written to the key since.
+    versions: PathBuf,
     signing_key: Arc<Vec<u8>>,
     public_url: String,
     notifications: Arc<dyn Queue>,
@@ -41,8 +44,10 @@ impl EmbeddedBlobs {
     ) -> std::io::Result<Self> {
         let root = data_dir.join("blobs");
         let partial = data_dir.join("blobs-partial");
+        let versions = data_dir.join("blobs-versions");
         crate::private_files::create_dir(&root)?;
         crate::private_files::create_dir(&partial)?;
+        crate::private_files::create_dir(&versions)?;
         let key_path = data_dir.join("upload-signing.key");
         let signing_key = match std::fs::read(&key_path) {
             Ok(key) if key.len() >= 32 => key,
@@ -59,6 +64,7 @@ impl EmbeddedBlobs {
         Ok(Self {
             root,
             partial,
+            versions,
             signing_key: Arc::new(signing_key),
             public_url: public_url.trim_end_matches('/').to_string(),
             notifications,
@@ -102,13 +108,19 @@ impl EmbeddedBlobs {
     }
 
     /// Writes the `uploads` notification S3 would send for a new object under the prefix.
-    async fn announce(&self, key: &str, size: u64, digest: &[u8]) -> Result<(), BlobError> {
+    async fn announce(
+        &self,
+        key: &str,
+        size: u64,
+        digest: &[u8],
+        version: Option<String>,
+    ) -> Result<(), BlobError> {
         if key.starts_with(NOTIFIED_PREFIX) {
             let event = ObjectCreated {
                 bucket: BUCKET.into(),
                 key: key.to_string(),
                 size,
-                version: Some(uuid::Uuid::now_v7().to_string()),
+                version,
                 etag: Some(hex::encode(&digest[..16])),
             };
 
@@ -123,21 +135,31 @@ impl EmbeddedBlobs {
         Ok(())
     }
 
-    async fn write_file(&self, key: &str, body: &Bytes) -> Result<(), BlobError> {
+    async fn write_file(&self, key: &str, body: &Bytes) -> Result<Option<String>, BlobError> {
         // Write aside then rename, so a reader never sees half a file.
         let temp = self.partial.join(uuid::Uuid::new_v4().to_string());
         tokio::fs::write(&temp, body).await.map_err(io)?;
         self.place(&temp, key).await
     }
 
-    /// Moves a fully written file to `key`.
-    async fn place(&self, temp: &Path, key: &str) -> Result<(), BlobError> {
+    /// Moves a fully written file to `key`; an object S3 would announce gets a version, linked
+    /// before the move so no later write to the key can take its place.
+    async fn place(&self, temp: &Path, key: &str) -> Result<Option<String>, BlobError> {
+        let version = if key.starts_with(NOTIFIED_PREFIX) {
+            let version = uuid::Uuid::now_v7().to_string();
+            tokio::fs::hard_link(temp, self.versions.join(&version))
+                .await
+                .map_err(io)?;
+            Some(version)
+        } else {
+            None
+        };
         let target = self.path_of(key)?;
         if let Some(dir) = target.parent() {
             tokio::fs::create_dir_all(dir).await.map_err(io)?;
         }
         tokio::fs::rename(temp, &target).await.map_err(io)?;
-        Ok(())
+        Ok(version)
     }
 }
 
@@ -205,8 +227,8 @@ fn walk(root: &Path, dir: &Path, prefix: &str, out: &mut Vec<BlobMeta>) -> std::
 #[async_trait]
 impl Blobs for EmbeddedBlobs {
     async fn put(&self, key: &str, body: Bytes, _content_type: &str) -> Result<(), BlobError> {
-        self.write_file(key, &body).await?;
-        self.announce(key, body.len() as u64, &Sha256::digest(&body))
+        let version = self.write_file(key, &body).await?;
+        self.announce(key, body.len() as u64, &Sha256::digest(&body), version)
             .await
     }
 
@@ -224,6 +246,34 @@ impl Blobs for EmbeddedBlobs {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(io(e)),
         }
+    }
+
+    async fn open_version(
+        &self,
+        key: &str,
+        offset: u64,
+        revision: Revision<'_>,
+    ) -> Result<Option<BlobReader>, BlobError> {
+        use tokio::io::AsyncSeekExt;
+        check_key(key)?;
+        // Every announced object here has a version; an ETag alone is not kept.
+        let Revision::Version(version) = revision else {
+            return self.open_from(key, offset).await;
+        };
+        if uuid::Uuid::parse_str(version).is_err() {
+            return Err(BlobError::Invalid(format!(
+                "{version:?} is not a version id"
+            )));
+        }
+        let mut file = match tokio::fs::File::open(self.versions.join(version)).await {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io(e)),
+        };
+        file.seek(std::io::SeekFrom::Start(offset))
+            .await
+            .map_err(io)?;
+        Ok(Some(Box::new(tokio::io::BufReader::new(file))))
     }
 
     async fn list(&self, prefix: &str) -> Result<Vec<BlobMeta>, BlobError> {
@@ -283,8 +333,8 @@ impl Blobs for EmbeddedBlobs {
                 return Err(e);
             }
         };
-        self.place(&temp, key).await?;
-        self.announce(key, size, &digest).await
+        let version = self.place(&temp, key).await?;
+        self.announce(key, size, &digest, version).await
     }
 }
 

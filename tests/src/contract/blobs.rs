@@ -2,7 +2,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use tokio::io::AsyncReadExt;
-use trickle_app::ports::blobs::{BlobError, Blobs};
+use trickle_app::ports::blobs::{BlobError, Blobs, Revision};
 use trickle_app::queues;
 use trickle_app::queues::{QueueMessage, UploadsMessage};
 
@@ -120,6 +120,79 @@ pub async fn a_presigned_upload_stores_the_body(f: &F) {
         b.get("imports/presigned list.csv").await.unwrap().unwrap(),
         Bytes::from_static(b"first_name,phone\nAna,2125550134\n")
     );
+}
+
+/// The objects announced on the uploads queue for `key`, waiting up to 10 s for `count`.
+async fn announced(f: &F, key: &str, count: usize) -> Vec<trickle_app::queues::ObjectCreated> {
+    let queue = f.notifications.as_ref().expect("a notification queue");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut versions: Vec<trickle_app::queues::ObjectCreated> = Vec::new();
+    while Instant::now() < deadline && versions.len() < count {
+        for m in queue
+            .receive(
+                queues::UPLOADS,
+                10,
+                Duration::from_secs(30),
+                Duration::from_secs(1),
+            )
+            .await
+            .unwrap()
+        {
+            if let UploadsMessage::Uploaded(objects) = UploadsMessage::decode(&m.body).unwrap() {
+                versions.extend(objects.into_iter().filter(|o| o.key == key));
+            }
+            queue.delete(queues::UPLOADS, &m.receipt).await.unwrap();
+        }
+    }
+    versions
+}
+
+async fn read_all(reader: Option<trickle_app::ports::blobs::BlobReader>) -> Option<String> {
+    let mut text = String::new();
+    reader?.read_to_string(&mut text).await.unwrap();
+    Some(text)
+}
+
+/// An upload URL used twice cannot swap the file under an import: a read of the revision the
+/// notification named gets that revision's bytes from any offset (a store that names a version),
+/// or nothing (a store that names only an ETag) — never the bytes written after.
+pub async fn the_announced_version_is_read_whatever_is_written_after(f: &F) {
+    let b = &f.port;
+    let key = "imports/pinned.csv";
+    b.put(key, Bytes::from_static(b"phone\n2125550101\n"), "text/csv")
+        .await
+        .unwrap();
+    let first = announced(f, key, 1).await;
+    assert_eq!(first.len(), 1, "{first:?}");
+    let (version, etag) = (first[0].version.clone(), first[0].etag.clone());
+    let pin = match (&version, &etag) {
+        (Some(id), _) => Revision::Version(id),
+        (None, Some(tag)) => Revision::ETag(tag),
+        (None, None) => panic!("the notification names neither a version nor an ETag"),
+    };
+    // Before another write, the pinned read is the object.
+    let pinned = read_all(b.open_version(key, 6, pin).await.unwrap()).await;
+    assert_eq!(pinned.as_deref(), Some("2125550101\n"));
+    b.put(key, Bytes::from_static(b"phone\n9999999999\n"), "text/csv")
+        .await
+        .unwrap();
+    assert_eq!(announced(f, key, 1).await.len(), 1);
+    let after = read_all(b.open_version(key, 0, pin).await.unwrap()).await;
+    match pin {
+        Revision::Version(_) => assert_eq!(after.as_deref(), Some("phone\n2125550101\n")),
+        _ => assert_eq!(after, None, "an ETag the object lost reads as missing"),
+    }
+    let newest = read_all(b.open_version(key, 0, Revision::Latest).await.unwrap()).await;
+    assert_eq!(newest.as_deref(), Some("phone\n9999999999\n"));
+    let absent = b
+        .open_version(
+            key,
+            0,
+            Revision::Version("01890000-0000-7000-8000-000000000000"),
+        )
+        .await
+        .unwrap();
+    assert!(absent.is_none());
 }
 
 pub async fn new_imports_are_announced_on_the_uploads_queue(f: &F) {

@@ -92,7 +92,7 @@ pub async fn object_created(
             bytes.copy_from_slice(&digest[..16]);
             let id = ImportId::from_uuid(uuid::Builder::from_random_bytes(bytes).into_uuid());
             let list_name = check_list_name(stem).unwrap_or_else(|_| "imported list".into());
-            let (import, list) = new_records(
+            let (mut import, list) = new_records(
                 &id,
                 list_name,
                 ImportKind::Contacts,
@@ -101,8 +101,10 @@ pub async fn object_created(
                 version.clone(),
                 services.clock.now(),
             );
+            import.object_version_id = event.version.clone();
+            import.object_etag = event.etag.clone();
             insert(services, &import, &list).await?;
-            return send_step(services, Step::Parse, id.as_str(), "upload").await;
+            return first_step(services, event, id.as_str()).await;
         }
     };
     let claimed = services
@@ -112,6 +114,8 @@ pub async fn object_created(
             Update::new()
                 .set("status", ImportStatus::Uploaded.as_str())
                 .set("object_version", serde_json::to_value(&version)?)
+                .set("object_version_id", serde_json::to_value(&event.version)?)
+                .set("object_etag", serde_json::to_value(&event.etag)?)
                 .set("updated_at", serde_json::to_value(services.clock.now())?),
             Some(Condition::equals(
                 "status",
@@ -120,7 +124,7 @@ pub async fn object_created(
         )
         .await;
     match claimed {
-        Ok(_) => send_step(services, Step::Parse, id.as_str(), "upload").await,
+        Ok(_) => first_step(services, event, id.as_str()).await,
         Err(e) if e.is_condition_failure() => {
             let import = store::load(services, id.as_str()).await?;
             if import.object_version == version {
@@ -135,6 +139,27 @@ pub async fn object_created(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// The largest file an import reads (the local runner's upload cap too).
+pub const MAX_IMPORT_BYTES: u64 = 1024 * 1024 * 1024;
+
+/// Parsing, unless the object is larger than an import takes: then the import fails at once,
+/// saying so (a redelivery fails it again, which changes nothing).
+async fn first_step(
+    services: &Services,
+    event: &ObjectCreated,
+    id: &str,
+) -> Result<(), AudienceError> {
+    if event.size > MAX_IMPORT_BYTES {
+        let message = format!(
+            "the file is {} MB and an import takes at most {} MB: split it into smaller files and upload each",
+            event.size / 1_000_000,
+            MAX_IMPORT_BYTES / 1_000_000
+        );
+        return super::store::fail(services, id, &message).await;
+    }
+    send_step(services, Step::Parse, id, "upload").await
 }
 
 /// After a resume: every number still without a verdict goes back to the validation queue.

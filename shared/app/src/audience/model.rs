@@ -59,6 +59,13 @@ pub struct ImportRecord {
     pub object_key: String,
     #[serde(default)]
     pub object_version: Option<String>,
+    /// The store's version id of the object the notification named: every read of the import
+    /// asks for it, so an upload URL used again cannot swap the file mid-import.
+    #[serde(default)]
+    pub object_version_id: Option<String>,
+    /// The object's ETag as notified: what a read pins when the store named no version.
+    #[serde(default)]
+    pub object_etag: Option<String>,
     #[serde(default)]
     pub format: Option<FileFormat>,
     #[serde(default)]
@@ -105,6 +112,16 @@ pub fn skipped_attr(reason: RejectReason) -> String {
 }
 
 impl ImportRecord {
+    /// The revision of the uploaded file every read of this import asks for.
+    pub fn revision(&self) -> crate::ports::blobs::Revision<'_> {
+        use crate::ports::blobs::Revision;
+        match (&self.object_version_id, &self.object_etag) {
+            (Some(id), _) => Revision::Version(id),
+            (None, Some(tag)) => Revision::ETag(tag),
+            (None, None) => Revision::Latest,
+        }
+    }
+
     /// Rows skipped per reason, parse and validation together.
     pub fn skipped_by_reason(&self) -> BTreeMap<RejectReason, u64> {
         let mut counts = BTreeMap::new();

@@ -16,6 +16,7 @@ use super::model::{CandidateItem, ImportKind, ImportRecord, ImportStatus, Reject
 use super::steps::{send_batch, send_step, NUMBERS_PER_BATCH};
 use super::store::{self, fail};
 use super::{keys, AudienceError, AudienceSettings};
+use crate::ports::blobs::Revision;
 use crate::ports::table::{Condition, Item, TxOp, Update};
 use crate::queues::Step;
 use crate::records;
@@ -28,8 +29,12 @@ async fn detect_format(
     services: &Services,
     import: &ImportRecord,
 ) -> Result<Option<FileFormat>, AudienceError> {
-    let Some(mut reader) = services.blobs.open(&import.object_key).await? else {
-        fail(services, &import.id, "the uploaded file is missing").await?;
+    let Some(mut reader) = services
+        .blobs
+        .open_version(&import.object_key, 0, import.revision())
+        .await?
+    else {
+        fail(services, &import.id, REPLACED).await?;
         return Ok(None);
     };
     let mut sample = Vec::with_capacity(SNIFF_BYTES);
@@ -58,21 +63,20 @@ struct Chunk {
 /// Up to `max_rows` rows from `from`, read on a blocking thread from the streaming blob.
 async fn read_chunk(
     services: &Services,
-    key: &str,
+    (key, revision): (&str, Revision<'_>),
     format: &FileFormat,
     from: RowPosition,
     max_rows: usize,
-) -> Result<Chunk, AudienceError> {
+) -> Result<Option<Chunk>, AudienceError> {
     let seekable = format.encoding.offsets_match_file();
-    let reader = if seekable {
-        services
-            .blobs
-            .open_from(key, format.encoding.bom_len() + from.offset)
-            .await?
+    let offset = if seekable {
+        format.encoding.bom_len() + from.offset
     } else {
-        services.blobs.open(key).await?
+        0
     };
-    let reader = reader.ok_or_else(|| AudienceError::Read(format!("{key} is missing")))?;
+    let Some(reader) = services.blobs.open_version(key, offset, revision).await? else {
+        return Ok(None);
+    };
     let format = format.clone();
     let handle = tokio::runtime::Handle::current();
     tokio::task::spawn_blocking(move || -> Result<Chunk, AudienceError> {
@@ -103,7 +107,11 @@ async fn read_chunk(
     })
     .await
     .map_err(|e| AudienceError::Read(e.to_string()))?
+    .map(Some)
 }
+
+/// Why an import stops when its file is not the one announced (gone, or written again).
+const REPLACED: &str = "the uploaded file is missing or was replaced after it was uploaded: upload it again as a new import";
 
 /// One parse step: reads the next chunk of rows, records candidates (deduplicated across the
 /// whole file by a guard item per number), rejects and validation batches, then moves the
@@ -152,12 +160,15 @@ pub async fn parse_chunk(
     };
     let chunk = read_chunk(
         services,
-        &import.object_key,
+        (&import.object_key, import.revision()),
         &format,
         from,
         settings.parse_chunk_rows,
     )
     .await?;
+    let Some(chunk) = chunk else {
+        return fail(services, id, REPLACED).await;
+    };
 
     // First sighting inside this chunk, then across the file through the guard items.
     let mut seen_here: HashSet<PhoneNumber> = HashSet::new();

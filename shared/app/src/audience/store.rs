@@ -30,6 +30,8 @@ pub(crate) fn new_records(
         status,
         object_key,
         object_version,
+        object_version_id: None,
+        object_etag: None,
         format: None,
         error: None,
         paused_reason: None,

@@ -74,6 +74,18 @@ pub fn check_presign_expiry(expires_in: Duration) -> Result<(), BlobError> {
     Ok(())
 }
 
+/// Which bytes of an object a read wants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Revision<'a> {
+    /// Whatever the key holds now.
+    Latest,
+    /// A version id of a versioned store (S3's `versionId`, the embedded store's own).
+    Version(&'a str),
+    /// The object as long as it still has this ETag (S3 without a version id in its
+    /// notification); another write since makes it missing.
+    ETag(&'a str),
+}
+
 #[async_trait]
 pub trait Blobs: Send + Sync {
     async fn put(&self, key: &str, body: Bytes, content_type: &str) -> Result<(), BlobError>;
@@ -100,6 +112,16 @@ pub trait Blobs: Send + Sync {
         }
         Ok(Some(reader))
     }
+
+    /// [`Blobs::open_from`] of one revision of the object: the one a notification named, so an
+    /// object written again since cannot be read in its place. A revision that is no longer
+    /// there (a version deleted, an ETag the object no longer has) reads as missing.
+    async fn open_version(
+        &self,
+        key: &str,
+        offset: u64,
+        revision: Revision<'_>,
+    ) -> Result<Option<BlobReader>, BlobError>;
 
     /// Every object under the prefix, in key order.
     async fn list(&self, prefix: &str) -> Result<Vec<BlobMeta>, BlobError>;
