@@ -145,6 +145,16 @@ impl Scenario {
     /// and processed by the events worker on the same store; `default_business` is the
     /// deployment's business name, for replies to someone no campaign reached.
     pub async fn receive_replies(&self, replies: &[(&str, &str)], default_business: &str) {
+        let events: Vec<serde_json::Value> = replies
+            .iter()
+            .map(|(phone, text)| self.simulator.inbound_event(Shape::V3, phone, text, &[]))
+            .collect();
+        self.receive_events(&events, default_business).await;
+    }
+
+    /// Webhook events, delivered by the simulator and processed as
+    /// [`Scenario::receive_replies`] does.
+    pub async fn receive_events(&self, events: &[serde_json::Value], default_business: &str) {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let router = trickle_http::router_with_webhooks(
@@ -164,9 +174,8 @@ impl Scenario {
         // Signatures are checked against the real time; the business clock comes back after.
         let business_now = self.world.now();
         self.world.clock.set(chrono::Utc::now());
-        for (phone, text) in replies {
-            let event = self.simulator.inbound_event(Shape::V3, phone, text, &[]);
-            let statuses = self.simulator.deliver(&event, Delivery::default()).await;
+        for event in events {
+            let statuses = self.simulator.deliver(event, Delivery::default()).await;
             assert!(statuses.iter().all(|c| *c == 200), "{statuses:?}");
         }
         self.world.clock.set(business_now);

@@ -12,6 +12,7 @@ use trickle_app::campaigns::{self, SendJob};
 use trickle_app::queues;
 use trickle_domain::campaign::RawCampaign;
 use trickle_domain::Contact;
+use trickle_sandbox::openphone::Shape;
 use trickle_tests::campaign_world::utc;
 use trickle_tests::send_world::{campaign, scenario};
 
@@ -220,6 +221,103 @@ async fn stop_and_help_replies_name_the_business_of_the_campaign_that_texted_the
     let other = replies_to(stranger);
     assert_eq!(other.len(), 1, "{other:?}");
     assert!(other[0].starts_with("trickle: "), "{other:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_message_fails_its_send_and_two_carrier_failures_suppress_the_number() {
+    let s = scenario(None, 1000).await;
+    let (people, id) = s.active_campaign(3).await;
+    s.plan_at("2026-01-05T15:00:00Z").await;
+    s.work_sends().await;
+    s.assert_each_got_exactly_one(&people);
+    let message_to = |phone: &str| {
+        s.simulator
+            .sent_messages()
+            .into_iter()
+            .find(|m| m["to"][0] == phone)
+            .unwrap()
+    };
+    let (dead, landline) = (people[0].phone.as_str(), people[1].phone.as_str());
+    let first = message_to(dead);
+    let unreachable =
+        s.simulator
+            .failed_event(Shape::V4, &first, "Unreachable destination handset (30003)");
+    // The same number failed before: a message sent from the OpenPhone app, weeks earlier.
+    let mut earlier = first.clone();
+    earlier["id"] = serde_json::json!("AC_earlier_app_message");
+    let sent_at =
+        chrono::DateTime::parse_from_rfc3339(first["createdAt"].as_str().unwrap()).unwrap();
+    earlier["createdAt"] = serde_json::json!((sent_at - Duration::days(30)).to_rfc3339());
+    let earlier = s
+        .simulator
+        .failed_event(Shape::V3, &earlier, "not a mobile number");
+    let wired =
+        s.simulator
+            .failed_event(Shape::V4, &message_to(landline), "The number is a landline");
+    // Each report is delivered twice (a redelivery is one report).
+    s.receive_events(
+        &[
+            unreachable.clone(),
+            unreachable,
+            wired.clone(),
+            wired,
+            earlier,
+        ],
+        "trickle",
+    )
+    .await;
+
+    let stats = campaigns::stats::stats(&s.world.services, &id)
+        .await
+        .unwrap();
+    assert_eq!((stats.total.sent, stats.total.failed), (1, 2), "{stats:?}");
+    let send = s
+        .world
+        .items(&format!("CAMPAIGN#{id}"), "SEND#")
+        .await
+        .into_iter()
+        .find(|i| i["phone"] == dead)
+        .unwrap();
+    assert_eq!(send["state"], "FAILED");
+    assert!(
+        send["error"]
+            .as_str()
+            .unwrap()
+            .contains("Unreachable destination handset"),
+        "{send:?}"
+    );
+    let timeline = s
+        .world
+        .items(&format!("CONTACT#{}", people[0].id), "ACT#")
+        .await;
+    let activity = timeline
+        .iter()
+        .find(|a| a["provider_id"] == first["id"])
+        .unwrap();
+    assert_eq!(activity["status"], "failed");
+    // Two reports within 180 days: suppressed, with the reports in the audit. One: not yet.
+    let suppressed = s.world.items(&format!("SUPPRESS#{dead}"), "").await;
+    assert_eq!(
+        suppressed.len(),
+        2,
+        "the suppression and its audit: {suppressed:?}"
+    );
+    let audit = suppressed
+        .iter()
+        .find(|i| i["action"] == "suppressed")
+        .unwrap();
+    assert_eq!(audit["reports"].as_array().unwrap().len(), 2, "{audit:?}");
+    assert!(s
+        .world
+        .items(&format!("SUPPRESS#{landline}"), "")
+        .await
+        .is_empty());
+    // The next campaign's claim refuses the suppressed number.
+    assert!(
+        trickle_app::campaigns::audience::is_suppressed(&s.world.services, &people[0].phone)
+            .await
+            .unwrap()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -82,6 +82,10 @@ pub async fn received(
 
 pub async fn delivered(services: &Services, envelope: &Envelope) -> Result<(), HandlerError> {
     let message = MessageObject::read(&envelope.object).map_err(permanent)?;
+    // A delivery report whose status says it did not arrive is a failure, whatever its name.
+    if super::failures::is_failure_status(message.status.as_deref()) {
+        return super::failures::failed(services, envelope).await;
+    }
     let now = services.clock.now();
     let delivered_at = keys::sort_time(now);
     let activity: ActivityRef = match activities::find(services, &message.id)

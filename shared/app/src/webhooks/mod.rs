@@ -9,6 +9,7 @@ pub mod activities;
 pub mod calls;
 pub mod contacts;
 pub mod events;
+pub mod failures;
 pub mod forward;
 pub mod ingest;
 pub mod keys;

@@ -8,9 +8,10 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 /// The event types this system acts on. Anything else is stored and marked `ignored`.
-pub const KNOWN_TYPES: [&str; 10] = [
+pub const KNOWN_TYPES: [&str; 11] = [
     "message.received",
     "message.delivered",
+    "message.failed",
     "call.ringing",
     "call.completed",
     "call.recording.completed",

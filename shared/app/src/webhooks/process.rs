@@ -150,6 +150,7 @@ pub async fn dispatch(
     match envelope.event_type.as_str() {
         "message.received" => messages::received(services, settings, envelope).await,
         "message.delivered" => messages::delivered(services, envelope).await,
+        "message.failed" => super::failures::failed(services, envelope).await,
         "call.ringing" => calls::ringing(services, envelope).await,
         "call.completed" => calls::completed(services, envelope).await,
         "call.recording.completed" => calls::recording_completed(services, envelope).await,

@@ -270,7 +270,8 @@ mod tests {
     #[test]
     fn every_source_of_a_zone_counts_and_no_zone_means_no_window() {
         // (number, attributes, now, expected: None = now, Some = wait until; "hold" = no window)
-        let cases: &[(&str, &[(&str, &str)], &str, Option<&str>)] = &[
+        type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str, Option<&'a str>);
+        let cases: &[Case] = &[
             // A UK number alone has no zone: held, never the North American window.
             ("+447911123456", &[], "2026-01-06T02:00:00Z", Some("hold")),
             // …with the zone the list declared: 8:00–21:00 in London.

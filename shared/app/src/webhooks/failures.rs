@@ -1,0 +1,292 @@
+//! `message.failed`, and a delivery report whose status says the message did not arrive: the
+//! outbound message's activity and its campaign send become failed with the carrier's reason.
+//! A number the carrier reports unreachable or not a mobile twice within 180 days is suppressed
+//! (never texted by a campaign again) with an audit entry, so a dead number stops costing the
+//! sending number's reputation.
+
+use chrono::{DateTime, Duration, Utc};
+use serde_json::{json, Value};
+use trickle_domain::PhoneNumber;
+
+use super::payload::{Envelope, MessageObject};
+use super::{activities, keys};
+use crate::ports::table::{
+    Condition, Index, Item, Key, Query, SortKeyCondition, Update, EXPIRES_AT,
+};
+use crate::worker::HandlerError;
+use crate::Services;
+
+use super::{permanent, transient};
+
+/// Carrier reports of "unreachable or not a mobile" that suppress a number.
+pub const STRIKES_TO_SUPPRESS: usize = 2;
+/// The window those reports are counted in.
+pub const STRIKE_WINDOW_DAYS: i64 = 180;
+
+/// Delivery statuses that mean the message did not arrive.
+pub fn is_failure_status(status: Option<&str>) -> bool {
+    matches!(status, Some("failed" | "undelivered"))
+}
+
+/// The carrier's words for why, from whichever field the payload carries them in.
+fn reason_of(object: &Value) -> String {
+    let text = |name: &str| {
+        object.get(name).and_then(|v| match v {
+            Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        })
+    };
+    let words: Vec<String> = [
+        "errorMessage",
+        "error",
+        "failureReason",
+        "statusReason",
+        "reason",
+    ]
+    .iter()
+    .filter_map(|f| text(f))
+    .chain(text("errorCode").map(|c| format!("code {c}")))
+    .collect();
+    if words.is_empty() {
+        "the carrier did not deliver the message".into()
+    } else {
+        words.join("; ")
+    }
+}
+
+/// Whether a carrier reason says the number cannot take texts (unreachable, not a mobile):
+/// the words carriers and aggregators use, and their common error codes (30003 unreachable,
+/// 30005 unknown destination, 30006 landline or unreachable carrier).
+pub fn means_unreachable(reason: &str) -> bool {
+    let lower = reason.to_lowercase();
+    [
+        "unreachable",
+        "not a mobile",
+        "not mobile",
+        "landline",
+        "unknown destination",
+        "unknown subscriber",
+        "invalid destination",
+        "not in service",
+        "30003",
+        "30005",
+        "30006",
+    ]
+    .iter()
+    .any(|w| lower.contains(w))
+}
+
+pub async fn failed(services: &Services, envelope: &Envelope) -> Result<(), HandlerError> {
+    let message = MessageObject::read(&envelope.object).map_err(permanent)?;
+    let reason = reason_of(&envelope.object);
+    let at = message
+        .created_at
+        .or(envelope.created_at)
+        .unwrap_or_else(|| services.clock.now());
+    let now = keys::sort_time(services.clock.now());
+    if let Some(activity) = activities::find(services, &message.id)
+        .await
+        .map_err(transient)?
+    {
+        let marked = services
+            .table
+            .update(
+                &activity.key,
+                Update::new()
+                    .set("status", "failed")
+                    .set("failure_reason", reason.clone())
+                    .set("failed_at", now.clone()),
+                Some(Condition::ItemExists),
+            )
+            .await;
+        ignore_condition(marked)?;
+    }
+    fail_campaign_sends(services, &message.id, &reason, &now).await?;
+    if means_unreachable(&reason) {
+        if let Some(phone) = message.to.first().and_then(|t| PhoneNumber::parse(t).ok()) {
+            strike(services, &phone, &message.id, &reason, at).await?;
+        }
+    }
+    Ok(())
+}
+
+/// The campaign send of this provider message (gsi3 `SENDMSG#<id>`): SENT or DELIVERED →
+/// FAILED with the reason; a send in any other state is left alone.
+async fn fail_campaign_sends(
+    services: &Services,
+    provider_message_id: &str,
+    reason: &str,
+    now: &str,
+) -> Result<(), HandlerError> {
+    let page = services
+        .table
+        .query(Query::on_index(Index::Gsi3, keys::send_by_message(provider_message_id)).limit(10))
+        .await
+        .map_err(transient)?;
+    for item in page.items {
+        let Some(key) = Key::of(&item) else {
+            continue;
+        };
+        let result = services
+            .table
+            .update(
+                &key,
+                Update::new()
+                    .set("state", "FAILED")
+                    .set("error", format!("the carrier did not deliver it: {reason}"))
+                    .set("failed_at", now)
+                    .set("updated_at", now),
+                Some(Condition::Any(vec![
+                    Condition::equals("state", "SENT"),
+                    Condition::equals("state", "DELIVERED"),
+                ])),
+            )
+            .await;
+        ignore_condition(result)?;
+    }
+    Ok(())
+}
+
+/// One carrier report against the number, once per message; the second within the window
+/// suppresses it.
+async fn strike(
+    services: &Services,
+    phone: &PhoneNumber,
+    message_id: &str,
+    reason: &str,
+    at: DateTime<Utc>,
+) -> Result<(), HandlerError> {
+    let e164 = phone.as_str();
+    let pk = format!("CARRIERFAIL#{e164}");
+    let mut item = Item::new();
+    item.insert("pk".into(), pk.clone().into());
+    item.insert(
+        "sk".into(),
+        format!("{}#{message_id}", keys::sort_time(at)).into(),
+    );
+    item.insert("reason".into(), reason.into());
+    item.insert("message_id".into(), message_id.into());
+    item.insert(
+        EXPIRES_AT.into(),
+        (at + Duration::days(STRIKE_WINDOW_DAYS + 1))
+            .timestamp()
+            .into(),
+    );
+    let put = services.table.put(item, Some(Condition::ItemAbsent)).await;
+    ignore_condition(put)?;
+    // Reports arrive in any order: count those within the window on either side of this one.
+    let since = keys::sort_time(at - Duration::days(STRIKE_WINDOW_DAYS));
+    let until = format!(
+        "{}#~",
+        keys::sort_time(at + Duration::days(STRIKE_WINDOW_DAYS))
+    );
+    let strikes = services
+        .table
+        .query(
+            Query::partition(pk)
+                .sk(SortKeyCondition::Between(since, until))
+                .limit(20),
+        )
+        .await
+        .map_err(transient)?
+        .items;
+    if strikes.len() < STRIKES_TO_SUPPRESS {
+        return Ok(());
+    }
+    let why = format!(
+        "the carrier reported the number unreachable or not a mobile {} times within {STRIKE_WINDOW_DAYS} days",
+        strikes.len()
+    );
+    let key = crate::campaigns::keys::suppression(e164);
+    let mut suppression = Item::new();
+    suppression.insert("pk".into(), key.pk.clone().into());
+    suppression.insert("sk".into(), key.sk.clone().into());
+    suppression.insert("phone".into(), e164.into());
+    suppression.insert("source".into(), "carrier".into());
+    suppression.insert("reason".into(), why.clone().into());
+    suppression.insert("added_at".into(), json!(services.clock.now()));
+    let mut audit = Item::new();
+    audit.insert("pk".into(), key.pk.into());
+    audit.insert(
+        "sk".into(),
+        format!(
+            "AUDIT#{}#{message_id}",
+            keys::sort_time(services.clock.now())
+        )
+        .into(),
+    );
+    audit.insert("action".into(), "suppressed".into());
+    audit.insert("actor".into(), "carrier".into());
+    audit.insert("phone".into(), e164.into());
+    audit.insert("reason".into(), why.into());
+    audit.insert(
+        "reports".into(),
+        Value::Array(
+            strikes
+                .iter()
+                .map(|s| json!({"message_id": s.get("message_id"), "reason": s.get("reason")}))
+                .collect(),
+        ),
+    );
+    // Suppressed once: a later report (or a redelivery) changes nothing.
+    let written = services
+        .table
+        .transact(crate::records::guarded_ops(suppression, audit).into())
+        .await;
+    match written {
+        Ok(()) => {
+            tracing::warn!(phone_last4 = %last_four(e164), "number suppressed after carrier failures");
+            Ok(())
+        }
+        Err(e) if e.is_condition_failure() => Ok(()),
+        Err(e) => Err(transient(e)),
+    }
+}
+
+fn last_four(e164: &str) -> &str {
+    &e164[e164.len().saturating_sub(4)..]
+}
+
+fn ignore_condition<T>(
+    result: Result<T, crate::ports::table::TableError>,
+) -> Result<(), HandlerError> {
+    match result {
+        Ok(_) => Ok(()),
+        Err(e) if e.is_condition_failure() => Ok(()),
+        Err(e) => Err(transient(e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn carrier_reasons_that_mean_the_number_cannot_take_texts() {
+        for reason in [
+            "Unreachable destination handset",
+            "code 30003",
+            "The number is a landline",
+            "Message failed: not a mobile number",
+            "unknown subscriber",
+        ] {
+            assert!(means_unreachable(reason), "{reason}");
+        }
+        for reason in [
+            "the carrier did not deliver the message",
+            "spam filter (30007)",
+            "rate limited",
+        ] {
+            assert!(!means_unreachable(reason), "{reason}");
+        }
+        assert_eq!(
+            reason_of(&json!({"errorMessage": "Unreachable", "errorCode": 30003})),
+            "Unreachable; code 30003"
+        );
+        assert_eq!(
+            reason_of(&json!({})),
+            "the carrier did not deliver the message"
+        );
+    }
+}
