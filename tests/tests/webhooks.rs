@@ -307,6 +307,32 @@ async fn a_duplicate_delivered_three_times_is_processed_once() {
 }
 
 #[tokio::test]
+async fn a_captured_event_expires_after_the_retention_period() {
+    let app = WebhookApp::start().await;
+    let event = app
+        .simulator
+        .inbound_event(Shape::V3, "+12125550113", "keep me 90 days", &[]);
+    app.simulator
+        .deliver(&event, Delivery::once(Format::Legacy))
+        .await;
+    app.processed(&[id(&event)]).await;
+    let stored = app
+        .services
+        .table
+        .get(&keys::event(id(&event)))
+        .await
+        .unwrap()
+        .unwrap();
+    // It holds a phone number and a message: the table's TTL deletes it after 90 days.
+    let expires = stored["expires_at"].as_i64().expect("an expiry");
+    let ninety_days = (app.services.clock.now() + chrono::Duration::days(90)).timestamp();
+    assert!(
+        (expires - ninety_days).abs() < 120,
+        "{expires} vs {ninety_days}"
+    );
+}
+
+#[tokio::test]
 async fn delivery_reports_mark_the_outbound_message() {
     let app = WebhookApp::start().await;
     for shape in [Shape::V3, Shape::V4] {

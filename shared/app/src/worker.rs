@@ -7,6 +7,7 @@
 use std::hash::{BuildHasher, Hasher};
 use std::sync::Arc;
 use std::time::Duration;
+use trickle_domain::log_privacy::redact_phones;
 
 use async_trait::async_trait;
 use tokio::sync::watch;
@@ -140,7 +141,7 @@ pub async fn run_consumer(
             let work = async {
                 let result = handler.handle(&message).await;
                 if let Err(error) = &result {
-                    tracing::warn!(%error, receive_count = message.receive_count, "handler failed");
+                    tracing::warn!(error = %redact_phones(&error.to_string()), receive_count = message.receive_count, "handler failed");
                 }
                 let disposition = policy.disposition(&message, &result);
                 if let Err(error) = settle(queue.as_ref(), &name, &message, disposition).await {

@@ -12,6 +12,7 @@ pub mod csv_import;
 pub mod email;
 pub mod health;
 pub mod ids;
+pub mod log_privacy;
 pub mod nanp_zones;
 pub mod opt_out_keyword;
 pub mod phone;

@@ -166,6 +166,8 @@ pub fn build(
     ingest.window = settings.openphone.webhook_window;
     ingest.signature_time = extras.signature_time;
     ingest.forward = settings.forward_url.is_some();
+    ingest.retention = (settings.webhook_retention_days > 0)
+        .then(|| chrono::Duration::days(i64::from(settings.webhook_retention_days)));
 
     let health = settings.health.as_ref().map(|check| {
         let mut health = HealthSettings::new(

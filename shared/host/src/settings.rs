@@ -110,6 +110,9 @@ pub struct Settings {
     pub reconcile_numbers: Vec<String>,
     /// `TRICKLE_RECONCILE_OVERLAP_MINUTES`.
     pub reconcile_overlap: chrono::Duration,
+    /// `TRICKLE_WEBHOOK_RETENTION_DAYS` (default 90; 0 keeps them): how long a captured webhook
+    /// event (which holds phone numbers and message text) is kept.
+    pub webhook_retention_days: u32,
     /// `TRICKLE_FORWARD_URL`: the one developer URL captured events are re-delivered to.
     pub forward_url: Option<String>,
     pub openphone: OpenPhoneSettings,
@@ -164,6 +167,7 @@ impl Settings {
         let tick_step_secs = number("TRICKLE_TICK_STEP_SECONDS", "a whole number of seconds");
         let max_attempts = number("TRICKLE_EVENT_MAX_ATTEMPTS", "a whole number");
         let chunk_rows = number("TRICKLE_IMPORT_CHUNK_ROWS", "a whole number of rows");
+        let retention_days = number("TRICKLE_WEBHOOK_RETENTION_DAYS", "a whole number of days");
 
         let alert_to = match var("TRICKLE_ALERT_EMAIL") {
             Some(list) => match AlertRecipients::parse(&list) {
@@ -291,6 +295,7 @@ impl Settings {
             reconcile_numbers,
             reconcile_overlap: chrono::Duration::minutes(overlap_minutes.unwrap_or(60) as i64),
             forward_url: var("TRICKLE_FORWARD_URL"),
+            webhook_retention_days: retention_days.unwrap_or(90).min(36_500) as u32,
             openphone: OpenPhoneSettings {
                 api_key: var("TRICKLE_OPENPHONE_API_KEY").map(Secret::new),
                 base_url: var("TRICKLE_OPENPHONE_BASE_URL")

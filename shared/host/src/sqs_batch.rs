@@ -25,7 +25,7 @@ pub async fn handle_batch(
         let failed = async {
             let result = handler.handle(&message).await;
             if let Err(error) = &result {
-                tracing::warn!(%error, "handler failed");
+                tracing::warn!(error = %trickle_domain::log_privacy::redact_phones(&error.to_string()), "handler failed");
             }
             match policy.disposition(&message, &result) {
                 Disposition::Delete => false,

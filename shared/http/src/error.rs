@@ -12,6 +12,7 @@ use trickle_app::reconcile::ReconcileError;
 use trickle_app::webhooks::events::EventsError;
 use trickle_app::webhooks::ingest::IngestError;
 use trickle_app::webhooks::opt_out::OptOutError;
+use trickle_domain::log_privacy::redact_phones;
 use trickle_domain::webhook_signature::SignatureError;
 
 #[derive(Debug, thiserror::Error)]
@@ -81,7 +82,7 @@ impl ApiError {
     pub(crate) fn for_people(&self) -> (StatusCode, String) {
         let (status, _) = self.parts();
         if status.is_server_error() {
-            tracing::error!(error = %self, "console request failed");
+            tracing::error!(error = %redact_phones(&self.to_string()), "console request failed");
             let sentence = if status == StatusCode::SERVICE_UNAVAILABLE {
                 UNAVAILABLE_MESSAGE
             } else {
@@ -97,7 +98,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.parts();
         if status.is_server_error() {
-            tracing::error!(error = %self, "request failed");
+            tracing::error!(error = %redact_phones(&self.to_string()), "request failed");
             let opaque = OpaqueServerError {
                 code,
                 message: if status == StatusCode::SERVICE_UNAVAILABLE {

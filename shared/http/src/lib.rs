@@ -127,7 +127,8 @@ async fn log_request(
         .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
     let span = tracing::info_span!("request", request_id = %id);
     let method = request.method().clone();
-    let path = request.uri().path().to_string();
+    // A path may name a number (`/v1/opt-outs/%2B1…`): logged by its last four digits.
+    let path = trickle_domain::log_privacy::redact_phones(request.uri().path());
     let started = std::time::Instant::now();
     let mut response = next.run(request).instrument(span.clone()).await;
     span.in_scope(|| {

@@ -17,6 +17,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use trickle_domain::campaign::SendWindow;
 use trickle_domain::campaign::{compose, Campaign, CampaignState, QuietHours, SendState, Variant};
+use trickle_domain::log_privacy::redact_phones;
 use trickle_domain::{Contact, PhoneNumber};
 
 /// Why a send to someone whose local time cannot be known is held.
@@ -154,7 +155,7 @@ impl MessageHandler for SendWorker {
         if let Some(status) = step.status() {
             metrics::record(Metric::count("Sends", &[("Status", status)]));
         }
-        tracing::info!(campaign = %job.campaign_id, contact = %job.contact_id, ?step, "send handled");
+        tracing::info!(campaign = %job.campaign_id, contact = %job.contact_id, step = %redact_phones(&format!("{step:?}")), "send handled");
         if step.status().is_some() {
             self.complete_if_last(&job.campaign_id).await;
         }

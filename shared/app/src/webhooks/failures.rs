@@ -236,16 +236,12 @@ async fn strike(
         .await;
     match written {
         Ok(()) => {
-            tracing::warn!(phone_last4 = %last_four(e164), "number suppressed after carrier failures");
+            tracing::warn!(phone = %trickle_domain::log_privacy::last_four(e164), "number suppressed after carrier failures");
             Ok(())
         }
         Err(e) if e.is_condition_failure() => Ok(()),
         Err(e) => Err(transient(e)),
     }
-}
-
-fn last_four(e164: &str) -> &str {
-    &e164[e164.len().saturating_sub(4)..]
 }
 
 fn ignore_condition<T>(

@@ -36,7 +36,12 @@ pub struct IngestSettings {
     pub forward: bool,
     /// What a signature's timestamp is checked against.
     pub signature_time: SignatureTime,
+    /// How long a captured event is kept (it holds numbers and message text); `None` keeps it.
+    pub retention: Option<chrono::Duration>,
 }
+
+/// How long captured events are kept unless a setting says otherwise.
+pub const DEFAULT_RETENTION_DAYS: i64 = 90;
 
 /// The time a signature's timestamp must be near. OpenPhone signs with the real time, so a
 /// runner whose clock was moved for a demo (`TRICKLE_CLOCK_START`) checks against the system's.
@@ -54,6 +59,7 @@ impl IngestSettings {
             keys,
             window: DEFAULT_WINDOW,
             forward: false,
+            retention: Some(chrono::Duration::days(DEFAULT_RETENTION_DAYS)),
             signature_time: SignatureTime::ServiceClock,
         }
     }
@@ -142,6 +148,13 @@ pub async fn ingest(
     item.insert("status".into(), status.as_str().into());
     item.insert("attempts".into(), 0.into());
     item.insert("received_at".into(), received_at.clone().into());
+    if let Some(retention) = settings.retention {
+        // The table's TTL deletes it then (the embedded table stops returning it).
+        item.insert(
+            crate::ports::table::EXPIRES_AT.into(),
+            (now + retention).timestamp().into(),
+        );
+    }
     if body.len() > INLINE_BODY_BYTES {
         let blob_key = format!("events/{}.raw", hex_digest(event_id.as_bytes()));
         services

@@ -10,6 +10,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use trickle_domain::log_privacy::{last_four, redact_phones};
 use trickle_domain::opt_out_keyword::{classify, Intent};
 use trickle_domain::PhoneNumber;
 
@@ -493,7 +494,7 @@ async fn send_reply(
         Err(e @ SmsError::Rejected { .. }) => ("rejected", json!(e.to_string()), Err(permanent(e))),
         // Maybe sent: never resend blindly. The retry looks the message up first.
         Err(e @ SmsError::Ambiguous(_)) => {
-            tracing::warn!(error = %e, phone = %phone, "auto reply outcome unknown; will look it up");
+            tracing::warn!(error = %redact_phones(&e.to_string()), phone = %last_four(phone.as_str()), "auto reply outcome unknown; will look it up");
             ("unknown", json!(e.to_string()), Err(transient(e)))
         }
     };

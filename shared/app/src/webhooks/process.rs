@@ -122,7 +122,7 @@ pub async fn process_event(
                 )
                 .await
                 .map_err(transient)?;
-                tracing::error!(event_id, attempts, error = %message, "event parked as failed");
+                tracing::error!(event_id, attempts, error = %trickle_domain::log_privacy::redact_phones(&message), "event parked as failed");
                 metrics::record(Metric::count("EventsParked", &[]));
                 Err(HandlerError::Permanent(message))
             } else {
