@@ -406,6 +406,7 @@ async fn call_artefacts_end_in_the_same_record_whatever_the_order() {
         duration: 95,
         recording: Some(audio(from)),
         voicemail: None,
+        voicemail_transcript: None,
         transcript: vec![
             ("agent".into(), "Hello, Acme Realty".into()),
             ("caller".into(), "Hi, about Elm St".into()),
@@ -475,6 +476,7 @@ async fn an_unanswered_call_is_a_missed_call_with_its_voicemail_copied() {
             &CallScript {
                 from: from.clone(),
                 voicemail: Some(audio("voicemail")),
+                voicemail_transcript: Some("Hi, it's Dana about the Elm St listing".into()),
                 ..CallScript::default()
             },
         );
@@ -493,8 +495,19 @@ async fn an_unanswered_call_is_a_missed_call_with_its_voicemail_copied() {
                 .is_some_and(|a| a["stored_voicemail"]["blob_key"].is_string())
         })
         .await;
+        eventually("voicemail transcript kept", || async {
+            app.activities(&contact)
+                .await
+                .first()
+                .is_some_and(|a| a["voicemail_transcript"].is_string())
+        })
+        .await;
         let activity = &app.activities(&contact).await[0];
         assert_eq!(activity["kind"], "missed_call", "{activity}");
+        assert_eq!(
+            activity["voicemail_transcript"],
+            "Hi, it's Dana about the Elm St listing"
+        );
         assert_eq!(activity["answered"], false);
         assert_eq!(
             activity["voicemail"]["url"],

@@ -225,7 +225,7 @@ pub fn build(
         },
         Consumer {
             queue: queues::MEDIA,
-            handler: Arc::new(MediaHandler::new(services.clone())),
+            handler: Arc::new(MediaHandler::new(services.clone()).with_budget(budget.clone())),
             policy,
         },
         Consumer {

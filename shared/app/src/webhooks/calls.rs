@@ -62,7 +62,10 @@ pub async fn completed(services: &Services, envelope: &Envelope) -> Result<(), H
         update = update.set("duration", duration);
     }
     if let Some(voicemail) = &call.voicemail {
-        update = update.set("voicemail", media::entry(&call.id, "voicemail", voicemail));
+        update = update.set(
+            "voicemail",
+            media::entry(&call.id, media::VOICEMAIL_SLOT, voicemail),
+        );
     }
     services
         .table
@@ -70,7 +73,7 @@ pub async fn completed(services: &Services, envelope: &Envelope) -> Result<(), H
         .await
         .map_err(transient)?;
     if let Some(voicemail) = &call.voicemail {
-        media::enqueue(services, &call.id, "voicemail", voicemail)
+        media::enqueue(services, &call.id, media::VOICEMAIL_SLOT, voicemail)
             .await
             .map_err(transient)?;
     }

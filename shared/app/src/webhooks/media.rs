@@ -69,11 +69,21 @@ pub async fn enqueue(
 /// The `media` queue worker.
 pub struct MediaHandler {
     services: Services,
+    /// The key's request budget: the voicemail transcript's API call takes a slot of it.
+    budget: Option<crate::rate::RateBudget>,
 }
 
 impl MediaHandler {
     pub fn new(services: Services) -> Self {
-        Self { services }
+        Self {
+            services,
+            budget: None,
+        }
+    }
+
+    pub fn with_budget(mut self, budget: crate::rate::RateBudget) -> Self {
+        self.budget = Some(budget);
+        self
     }
 }
 
@@ -81,7 +91,70 @@ impl MediaHandler {
 impl MessageHandler for MediaHandler {
     async fn handle(&self, message: &ReceivedMessage) -> Result<(), HandlerError> {
         let job = MediaJob::decode(&message.body)?;
-        copy(&self.services, &job).await
+        copy(&self.services, &job).await?;
+        if job.slot == VOICEMAIL_SLOT {
+            voicemail_transcript(&self.services, self.budget.as_ref(), &job.provider_id).await?;
+        }
+        Ok(())
+    }
+}
+
+/// The slot a call's voicemail audio is copied to.
+pub const VOICEMAIL_SLOT: &str = "voicemail";
+
+/// A missed call's voicemail transcript (`GET /v1/call-voicemails/{callId}`), kept on the call's
+/// activity as `voicemail_transcript`. Still being written at the provider → retried later
+/// (the audio copy before it is idempotent); none at all → nothing to keep.
+pub async fn voicemail_transcript(
+    services: &Services,
+    budget: Option<&crate::rate::RateBudget>,
+    call_id: &str,
+) -> Result<(), HandlerError> {
+    if let Some(budget) = budget {
+        let admission = budget
+            .acquire_within(
+                services,
+                crate::rate::RateShare::RECONCILE,
+                std::time::Duration::from_secs(5),
+            )
+            .await
+            .map_err(transient)?;
+        if admission != crate::rate::Admission::Granted {
+            return Err(transient("no provider request slot free"));
+        }
+    }
+    let voicemail = services
+        .sms
+        .call_artefact(call_id, crate::ports::sms::CallArtefact::Voicemail)
+        .await
+        .map_err(transient)?;
+    let Some(voicemail) = voicemail else {
+        return Ok(());
+    };
+    let transcript = voicemail
+        .get("transcript")
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|t| !t.is_empty());
+    match transcript {
+        Some(text) => activities::merge_artefact(
+            services,
+            call_id,
+            vec![("voicemail_transcript".into(), text.into())],
+        )
+        .await
+        .map_err(transient),
+        None => {
+            let status = voicemail.get("status").and_then(Value::as_str);
+            if matches!(
+                status,
+                Some("pending" | "processing" | "in-progress" | "queued")
+            ) {
+                Err(transient("the voicemail transcript is not ready yet"))
+            } else {
+                Ok(()) // no transcript for this voicemail
+            }
+        }
     }
 }
 

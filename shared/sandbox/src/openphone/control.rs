@@ -81,6 +81,8 @@ pub(super) struct ControlCall {
     recording: Option<ControlMedia>,
     voicemail: Option<ControlMedia>,
     #[serde(default)]
+    voicemail_transcript: Option<String>,
+    #[serde(default)]
     transcript: Vec<(String, String)>,
     #[serde(default)]
     summary: Vec<String>,
@@ -105,6 +107,7 @@ pub(super) async fn control_call(
         duration: body.duration,
         recording: body.recording.as_ref().and_then(ControlMedia::decode),
         voicemail: body.voicemail.as_ref().and_then(ControlMedia::decode),
+        voicemail_transcript: body.voicemail_transcript,
         transcript: body.transcript,
         summary: body.summary,
         next_steps: body.next_steps,

@@ -57,6 +57,8 @@ pub struct CallScript {
     pub duration: u32,
     pub recording: Option<InboundMedia>,
     pub voicemail: Option<InboundMedia>,
+    /// What `GET /v1/call-voicemails/{id}` says the caller said (`null` when `None`).
+    pub voicemail_transcript: Option<String>,
     pub transcript: Vec<(String, String)>,
     pub summary: Vec<String>,
     pub next_steps: Vec<String>,
@@ -176,7 +178,8 @@ impl Shared {
                 .collect(),
             voicemail: voicemail_url.map(|url| {
                 json!({"id": format!("VM{}", digits(&id)), "status": "completed",
-                "duration": VOICEMAIL_SECONDS, "transcript": null, "recordingUrl": url})
+                "duration": VOICEMAIL_SECONDS, "transcript": script.voicemail_transcript,
+                "recordingUrl": url})
             }),
             ..Default::default()
         };
