@@ -25,10 +25,7 @@ pub async fn build(
     clock: Arc<dyn Clock>,
 ) -> anyhow::Result<OpenPhone> {
     if let Some(key) = &settings.openphone.api_key {
-        let client = OpenPhoneClient::new(OpenPhoneSettings::new(
-            &settings.openphone.base_url,
-            key.expose(),
-        ))?;
+        let client = OpenPhoneClient::new(settings.openphone.client(key.expose()))?;
         return Ok(OpenPhone {
             sms: Arc::new(client),
             simulator: None,

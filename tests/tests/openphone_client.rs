@@ -309,3 +309,103 @@ async fn every_further_page_and_every_retry_of_a_read_takes_its_own_slot() {
         requests - 1
     );
 }
+
+/// A server the test controls on its own port: `/redirect` sends elsewhere, `/page` is HTML,
+/// `/huge` streams 101 MiB without a length, `/ok` is a picture; every hit is counted.
+async fn media_server(
+    redirect_to: Option<String>,
+) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use axum::response::IntoResponse;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let hits = std::sync::Arc::new(AtomicUsize::new(0));
+    let counted = hits.clone();
+    let app = axum::Router::new()
+        .route(
+            "/redirect",
+            axum::routing::get(move || {
+                let to = redirect_to.clone().unwrap_or_default();
+                async move { axum::response::Redirect::temporary(&to) }
+            }),
+        )
+        .route(
+            "/page",
+            axum::routing::get(|| async {
+                ([("content-type", "text/html")], "<html>login</html>").into_response()
+            }),
+        )
+        .route(
+            "/huge",
+            axum::routing::get(|| async {
+                let chunks = futures::stream::iter(
+                    (0..101)
+                        .map(|_| Ok::<_, std::io::Error>(bytes::Bytes::from(vec![0u8; 1 << 20]))),
+                );
+                (
+                    [("content-type", "audio/mpeg")],
+                    axum::body::Body::from_stream(chunks),
+                )
+                    .into_response()
+            }),
+        )
+        .route(
+            "/ok",
+            axum::routing::get(|| async {
+                ([("content-type", "image/jpeg")], "jpeg").into_response()
+            }),
+        )
+        .layer(axum::middleware::from_fn(
+            move |request: axum::extract::Request, next: axum::middleware::Next| {
+                counted.fetch_add(1, Ordering::SeqCst);
+                async move { next.run(request).await }
+            },
+        ));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, hits)
+}
+
+fn refused_for_good(result: Result<bytes::Bytes, SmsError>) -> String {
+    match result {
+        Err(SmsError::Rejected {
+            status, message, ..
+        }) if (400..500).contains(&status) => message,
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn media_is_fetched_only_from_allowed_hosts_without_redirects_elsewhere_and_within_its_cap() {
+    use std::sync::atomic::Ordering;
+    let (elsewhere, elsewhere_hits) = media_server(None).await;
+    let (api, _) = media_server(Some(format!("{elsewhere}/ok"))).await;
+    let mut settings = OpenPhoneSettings::new(&api, "the-key");
+    settings.read_attempts = 1;
+    let client = OpenPhoneClient::new(settings).unwrap();
+    // The API's own origin serves media.
+    assert_eq!(
+        client.fetch_media(&format!("{api}/ok")).await.unwrap(),
+        "jpeg"
+    );
+    // Another origin, or an internal address: refused before any request.
+    let message = refused_for_good(client.fetch_media(&format!("{elsewhere}/ok")).await);
+    assert!(message.contains("TRICKLE_MEDIA_HOSTS"), "{message}");
+    refused_for_good(
+        client
+            .fetch_media("http://169.254.169.254/latest/meta-data/")
+            .await,
+    );
+    // A redirect from an allowed origin to another one is not followed.
+    let message = refused_for_good(client.fetch_media(&format!("{api}/redirect")).await);
+    assert!(message.contains("redirected"), "{message}");
+    assert_eq!(
+        elsewhere_hits.load(Ordering::SeqCst),
+        0,
+        "nothing reached the other host"
+    );
+    // A page that is not media, and a file past the cap, are refused.
+    let message = refused_for_good(client.fetch_media(&format!("{api}/page")).await);
+    assert!(message.contains("text/html"), "{message}");
+    let message = refused_for_good(client.fetch_media(&format!("{api}/huge")).await);
+    assert!(message.contains("larger than"), "{message}");
+}

@@ -243,10 +243,7 @@ fn openphone(settings: &Settings) -> Arc<dyn SmsProvider> {
         tracing::warn!("secret openphone-api-key is missing: provider calls will fail");
         return Arc::new(UnconfiguredProvider);
     };
-    let client = OpenPhoneClient::new(trickle_providers::openphone::OpenPhoneSettings::new(
-        &settings.openphone.base_url,
-        key.expose(),
-    ));
+    let client = OpenPhoneClient::new(settings.openphone.client(key.expose()));
     match client {
         Ok(client) => Arc::new(client),
         Err(error) => {

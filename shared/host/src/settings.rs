@@ -71,6 +71,18 @@ pub struct OpenPhoneSettings {
     pub webhook_keys: Vec<Secret>,
     /// `TRICKLE_WEBHOOK_WINDOW_SECS`: accepted age of a webhook's signed timestamp.
     pub webhook_window: chrono::Duration,
+    /// `TRICKLE_MEDIA_HOSTS` (comma separated): hosts, with their subdomains, media URLs are
+    /// downloaded from over https besides the API's own.
+    pub media_hosts: Vec<String>,
+}
+
+impl OpenPhoneSettings {
+    /// The provider client's settings for `key`.
+    pub fn client(&self, key: &str) -> trickle_providers::openphone::OpenPhoneSettings {
+        let mut client = trickle_providers::openphone::OpenPhoneSettings::new(&self.base_url, key);
+        client.media_hosts = self.media_hosts.clone();
+        client
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -302,6 +314,17 @@ impl Settings {
                     .unwrap_or_else(|| trickle_providers::openphone::DEFAULT_BASE_URL.into()),
                 webhook_keys,
                 webhook_window: chrono::Duration::seconds(window_secs.unwrap_or(300) as i64),
+                media_hosts: match var("TRICKLE_MEDIA_HOSTS") {
+                    Some(list) => list
+                        .split(',')
+                        .map(|h| h.trim().to_string())
+                        .filter(|h| !h.is_empty())
+                        .collect(),
+                    None => trickle_providers::openphone::media_policy::DEFAULT_MEDIA_HOSTS
+                        .iter()
+                        .map(|h| h.to_string())
+                        .collect(),
+                },
             },
             numverify: NumVerifySettings {
                 key: var("TRICKLE_NUMVERIFY_KEY").map(Secret::new),

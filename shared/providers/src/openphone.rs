@@ -18,6 +18,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use rand::Rng;
 use reqwest::{Method, Url};
 use serde_json::{json, Value};
+pub mod media_policy;
 mod wire;
 
 use wire::{error_from, retryable, HistoryAnswer, Many, One};
@@ -39,6 +40,8 @@ pub struct OpenPhoneSettings {
     pub read_attempts: u32,
     /// First backoff delay; doubled per retry, with jitter.
     pub backoff: Duration,
+    /// Hosts (and subdomains) media is downloaded from over https, beside the API's origin.
+    pub media_hosts: Vec<String>,
 }
 
 impl OpenPhoneSettings {
@@ -50,6 +53,10 @@ impl OpenPhoneSettings {
             connect_timeout: Duration::from_secs(3),
             read_attempts: 4,
             backoff: Duration::from_millis(250),
+            media_hosts: media_policy::DEFAULT_MEDIA_HOSTS
+                .iter()
+                .map(|h| h.to_string())
+                .collect(),
         }
     }
 }
@@ -58,6 +65,7 @@ impl OpenPhoneSettings {
 pub struct OpenPhoneClient {
     http: reqwest::Client,
     base: Url,
+    media: media_policy::MediaPolicy,
     settings: OpenPhoneSettings,
     /// Admits the extra requests; shared by clones, set once.
     gate: Arc<OnceLock<Arc<dyn RequestGate>>>,
@@ -95,7 +103,23 @@ impl OpenPhoneClient {
         if !base.path().ends_with('/') {
             base.set_path(&format!("{}/", base.path()));
         }
+        let media = media_policy::MediaPolicy::new(&base, &settings.media_hosts);
+        let redirects = media.clone();
+        // A redirect is followed only to a URL media may come from (the API never redirects).
+        let redirect = reqwest::redirect::Policy::custom(move |attempt| {
+            if attempt.previous().len() >= media_policy::MAX_REDIRECTS {
+                attempt.error("too many redirects")
+            } else if redirects.allows(attempt.url()) {
+                attempt.follow()
+            } else {
+                let host = attempt.url().host_str().unwrap_or("?").to_string();
+                attempt.error(format!(
+                    "redirected to {host}, which media is not fetched from"
+                ))
+            }
+        });
         let http = reqwest::Client::builder()
+            .redirect(redirect)
             .timeout(settings.timeout)
             .connect_timeout(settings.connect_timeout)
             .user_agent("trickle/0.1")
@@ -104,6 +128,7 @@ impl OpenPhoneClient {
         Ok(Self {
             http,
             base,
+            media,
             settings,
             gate: Arc::new(OnceLock::new()),
         })
@@ -161,6 +186,12 @@ impl OpenPhoneClient {
                 Ok(r) if r.status().is_success() => return Ok(r),
                 Ok(r) if !last && retryable(r.status()) => {}
                 Ok(r) => return Err(error_from(r, false).await),
+                Err(e) if e.is_redirect() => {
+                    let why = std::error::Error::source(&e)
+                        .map(|s| s.to_string())
+                        .unwrap_or_else(|| e.to_string());
+                    return Err(refused(format!("the media URL {why}")));
+                }
                 Err(e) if !last && (e.is_timeout() || e.is_connect() || e.is_request()) => {}
                 Err(e) if e.is_connect() => return Err(SmsError::Unavailable(e.to_string())),
                 Err(e) => return Err(SmsError::Unavailable(e.to_string())),
@@ -398,19 +429,59 @@ impl SmsProvider for OpenPhoneClient {
             message: format!("media URL {url:?}: {e}"),
             a2p_unregistered: false,
         })?;
-        if !matches!(url.scheme(), "https" | "http") {
-            return Err(SmsError::Rejected {
-                status: 400,
-                code: String::new(),
-                message: format!("media URL scheme {} is not allowed", url.scheme()),
-                a2p_unregistered: false,
-            });
+        if !self.media.allows(&url) {
+            return Err(refused(format!(
+                "media URL host {} is not one media is fetched from: add it to TRICKLE_MEDIA_HOSTS if OpenPhone serves media from it",
+                url.host_str().unwrap_or("(none)")
+            )));
         }
-        let response = self.get_with_retries(url, Slots::None).await?;
-        response
-            .bytes()
+        let mut response = self.get_with_retries(url, Slots::None).await?;
+        let content_type = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        if !media_policy::is_media_type(content_type.as_deref()) {
+            return Err(refused(format!(
+                "the media URL answered {}, which is not a picture, audio, video or contact card",
+                content_type.unwrap_or_default()
+            )));
+        }
+        let too_large = || {
+            refused(format!(
+                "the media file is larger than {} MB",
+                media_policy::MAX_MEDIA_BYTES / 1_000_000
+            ))
+        };
+        if response
+            .content_length()
+            .is_some_and(|n| n > media_policy::MAX_MEDIA_BYTES)
+        {
+            return Err(too_large());
+        }
+        // Counted as it streams: a missing or false Content-Length cannot take more.
+        let mut body = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
             .await
-            .map_err(|e| SmsError::Unavailable(format!("media download broke off: {e}")))
+            .map_err(|e| SmsError::Unavailable(format!("media download broke off: {e}")))?
+        {
+            if (body.len() + chunk.len()) as u64 > media_policy::MAX_MEDIA_BYTES {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(Bytes::from(body))
+    }
+}
+
+/// A media download refused for good (4xx-like: retrying changes nothing).
+fn refused(message: String) -> SmsError {
+    SmsError::Rejected {
+        status: 422,
+        code: String::new(),
+        message,
+        a2p_unregistered: false,
     }
 }
 

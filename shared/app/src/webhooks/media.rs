@@ -164,9 +164,12 @@ pub async fn copy(services: &Services, job: &MediaJob) -> Result<(), HandlerErro
         .fetch_media(&job.url)
         .await
         .map_err(|e| match e {
-            SmsError::Rejected {
-                status: 404 | 410, ..
-            } => permanent(e),
+            // Gone, or refused for good (a host, type or size the client does not take).
+            SmsError::Rejected { status, .. }
+                if (400..500).contains(&status) && status != 408 && status != 429 =>
+            {
+                permanent(e)
+            }
             other => transient(other),
         })?;
     let size = bytes.len();
