@@ -79,6 +79,12 @@ async fn send_state(world: &World, campaign: &str, contact: &str) -> SendRecord 
 /// Four planned sends (New York numbers) of an active campaign, planned Monday 10:00 ET.
 async fn planned(world: &World) -> (String, Vec<trickle_domain::Contact>) {
     let people = world.contacts(0, 4).await;
+    let id = planned_to(world, &people).await;
+    (id, people)
+}
+
+/// An active campaign to `people`, its sends planned Monday 10:00 ET (and taken off the queue).
+async fn planned_to(world: &World, people: &[trickle_domain::Contact]) -> String {
     let list = world
         .list(
             &people.iter().map(|c| c.id.to_string()).collect::<Vec<_>>(),
@@ -95,9 +101,9 @@ async fn planned(world: &World) -> (String, Vec<trickle_domain::Contact>) {
     let report = campaigns::plan_due_campaigns(&world.services, world.now())
         .await
         .unwrap();
-    assert_eq!(report.runs[0].planned, 4);
+    assert_eq!(report.runs[0].planned, people.len() as u64);
     world.drain_sends().await;
-    (id, people)
+    id
 }
 
 #[tokio::test]
@@ -310,23 +316,7 @@ async fn a_recipient_whose_time_zone_is_unknown_is_held_and_a_declared_zone_is_k
             .unwrap(),
         );
     }
-    let list = world
-        .list(
-            &people.iter().map(|c| c.id.to_string()).collect::<Vec<_>>(),
-            "completed",
-        )
-        .await;
-    let id = campaigns::create(&world.services, raw(&list))
-        .await
-        .unwrap()
-        .id
-        .to_string();
-    campaigns::activate(&world.services, &id).await.unwrap();
-    world.clock.set(utc("2026-01-05T15:00:00Z"));
-    campaigns::plan_due_campaigns(&world.services, world.now())
-        .await
-        .unwrap();
-    world.drain_sends().await;
+    let id = planned_to(&world, &people).await;
     // 21:30 in London, 16:30 in New York: open in every North American window, not in London.
     world.clock.set(utc("2026-01-05T21:30:00Z"));
     let w = worker(&world);

@@ -122,12 +122,12 @@ pub async fn a_presigned_upload_stores_the_body(f: &F) {
     );
 }
 
-/// The objects announced on the uploads queue for `key`, waiting up to 10 s for `count`.
-async fn announced(f: &F, key: &str, count: usize) -> Vec<trickle_app::queues::ObjectCreated> {
+/// The objects announced on the uploads queue, waiting up to 10 s for `count` of them.
+async fn announced(f: &F, count: usize) -> Vec<trickle_app::queues::ObjectCreated> {
     let queue = f.notifications.as_ref().expect("a notification queue");
     let deadline = Instant::now() + Duration::from_secs(10);
-    let mut versions: Vec<trickle_app::queues::ObjectCreated> = Vec::new();
-    while Instant::now() < deadline && versions.len() < count {
+    let mut objects: Vec<trickle_app::queues::ObjectCreated> = Vec::new();
+    while Instant::now() < deadline && objects.len() < count {
         for m in queue
             .receive(
                 queues::UPLOADS,
@@ -138,13 +138,13 @@ async fn announced(f: &F, key: &str, count: usize) -> Vec<trickle_app::queues::O
             .await
             .unwrap()
         {
-            if let UploadsMessage::Uploaded(objects) = UploadsMessage::decode(&m.body).unwrap() {
-                versions.extend(objects.into_iter().filter(|o| o.key == key));
+            if let UploadsMessage::Uploaded(batch) = UploadsMessage::decode(&m.body).unwrap() {
+                objects.extend(batch);
             }
             queue.delete(queues::UPLOADS, &m.receipt).await.unwrap();
         }
     }
-    versions
+    objects
 }
 
 async fn read_all(reader: Option<trickle_app::ports::blobs::BlobReader>) -> Option<String> {
@@ -162,7 +162,7 @@ pub async fn the_announced_version_is_read_whatever_is_written_after(f: &F) {
     b.put(key, Bytes::from_static(b"phone\n2125550101\n"), "text/csv")
         .await
         .unwrap();
-    let first = announced(f, key, 1).await;
+    let first = announced(f, 1).await;
     assert_eq!(first.len(), 1, "{first:?}");
     let (version, etag) = (first[0].version.clone(), first[0].etag.clone());
     let pin = match (&version, &etag) {
@@ -176,7 +176,7 @@ pub async fn the_announced_version_is_read_whatever_is_written_after(f: &F) {
     b.put(key, Bytes::from_static(b"phone\n9999999999\n"), "text/csv")
         .await
         .unwrap();
-    assert_eq!(announced(f, key, 1).await.len(), 1);
+    assert_eq!(announced(f, 1).await.len(), 1);
     let after = read_all(b.open_version(key, 0, pin).await.unwrap()).await;
     match pin {
         Revision::Version(_) => assert_eq!(after.as_deref(), Some("phone\n2125550101\n")),
@@ -197,10 +197,6 @@ pub async fn the_announced_version_is_read_whatever_is_written_after(f: &F) {
 
 pub async fn new_imports_are_announced_on_the_uploads_queue(f: &F) {
     let b = &f.port;
-    let queue = f
-        .notifications
-        .as_ref()
-        .expect("blob fixtures carry their notification queue");
     b.put(
         "media/not-announced.jpg",
         Bytes::from_static(b"x"),
@@ -215,25 +211,7 @@ pub async fn new_imports_are_announced_on_the_uploads_queue(f: &F) {
     )
     .await
     .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let mut created = Vec::new();
-    while Instant::now() < deadline && created.is_empty() {
-        for m in queue
-            .receive(
-                queues::UPLOADS,
-                10,
-                Duration::from_secs(30),
-                Duration::from_secs(1),
-            )
-            .await
-            .unwrap()
-        {
-            if let UploadsMessage::Uploaded(objects) = UploadsMessage::decode(&m.body).unwrap() {
-                created.extend(objects);
-            }
-            queue.delete(queues::UPLOADS, &m.receipt).await.unwrap();
-        }
-    }
+    let created = announced(f, 1).await;
     assert_eq!(created.len(), 1, "{created:?}");
     assert_eq!(created[0].key, "imports/José list+1.csv");
     assert_eq!(created[0].size, 8);

@@ -343,15 +343,7 @@ impl SendWorker {
                 } else {
                     return self.defer_to_next_day(job, send, zone, day, now).await;
                 };
-                self.settle(
-                    send,
-                    send.attempts,
-                    SendState::Planned,
-                    SendState::Failed,
-                    |u| u.set("error", why),
-                )
-                .await?;
-                return Ok(Step::Withheld(why));
+                return self.withhold(send, why, why).await;
             }
             Err(e) => return Err(e.into()),
         }

@@ -10,9 +10,7 @@ use trickle_domain::PhoneNumber;
 
 use super::payload::{Envelope, MessageObject};
 use super::{activities, keys};
-use crate::ports::table::{
-    Condition, Index, Item, Key, Query, SortKeyCondition, Update, EXPIRES_AT,
-};
+use crate::ports::table::{Condition, Item, Query, SortKeyCondition, Update, EXPIRES_AT};
 use crate::worker::HandlerError;
 use crate::Services;
 
@@ -119,15 +117,7 @@ async fn fail_campaign_sends(
     reason: &str,
     now: &str,
 ) -> Result<(), HandlerError> {
-    let page = services
-        .table
-        .query(Query::on_index(Index::Gsi3, keys::send_by_message(provider_message_id)).limit(10))
-        .await
-        .map_err(transient)?;
-    for item in page.items {
-        let Some(key) = Key::of(&item) else {
-            continue;
-        };
+    for key in super::messages::campaign_sends_of(services, provider_message_id).await? {
         let result = services
             .table
             .update(

@@ -139,15 +139,7 @@ async fn mark_campaign_send_delivered(
     provider_message_id: &str,
     at: &str,
 ) -> Result<(), HandlerError> {
-    let page = services
-        .table
-        .query(Query::on_index(Index::Gsi3, keys::send_by_message(provider_message_id)).limit(10))
-        .await
-        .map_err(transient)?;
-    for item in page.items {
-        let Some(key) = crate::ports::table::Key::of(&item) else {
-            continue;
-        };
+    for key in campaign_sends_of(services, provider_message_id).await? {
         let result = services
             .table
             .update(
@@ -166,6 +158,23 @@ async fn mark_campaign_send_delivered(
         }
     }
     Ok(())
+}
+
+/// The campaign sends a provider message id belongs to (gsi3 `SENDMSG#<id>`; one, in practice).
+pub(super) async fn campaign_sends_of(
+    services: &Services,
+    provider_message_id: &str,
+) -> Result<Vec<crate::ports::table::Key>, HandlerError> {
+    let page = services
+        .table
+        .query(Query::on_index(Index::Gsi3, keys::send_by_message(provider_message_id)).limit(10))
+        .await
+        .map_err(transient)?;
+    Ok(page
+        .items
+        .iter()
+        .filter_map(crate::ports::table::Key::of)
+        .collect())
 }
 
 fn occurred_at(message: &MessageObject, envelope: &Envelope, services: &Services) -> DateTime<Utc> {
