@@ -742,6 +742,43 @@ async fn a_number_outside_north_america_is_imported_only_with_its_time_zone() {
 }
 
 #[tokio::test]
+async fn consent_columns_give_each_contact_its_consent_and_the_campaign_counts_who_has_none() {
+    let dev = Dev::start(None).await;
+    let id = dev
+        .upload(
+            "Consented",
+            "contacts",
+            "first_name,phone,Opt-in Date,Source\nAnn,2125550131,3/14/2025,Zillow open house\nBen,2125550132,,\n",
+        )
+        .await;
+    let (done, _) = dev.wait_for(&id, &["completed", "failed", "paused"]).await;
+    assert_eq!(done["status"], "completed", "{done}");
+    let (_, ann) = dev.get("/v1/contacts?phone=%2B12125550131").await;
+    let attributes = &ann["items"][0]["attributes"];
+    assert_eq!(attributes["consent_at"], "2025-03-14", "{ann}");
+    assert_eq!(attributes["consent_source"], "Zillow open house", "{ann}");
+    assert_eq!(
+        attributes["opt_in_date"], "3/14/2025",
+        "the column itself is kept: {ann}"
+    );
+    let (_, ben) = dev.get("/v1/contacts?phone=%2B12125550132").await;
+    assert!(
+        ben["items"][0]["attributes"]["consent_at"].is_null(),
+        "{ben}"
+    );
+    // What the campaign's confirmation shows: one of the two has no recorded consent.
+    let list_id = done["list_id"].as_str().unwrap();
+    let estimate = trickle_app::campaigns::estimate::estimate(&dev.services, list_id, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        (estimate.reachable, estimate.without_consent),
+        (2, 1),
+        "{estimate:?}"
+    );
+}
+
+#[tokio::test]
 async fn a_file_larger_than_an_import_takes_fails_at_once_with_what_to_do() {
     let dev = Dev::start(None).await;
     let (status, created) = dev

@@ -21,6 +21,7 @@ use serde_json::{json, Value};
 pub mod media_policy;
 mod wire;
 
+use media_policy::refused;
 use wire::{error_from, retryable, HistoryAnswer, Many, One};
 
 use trickle_app::ports::{
@@ -435,53 +436,8 @@ impl SmsProvider for OpenPhoneClient {
                 url.host_str().unwrap_or("(none)")
             )));
         }
-        let mut response = self.get_with_retries(url, Slots::None).await?;
-        let content_type = response
-            .headers()
-            .get(reqwest::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        if !media_policy::is_media_type(content_type.as_deref()) {
-            return Err(refused(format!(
-                "the media URL answered {}, which is not a picture, audio, video or contact card",
-                content_type.unwrap_or_default()
-            )));
-        }
-        let too_large = || {
-            refused(format!(
-                "the media file is larger than {} MB",
-                media_policy::MAX_MEDIA_BYTES / 1_000_000
-            ))
-        };
-        if response
-            .content_length()
-            .is_some_and(|n| n > media_policy::MAX_MEDIA_BYTES)
-        {
-            return Err(too_large());
-        }
-        // Counted as it streams: a missing or false Content-Length cannot take more.
-        let mut body = Vec::new();
-        while let Some(chunk) = response
-            .chunk()
-            .await
-            .map_err(|e| SmsError::Unavailable(format!("media download broke off: {e}")))?
-        {
-            if (body.len() + chunk.len()) as u64 > media_policy::MAX_MEDIA_BYTES {
-                return Err(too_large());
-            }
-            body.extend_from_slice(&chunk);
-        }
-        Ok(Bytes::from(body))
-    }
-}
-
-/// A media download refused for good (4xx-like: retrying changes nothing).
-fn refused(message: String) -> SmsError {
-    SmsError::Rejected {
-        status: 422,
-        code: String::new(),
-        message,
-        a2p_unregistered: false,
+        let response = self.get_with_retries(url, Slots::None).await?;
+        media_policy::read_media(response).await
     }
 }
 

@@ -19,8 +19,9 @@ use crate::Services;
 /// Members checked one by one; a bigger list is estimated from these.
 pub const SAMPLE: u32 = 200;
 
-/// Attribute columns that record consent (any non-empty value counts), e.g. `consent_source`,
-/// `Consent date`, `opted_in`.
+/// Attribute columns that record consent (any non-empty value counts): the `consent_at` and
+/// `consent_source` an import derives from a list's consent columns, and columns named for it
+/// (`Consent date`, `opted_in`) on contacts created otherwise.
 fn records_consent(column: &str) -> bool {
     let c = column.to_lowercase();
     c.contains("consent") || c.contains("opted_in") || c.contains("opt_in") || c.contains("opt-in")

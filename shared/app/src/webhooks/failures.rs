@@ -117,7 +117,7 @@ async fn fail_campaign_sends(
     reason: &str,
     now: &str,
 ) -> Result<(), HandlerError> {
-    for key in super::messages::campaign_sends_of(services, provider_message_id).await? {
+    for key in campaign_sends_of(services, provider_message_id).await? {
         let result = services
             .table
             .update(
@@ -136,6 +136,29 @@ async fn fail_campaign_sends(
         ignore_condition(result)?;
     }
     Ok(())
+}
+
+/// The campaign sends a provider message id belongs to (gsi3 `SENDMSG#<id>`; one, in practice).
+pub(super) async fn campaign_sends_of(
+    services: &Services,
+    provider_message_id: &str,
+) -> Result<Vec<crate::ports::table::Key>, HandlerError> {
+    let page = services
+        .table
+        .query(
+            Query::on_index(
+                crate::ports::table::Index::Gsi3,
+                keys::send_by_message(provider_message_id),
+            )
+            .limit(10),
+        )
+        .await
+        .map_err(transient)?;
+    Ok(page
+        .items
+        .iter()
+        .filter_map(crate::ports::table::Key::of)
+        .collect())
 }
 
 /// One carrier report against the number, once per message; the second within the window
@@ -157,9 +180,11 @@ async fn strike(
     );
     item.insert("reason".into(), reason.into());
     item.insert("message_id".into(), message_id.into());
+    // The TTL runs on the real time: kept at least the window past the report or past now.
+    let kept_from = at.max(Utc::now());
     item.insert(
         EXPIRES_AT.into(),
-        (at + Duration::days(STRIKE_WINDOW_DAYS + 1))
+        (kept_from + Duration::days(STRIKE_WINDOW_DAYS + 1))
             .timestamp()
             .into(),
     );

@@ -149,10 +149,11 @@ pub async fn ingest(
     item.insert("attempts".into(), 0.into());
     item.insert("received_at".into(), received_at.clone().into());
     if let Some(retention) = settings.retention {
-        // The table's TTL deletes it then (the embedded table stops returning it).
+        // The table's TTL deletes it then (the embedded table stops returning it). TTLs run on
+        // the real time, in DynamoDB and here, whatever the business clock says (a demo's).
         item.insert(
             crate::ports::table::EXPIRES_AT.into(),
-            (now + retention).timestamp().into(),
+            (chrono::Utc::now() + retention).timestamp().into(),
         );
     }
     if body.len() > INLINE_BODY_BYTES {

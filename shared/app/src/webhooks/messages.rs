@@ -8,7 +8,7 @@ use super::activities::{self, ActivityRef};
 use super::payload::{Envelope, MessageObject};
 use super::settings::ProcessSettings;
 use super::{contacts, keys, media, opt_out, replies};
-use crate::ports::table::{Condition, Index, Query, Update};
+use crate::ports::table::{Condition, Update};
 use crate::worker::HandlerError;
 use crate::Services;
 
@@ -139,7 +139,7 @@ async fn mark_campaign_send_delivered(
     provider_message_id: &str,
     at: &str,
 ) -> Result<(), HandlerError> {
-    for key in campaign_sends_of(services, provider_message_id).await? {
+    for key in super::failures::campaign_sends_of(services, provider_message_id).await? {
         let result = services
             .table
             .update(
@@ -158,23 +158,6 @@ async fn mark_campaign_send_delivered(
         }
     }
     Ok(())
-}
-
-/// The campaign sends a provider message id belongs to (gsi3 `SENDMSG#<id>`; one, in practice).
-pub(super) async fn campaign_sends_of(
-    services: &Services,
-    provider_message_id: &str,
-) -> Result<Vec<crate::ports::table::Key>, HandlerError> {
-    let page = services
-        .table
-        .query(Query::on_index(Index::Gsi3, keys::send_by_message(provider_message_id)).limit(10))
-        .await
-        .map_err(transient)?;
-    Ok(page
-        .items
-        .iter()
-        .filter_map(crate::ports::table::Key::of)
-        .collect())
 }
 
 fn occurred_at(message: &MessageObject, envelope: &Envelope, services: &Services) -> DateTime<Utc> {

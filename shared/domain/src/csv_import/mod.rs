@@ -2,6 +2,7 @@
 //! candidate contacts, and duplicates inside one file. Pure: callers hand in `Read`ers.
 
 pub mod columns;
+pub mod consent;
 pub mod encoding;
 pub mod reader;
 pub mod rows;

@@ -156,6 +156,12 @@ pub fn candidate_from_row(
             ColumnRole::Attribute => {
                 if let Some(key) = &column.attribute {
                     attributes.insert(key.clone(), value.to_string());
+                    // The first consent column of each kind names the contact's consent.
+                    if let Some(field) = super::consent::consent_field(key) {
+                        attributes
+                            .entry(field.to_string())
+                            .or_insert_with(|| super::consent::normalise(field, value));
+                    }
                 }
             }
         }

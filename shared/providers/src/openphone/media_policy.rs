@@ -2,7 +2,9 @@
 //! before any request: the API's own origin, or an `https` host OpenPhone serves media from (a
 //! setting); redirects only to those; a size cap; a content type that is media.
 
+use bytes::Bytes;
 use reqwest::Url;
+use trickle_app::ports::SmsError;
 
 /// Hosts (and their subdomains) media is fetched from unless `TRICKLE_MEDIA_HOSTS` says
 /// otherwise.
@@ -69,6 +71,56 @@ pub fn is_media_type(content_type: Option<&str>) -> bool {
             essence.as_str(),
             "application/pdf" | "application/octet-stream" | "text/vcard" | "text/x-vcard"
         )
+}
+
+/// The body of a media response, if it is media and within the cap (counted as it streams: a
+/// missing or false Content-Length cannot take more).
+pub(super) async fn read_media(mut response: reqwest::Response) -> Result<Bytes, SmsError> {
+    let content_type = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    if !is_media_type(content_type.as_deref()) {
+        return Err(refused(format!(
+            "the media URL answered {}, which is not a picture, audio, video or contact card",
+            content_type.unwrap_or_default()
+        )));
+    }
+    let too_large = || {
+        refused(format!(
+            "the media file is larger than {} MB",
+            MAX_MEDIA_BYTES / 1_000_000
+        ))
+    };
+    if response
+        .content_length()
+        .is_some_and(|n| n > MAX_MEDIA_BYTES)
+    {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| SmsError::Unavailable(format!("media download broke off: {e}")))?
+    {
+        if (body.len() + chunk.len()) as u64 > MAX_MEDIA_BYTES {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Bytes::from(body))
+}
+
+/// A media download refused for good (4xx-like: retrying changes nothing).
+pub(super) fn refused(message: String) -> SmsError {
+    SmsError::Rejected {
+        status: 422,
+        code: String::new(),
+        message,
+        a2p_unregistered: false,
+    }
 }
 
 #[cfg(test)]

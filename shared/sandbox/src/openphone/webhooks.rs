@@ -292,3 +292,20 @@ impl Shared {
         statuses
     }
 }
+
+impl super::OpenPhoneSimulator {
+    /// A `message.failed` event for a message sent through this simulator, with the carrier's
+    /// reason (`errorMessage`; the field's name in OpenPhone's payload is unconfirmed, so the
+    /// handler reads several).
+    pub fn failed_event(&self, shape: Shape, message: &Value, reason: &str) -> Value {
+        let mut object = message.clone();
+        object["object"] = json!("message");
+        object["status"] = json!("failed");
+        object["errorMessage"] = json!(reason);
+        if shape == Shape::V3 {
+            object["body"] = object["text"].take();
+            object["to"] = json!(object["to"][0].as_str().unwrap_or_default());
+        }
+        self.shared.envelope(shape, "message.failed", object)
+    }
+}
