@@ -20,9 +20,6 @@ use trickle_domain::campaign::{compose, Campaign, CampaignState, QuietHours, Sen
 use trickle_domain::log_privacy::redact_phones;
 use trickle_domain::{Contact, PhoneNumber};
 
-/// Why a send to someone whose local time cannot be known is held.
-pub const UNKNOWN_ZONE: &str = "the recipient's time zone is unknown (a number outside North America, or a North American number whose area code has no zone): add a time_zone to the contact, such as Europe/London, and plan it again";
-
 use super::error_guard::{Outcome, Verdict};
 use super::send_rules::{self, AfterSend, NextStep, Resolution, SendSettings};
 use super::sender_ids::{SenderId, SenderIds};
@@ -39,6 +36,9 @@ use crate::rate::{Admission, DailyCap, RateBudget, RateShare};
 use crate::records;
 use crate::worker::{HandlerError, MessageHandler};
 use crate::Services;
+
+/// Why a send to someone whose local time cannot be known is held.
+pub const UNKNOWN_ZONE: &str = "the recipient's time zone is unknown (a number outside North America, or a North American number whose area code has no zone): add a time_zone to the contact, such as Europe/London, and plan it again";
 
 /// Where alerts (an A2P refusal pausing a campaign) go.
 #[derive(Debug, Clone)]

@@ -110,19 +110,7 @@ pub async fn voicemail_transcript(
     budget: Option<&crate::rate::RateBudget>,
     call_id: &str,
 ) -> Result<(), HandlerError> {
-    if let Some(budget) = budget {
-        let admission = budget
-            .acquire_within(
-                services,
-                crate::rate::RateShare::RECONCILE,
-                std::time::Duration::from_secs(5),
-            )
-            .await
-            .map_err(transient)?;
-        if admission != crate::rate::Admission::Granted {
-            return Err(transient("no provider request slot free"));
-        }
-    }
+    super::provider_slot(services, budget, crate::rate::RateShare::RECONCILE).await?;
     let voicemail = services
         .sms
         .call_artefact(call_id, crate::ports::sms::CallArtefact::Voicemail)

@@ -34,3 +34,24 @@ pub(crate) fn transient(e: impl std::fmt::Display) -> HandlerError {
 pub(crate) fn permanent(e: impl std::fmt::Display) -> HandlerError {
     HandlerError::Permanent(e.to_string())
 }
+
+/// A slot of the key's request budget for one provider call of event processing (waiting a few
+/// seconds at most); none free → a transient error, retried with backoff. No budget (tests
+/// without a key) → no wait.
+pub(crate) async fn provider_slot(
+    services: &crate::Services,
+    budget: Option<&crate::rate::RateBudget>,
+    share: crate::rate::RateShare,
+) -> Result<(), HandlerError> {
+    let Some(budget) = budget else {
+        return Ok(());
+    };
+    match budget
+        .acquire_within(services, share, std::time::Duration::from_secs(5))
+        .await
+        .map_err(transient)?
+    {
+        crate::rate::Admission::Granted => Ok(()),
+        crate::rate::Admission::Wait(_) => Err(transient("no provider request slot free")),
+    }
+}

@@ -97,6 +97,9 @@ pub async fn on_inbound(
         .phone_number_id
         .clone()
         .or_else(|| message.to.first().cloned());
+    if matches!(intent, Intent::None) {
+        return Ok(()); // most replies: nothing owed, so no campaign read either
+    }
     let business = replying_business(services, settings, inbound.campaign_id).await?;
     let change = |to, kind| Change {
         phone: inbound.phone,
@@ -152,7 +155,7 @@ pub async fn on_inbound(
                     .map_err(transient)?;
             }
         }
-        Intent::None => return Ok(()),
+        Intent::None => return Ok(()), // answered before the campaign read
     }
     send_reply(services, settings, inbound.phone, &message.id).await
 }
@@ -402,27 +405,17 @@ async fn claim_reply(
     }
 }
 
-/// A slot of the key's request budget for one provider call (compliance replies use the sends'
-/// share, waiting a few seconds at most); none free → a transient error, retried with backoff.
+/// Compliance replies take a slot of the sends' share.
 async fn provider_slot(
     services: &Services,
     settings: &ProcessSettings,
 ) -> Result<(), HandlerError> {
-    let Some(budget) = &settings.budget else {
-        return Ok(());
-    };
-    match budget
-        .acquire_within(
-            services,
-            crate::rate::RateShare::SENDS,
-            std::time::Duration::from_secs(5),
-        )
-        .await
-        .map_err(transient)?
-    {
-        crate::rate::Admission::Granted => Ok(()),
-        crate::rate::Admission::Wait(_) => Err(transient("no provider request slot free")),
-    }
+    super::provider_slot(
+        services,
+        settings.budget.as_ref(),
+        crate::rate::RateShare::SENDS,
+    )
+    .await
 }
 
 /// Sends the reply owed for this inbound message, if one is owed and not yet sent.
