@@ -857,3 +857,63 @@ async fn a_forged_upload_url_is_refused_before_its_body_is_read() {
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&answer), "HTTP/1.1 403");
 }
+
+/// Rows near the table's limits: 60 rows of 60 KB each become members and 60 more are
+/// rejected (both batched within DynamoDB's 4 MB per transaction), a row over 64 KB is
+/// rejected with its reason, and a quote that is never closed fails the import at its line
+/// instead of reading the rest of the file as one row.
+async fn large_rows_stay_within_the_store_limits(dev: Dev) {
+    let columns: Vec<String> = (0..60).map(|c| format!("note{c}")).collect();
+    let cells = vec!["n".repeat(1000); 60].join(",");
+    let mut file = format!("first_name,phone,{}\n", columns.join(","));
+    for i in 0..60 {
+        file.push_str(&format!("P{i},2125551{i:02}0,{cells}\n"));
+    }
+    let long_cell = "r".repeat(60 * 1024);
+    for i in 0..60 {
+        file.push_str(&format!("R{i},21255502{i:02},{long_cell}\n"));
+    }
+    file.push_str(&format!("Big,2125550399,{}\n", "b".repeat(100 * 1024)));
+    let id = dev.upload("Long notes", "contacts", file).await;
+    let (done, _) = dev.wait_for(&id, &["completed", "failed", "paused"]).await;
+    assert_eq!(done["status"], "completed", "{done}");
+    assert_eq!(done["skipped"]["row_too_large"], 1, "{done}");
+    assert_eq!(done["skipped"]["invalid_row"], 60, "{done}");
+    let list_id = done["list_id"].as_str().unwrap();
+    let (_, list) = dev.get(&format!("/v1/lists/{list_id}")).await;
+    assert_eq!(list["member_count"], 60, "{list}");
+    let rejects = dev.rejects(&id).await;
+    let big = rejects
+        .lines()
+        .find(|l| l.starts_with("122,"))
+        .expect("the oversized row is in the rejects file");
+    assert!(
+        big.contains("row_too_large") && big.contains("at most 64 KB") && big.len() < 600,
+        "only the row's opening is kept: {big}"
+    );
+
+    let mut runaway = String::from("first_name,phone,notes\nAnn,2125550134,\"oops\n");
+    for i in 0..40_000 {
+        runaway.push_str(&format!("Row{i},212555{:04},a note\n", i % 10_000));
+    }
+    let id = dev.upload("Unclosed", "contacts", runaway).await;
+    let (failed, _) = dev.wait_for(&id, &["completed", "failed", "paused"]).await;
+    assert_eq!(failed["status"], "failed", "{failed}");
+    let error = failed["error"].as_str().unwrap();
+    assert!(
+        error.contains("line 2 runs past 1 MB") && error.contains("never closed"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn large_rows_stay_within_the_store_limits_on_the_embedded_store() {
+    large_rows_stay_within_the_store_limits(Dev::start(None).await).await;
+}
+
+#[tokio::test]
+async fn large_rows_stay_within_the_store_limits_on_dynamodb() {
+    let table = trickle_tests::fixtures::dynamo_table().await;
+    large_rows_stay_within_the_store_limits(Dev::start_on(None, 1, Some(table.port.clone())).await)
+        .await;
+}

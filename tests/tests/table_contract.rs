@@ -23,6 +23,7 @@ macro_rules! table_contract {
                 transaction_is_all_or_nothing_and_names_the_failed_condition,
                 transaction_refuses_one_key_twice,
                 expired_items_are_invisible_and_count_as_absent,
+                items_and_transactions_over_dynamodb_limits_are_refused,
             ]
         );
     };

@@ -302,6 +302,7 @@ impl Table for DynamoTable {
     async fn put(&self, item: Item, condition: Option<Condition>) -> Result<(), TableError> {
         let key = rules::key_of(&item)?;
         rules::check_index_attrs(&item)?;
+        rules::check_item_size(&item)?;
         let mut expr = Expr::default();
         let condition = condition.map(|c| expr.condition(&c));
         let result = self

@@ -210,6 +210,7 @@ fn messy_file_bom_crlf_semicolons_quoted_newlines_blank_lines_and_variants() {
             invalid_phone: 1,
             invalid_row: 0,
             unknown_time_zone: 0,
+            too_large: 0,
             ragged: 2,
         }
     );

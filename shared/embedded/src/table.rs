@@ -291,6 +291,7 @@ impl Table for EmbeddedTable {
     async fn put(&self, item: Item, condition: Option<Condition>) -> Result<(), TableError> {
         let key = rules::key_of(&item)?;
         rules::check_index_attrs(&item)?;
+        rules::check_item_size(&item)?;
         self.store
             .with_conn(move |conn| {
                 let tx = conn.transaction().map_err(unavailable)?;
@@ -321,6 +322,8 @@ impl Table for EmbeddedTable {
                     return Err(TableError::condition_failed(&key));
                 }
                 let item = apply(&key, current, &update)?;
+                // DynamoDB measures the item as it would be after the update.
+                rules::check_item_size(&item)?;
                 write(&tx, &item)?;
                 tx.commit().map_err(unavailable)?;
                 Ok(item)
@@ -380,7 +383,11 @@ impl Table for EmbeddedTable {
                 for (op, (key, current)) in ops.iter().zip(writes) {
                     match op {
                         TxOp::Put { item, .. } => write(&tx, item)?,
-                        TxOp::Update { update, .. } => write(&tx, &apply(&key, current, update)?)?,
+                        TxOp::Update { update, .. } => {
+                            let item = apply(&key, current, update)?;
+                            rules::check_item_size(&item)?;
+                            write(&tx, &item)?
+                        }
                         TxOp::Delete { .. } => remove(&tx, &key)?,
                         TxOp::Check { .. } => {}
                     }

@@ -605,3 +605,72 @@ pub async fn concurrent_conditional_writers_have_one_winner(f: &F) {
     }
     assert_eq!(wins, 1);
 }
+
+/// DynamoDB's limits, refused by both adapters the same way: an item over 400 KB (written or
+/// grown by an update), a transaction over 4 MB. `rules::pack` keeps batches inside them.
+pub async fn items_and_transactions_over_dynamodb_limits_are_refused(f: &F) {
+    use trickle_app::ports::table::{rules, MAX_ITEM_BYTES, MAX_TRANSACTION_BYTES};
+    let t = &f.port;
+    let text = |bytes: usize| "x".repeat(bytes);
+    t.put(item("L", "fits", json!({"body": text(390 * 1024)})), None)
+        .await
+        .unwrap();
+    let over = t
+        .put(
+            item("L", "over", json!({"body": text(MAX_ITEM_BYTES)})),
+            None,
+        )
+        .await;
+    assert!(matches!(over, Err(TableError::Invalid(_))), "{over:?}");
+    assert_eq!(t.get(&Key::new("L", "over")).await.unwrap(), None);
+    let grown = t
+        .update(
+            &Key::new("L", "fits"),
+            Update::new().set("more", text(20 * 1024)),
+            None,
+        )
+        .await;
+    assert!(matches!(grown, Err(TableError::Invalid(_))), "{grown:?}");
+    let kept = t.get(&Key::new("L", "fits")).await.unwrap().unwrap();
+    assert!(
+        kept.get("more").is_none(),
+        "a refused update changes nothing"
+    );
+
+    let groups: Vec<Vec<TxOp>> = (0..12)
+        .map(|i| {
+            vec![TxOp::Put {
+                item: item("T", &format!("{i:02}"), json!({"body": text(350 * 1024)})),
+                condition: None,
+            }]
+        })
+        .collect();
+    let whole: Vec<TxOp> = groups.iter().flatten().cloned().collect();
+    assert!(whole.iter().map(rules::op_bytes).sum::<usize>() > MAX_TRANSACTION_BYTES);
+    let refused = t.transact(whole).await;
+    assert!(
+        matches!(refused, Err(TableError::Invalid(_))),
+        "{refused:?}"
+    );
+    let none = t.query(Query::partition("T")).await.unwrap();
+    assert!(
+        none.items.is_empty(),
+        "a refused transaction writes nothing"
+    );
+    let packed = rules::pack(groups);
+    assert_eq!(packed.len(), 2, "11 items of 350 KB fit in one transaction");
+    for ops in packed {
+        t.transact(ops).await.unwrap();
+    }
+    // A query page holds at most 1 MB, so the items come back over several pages.
+    let (mut stored, mut cursor) = (0, None);
+    loop {
+        let page = t.query(Query::partition("T").after(cursor)).await.unwrap();
+        stored += page.items.len();
+        cursor = page.next;
+        if cursor.is_none() {
+            break;
+        }
+    }
+    assert_eq!(stored, 12);
+}

@@ -135,6 +135,7 @@ impl ImportRecord {
         put(RejectReason::InvalidPhone, self.parse.invalid_phone);
         put(RejectReason::InvalidRow, self.parse.invalid_row);
         put(RejectReason::UnknownTimeZone, self.parse.unknown_time_zone);
+        put(RejectReason::RowTooLarge, self.parse.too_large);
         for reason in RejectReason::ALL {
             let n = self
                 .skipped

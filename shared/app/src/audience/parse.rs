@@ -6,6 +6,7 @@ use std::collections::HashSet;
 
 use serde_json::Value;
 use tokio::io::AsyncReadExt;
+use trickle_domain::csv_import::reader::RowRunsOn;
 use trickle_domain::csv_import::{
     rows_from, FileFormat, ParseCounts, ParsedRow, RowPosition, RowReader, SNIFF_BYTES,
 };
@@ -17,7 +18,7 @@ use super::steps::{send_batch, send_step, NUMBERS_PER_BATCH};
 use super::store::{self, fail};
 use super::{keys, AudienceError, AudienceSettings};
 use crate::ports::blobs::Revision;
-use crate::ports::table::{Condition, Item, TxOp, Update};
+use crate::ports::table::{rules, Condition, Item, TxOp, Update, MAX_TRANSACTION_BYTES};
 use crate::queues::Step;
 use crate::records;
 use crate::Services;
@@ -58,6 +59,8 @@ struct Chunk {
     rows: Vec<ParsedRow>,
     end: RowPosition,
     eof: bool,
+    /// A row that never ends: the file cannot be read past it.
+    runaway: Option<RowRunsOn>,
 }
 
 /// Up to `max_rows` rows from `from`, read on a blocking thread from the streaming blob.
@@ -90,8 +93,18 @@ async fn read_chunk(
         let mut out = Vec::new();
         let mut end = from;
         let mut eof = true;
+        let mut runaway = None;
         for row in rows {
-            let row = row.map_err(read)?;
+            let row = match row {
+                Ok(row) => row,
+                Err(e) => match RowRunsOn::behind(&e) {
+                    Some(row) => {
+                        runaway = Some(row);
+                        break;
+                    }
+                    None => return Err(read(e)),
+                },
+            };
             end = row.next;
             out.push(row);
             if out.len() >= max_rows {
@@ -103,6 +116,7 @@ async fn read_chunk(
             rows: out,
             end,
             eof,
+            runaway,
         })
     })
     .await
@@ -169,6 +183,9 @@ pub async fn parse_chunk(
     let Some(chunk) = chunk else {
         return fail(services, id, REPLACED).await;
     };
+    if let Some(runaway) = chunk.runaway {
+        return fail(services, id, &runaway.to_string()).await;
+    }
 
     // First sighting inside this chunk, then across the file through the guard items.
     let mut seen_here: HashSet<PhoneNumber> = HashSet::new();
@@ -186,6 +203,17 @@ pub async fn parse_chunk(
             .iter()
             .flat_map(|&i| guard_ops(&import, &chunk.rows[i], format.delimiter, services))
             .collect::<Result<Vec<_>, AudienceError>>()?;
+        // Large rows make fewer rows per transaction (DynamoDB takes 4 MB at most).
+        let sizes: Vec<usize> = ops
+            .iter()
+            .map(|row| row.iter().map(rules::op_bytes).sum())
+            .collect();
+        if sizes.iter().sum::<usize>() > MAX_TRANSACTION_BYTES / 2 {
+            for &i in group {
+                fresh[i] = guard_one(services, &import, &chunk.rows[i], format.delimiter).await?;
+            }
+            continue;
+        }
         match services
             .table
             .transact(ops.into_iter().flatten().collect())
@@ -230,8 +258,8 @@ pub async fn parse_chunk(
             }
         }
     }
-    for group in rejects.chunks(100) {
-        services.table.transact(group.to_vec()).await?;
+    for group in rules::pack(rejects.into_iter().map(|op| vec![op]).collect()) {
+        services.table.transact(group).await?;
     }
     if import.kind == ImportKind::Contacts {
         for batch in numbers.chunks(NUMBERS_PER_BATCH) {

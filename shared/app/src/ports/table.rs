@@ -263,6 +263,12 @@ impl TableError {
 /// Largest number of operations one transaction may hold (DynamoDB's limit).
 pub const MAX_TRANSACTION_OPS: usize = 100;
 
+/// Largest item DynamoDB stores: 400 KB, names and values counted as [`rules::item_bytes`] does.
+pub const MAX_ITEM_BYTES: usize = 400 * 1024;
+
+/// Largest total size of the items one transaction writes (DynamoDB's 4 MB).
+pub const MAX_TRANSACTION_BYTES: usize = 4 * 1024 * 1024;
+
 #[async_trait]
 pub trait Table: Send + Sync {
     /// A strongly consistent read.
@@ -358,10 +364,101 @@ pub mod rules {
         Ok(())
     }
 
+    /// An item's size as DynamoDB counts it: each attribute's name plus its value (strings by
+    /// their UTF-8 bytes, numbers about one byte per two digits, maps and lists 3 bytes plus
+    /// one per element).
+    pub fn item_bytes(item: &Item) -> usize {
+        item.iter()
+            .map(|(name, v)| name.len() + value_bytes(v))
+            .sum()
+    }
+
+    fn value_bytes(value: &Value) -> usize {
+        match value {
+            Value::Null | Value::Bool(_) => 1,
+            Value::Number(n) => n.to_string().len().div_ceil(2) + 1,
+            Value::String(s) => s.len(),
+            Value::Array(items) => 3 + items.iter().map(|v| 1 + value_bytes(v)).sum::<usize>(),
+            Value::Object(map) => {
+                3 + map
+                    .iter()
+                    .map(|(k, v)| 1 + k.len() + value_bytes(v))
+                    .sum::<usize>()
+            }
+        }
+    }
+
+    /// The bytes an update writes (its key and set values): what a transaction counts.
+    fn update_bytes(key: &Key, update: &Update) -> usize {
+        key.pk.len()
+            + key.sk.len()
+            + update
+                .set
+                .iter()
+                .map(|(name, v)| name.len() + value_bytes(v))
+                .sum::<usize>()
+            + update
+                .add
+                .iter()
+                .map(|(name, _)| name.len() + 8)
+                .sum::<usize>()
+    }
+
+    /// Refuses an item larger than DynamoDB stores.
+    pub fn check_item_size(item: &Item) -> Result<(), TableError> {
+        let bytes = item_bytes(item);
+        if bytes > MAX_ITEM_BYTES {
+            return Err(TableError::Invalid(format!(
+                "an item of {bytes} bytes is larger than the {MAX_ITEM_BYTES} bytes the table stores"
+            )));
+        }
+        Ok(())
+    }
+
+    /// The bytes one transaction operation counts against [`MAX_TRANSACTION_BYTES`].
+    pub fn op_bytes(op: &TxOp) -> usize {
+        match op {
+            TxOp::Put { item, .. } => item_bytes(item),
+            TxOp::Update { key, update, .. } => update_bytes(key, update),
+            TxOp::Delete { key, .. } | TxOp::Check { key, .. } => key.pk.len() + key.sk.len(),
+        }
+    }
+
+    /// Packs groups of operations (each group must commit together) into as few transactions
+    /// as DynamoDB's limits allow: at most [`MAX_TRANSACTION_OPS`] operations and
+    /// [`MAX_TRANSACTION_BYTES`] each, never splitting a group.
+    pub fn pack(groups: Vec<Vec<TxOp>>) -> Vec<Vec<TxOp>> {
+        // A margin under the limit for the request's own framing.
+        const BUDGET: usize = MAX_TRANSACTION_BYTES - 64 * 1024;
+        let mut out: Vec<Vec<TxOp>> = Vec::new();
+        let mut current: Vec<TxOp> = Vec::new();
+        let mut bytes = 0;
+        for group in groups {
+            let size: usize = group.iter().map(op_bytes).sum();
+            let fits = current.len() + group.len() <= MAX_TRANSACTION_OPS && bytes + size <= BUDGET;
+            if !fits && !current.is_empty() {
+                out.push(std::mem::take(&mut current));
+                bytes = 0;
+            }
+            bytes += size;
+            current.extend(group);
+        }
+        if !current.is_empty() {
+            out.push(current);
+        }
+        out
+    }
+
     pub fn check_transaction(ops: &[TxOp]) -> Result<(), TableError> {
         if ops.is_empty() || ops.len() > MAX_TRANSACTION_OPS {
             return Err(TableError::Invalid(format!(
                 "a transaction holds 1 to {MAX_TRANSACTION_OPS} operations"
+            )));
+        }
+        let bytes: usize = ops.iter().map(op_bytes).sum();
+        if bytes > MAX_TRANSACTION_BYTES {
+            return Err(TableError::Invalid(format!(
+                "a transaction of {bytes} bytes is larger than the {MAX_TRANSACTION_BYTES} bytes the table takes"
             )));
         }
         let mut keys = std::collections::HashSet::new();
@@ -369,6 +466,7 @@ pub mod rules {
             let key = match op {
                 TxOp::Put { item, .. } => {
                     check_index_attrs(item)?;
+                    check_item_size(item)?;
                     key_of(item)?
                 }
                 TxOp::Update { key, update, .. } => {

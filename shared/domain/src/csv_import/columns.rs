@@ -58,6 +58,16 @@ pub enum MappingError {
          add a header row such as first_name,last_name,phone,email"
     )]
     NoHeader(String),
+    #[error(
+        "the first row runs past 64 KB: the file may not be a CSV, or a quote in its first line \
+         is never closed; check the first line and upload the file again"
+    )]
+    HeaderTooLarge,
+    #[error(
+        "the file has {0} columns and a list takes at most {max}; remove the columns you do not \
+         need and upload it again", max = super::limits::MAX_COLUMNS
+    )]
+    TooManyColumns(usize),
 }
 
 /// Lower-case words of a header: `Owner1 Mobile-Phone` → `owner 1 mobile phone`.

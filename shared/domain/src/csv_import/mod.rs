@@ -4,6 +4,7 @@
 pub mod columns;
 pub mod consent;
 pub mod encoding;
+pub mod limits;
 pub mod reader;
 pub mod rows;
 pub mod scan;

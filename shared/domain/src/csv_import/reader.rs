@@ -7,10 +7,31 @@ use serde::{Deserialize, Serialize};
 
 use super::columns::{ColumnMapping, MappingError};
 use super::encoding::{DecodingReader, TextEncoding};
+use super::limits::{MAX_COLUMNS, MAX_OPEN_ROW_BYTES, MAX_ROW_BYTES};
 use super::rows::{candidate_from_row, Candidate, RowRejected};
 
 /// Records read to detect the mapping (the header and a few data rows).
 const SAMPLE_RECORDS: usize = 20;
+
+/// What is kept of a rejected oversized row for the rejects file.
+const TOO_LARGE_EXCERPT: usize = 200;
+
+/// A row that did not end within [`MAX_OPEN_ROW_BYTES`]: reading stops there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the row starting on line {line} runs past 1 MB without ending, usually because a quote (\") \
+     in it is never closed; fix that row and upload the file again"
+)]
+pub struct RowRunsOn {
+    pub line: u64,
+}
+
+impl RowRunsOn {
+    /// The runaway row behind a read error, if that is what stopped the reading.
+    pub fn behind(error: &std::io::Error) -> Option<RowRunsOn> {
+        error.get_ref()?.downcast_ref::<RowRunsOn>().copied()
+    }
+}
 
 /// What a file is made of: how to decode and split it, and how its columns map.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -67,6 +88,12 @@ impl FileFormat {
         let Some((first, after_first)) = records.first().cloned() else {
             return Err(MappingError::Empty);
         };
+        if !complete && after_first.offset >= text.len() as u64 {
+            return Err(MappingError::HeaderTooLarge);
+        }
+        if first.len() > MAX_COLUMNS {
+            return Err(MappingError::TooManyColumns(first.len()));
+        }
         let rest: Vec<Vec<String>> = records[1..].iter().map(|(f, _)| f.clone()).collect();
         let mapping = ColumnMapping::detect(&first, &rest)?;
         let start = if mapping.has_header {
@@ -226,6 +253,16 @@ struct Tracked<R> {
 
 impl<R: Read> Read for Tracked<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let breaks = self.breaks.lock().expect("never poisoned");
+        // Everything read since the last row ended belongs to the row being read.
+        if breaks.read - breaks.floor > MAX_OPEN_ROW_BYTES {
+            let line = breaks.line_at(breaks.skip_breaks(breaks.floor));
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                RowRunsOn { line },
+            ));
+        }
+        drop(breaks);
         let n = self.inner.read(buf)?;
         let mut breaks = self.breaks.lock().expect("never poisoned");
         let start = breaks.read;
@@ -280,19 +317,21 @@ impl<R: Read> Iterator for RowReader<'_, R> {
                 Ok(false) => return None,
                 Ok(true) => {}
                 Err(e) => {
-                    return Some(Err(std::io::Error::new(
-                        std::io::ErrorKind::InvalidData,
-                        e.to_string(),
-                    )))
+                    let text = e.to_string();
+                    return Some(Err(match e.into_kind() {
+                        csv::ErrorKind::Io(io) => io,
+                        _ => std::io::Error::new(std::io::ErrorKind::InvalidData, text),
+                    }));
                 }
-            }
-            // One buffer for the row (not a string per cell): a million rows allocate less.
-            let fields = csv::StringRecord::from_byte_record_lossy(self.record.clone());
-            if fields.iter().all(|f| f.trim().is_empty()) {
-                continue; // blank lines and rows of empty cells
             }
             let start = self.record.position().map(|p| p.byte()).unwrap_or(0);
             let end = self.csv.position().byte();
+            let blank = self.record.iter().all(|f| f.trim_ascii().is_empty());
+            if blank {
+                // Blank lines and rows of empty cells: skipped, but the row has ended.
+                self.breaks.lock().expect("never poisoned").settle(end);
+                continue;
+            }
             let (line, next) = {
                 let mut breaks = self.breaks.lock().expect("never poisoned");
                 let line = breaks.line_at(breaks.skip_breaks(start));
@@ -306,15 +345,72 @@ impl<R: Read> Iterator for RowReader<'_, R> {
                     },
                 )
             };
+            let ragged = self.record.len() != self.format.mapping.columns.len();
+            if end - start > MAX_ROW_BYTES || self.record.len() > MAX_COLUMNS {
+                return Some(Ok(too_large(&self.record, line, end - start, ragged, next)));
+            }
+            // One buffer for the row (not a string per cell): a million rows allocate less.
+            let fields = csv::StringRecord::from_byte_record_lossy(self.record.clone());
             let refs: Vec<&str> = fields.iter().collect();
             let outcome = candidate_from_row(&self.format.mapping, &refs);
             return Some(Ok(ParsedRow {
                 line,
-                ragged: fields.len() != self.format.mapping.columns.len(),
+                ragged,
                 fields,
                 outcome,
                 next,
             }));
         }
+    }
+}
+
+/// An oversized row, rejected with its size; only its opening is kept for the rejects file.
+fn too_large(
+    record: &csv::ByteRecord,
+    line: u64,
+    bytes: u64,
+    ragged: bool,
+    next: RowPosition,
+) -> ParsedRow {
+    let mut excerpt = String::new();
+    for field in record.iter() {
+        if excerpt.len() >= TOO_LARGE_EXCERPT {
+            break;
+        }
+        if !excerpt.is_empty() {
+            excerpt.push(' ');
+        }
+        excerpt.push_str(&String::from_utf8_lossy(field));
+    }
+    if excerpt.len() > TOO_LARGE_EXCERPT {
+        let mut cut = TOO_LARGE_EXCERPT;
+        while !excerpt.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        excerpt.truncate(cut);
+    }
+    excerpt.push('…');
+    let detail = if record.len() > MAX_COLUMNS {
+        format!(
+            "this row has {} cells and a row may have at most {MAX_COLUMNS}; remove the extra cells",
+            record.len()
+        )
+    } else {
+        format!(
+            "this row is {} KB and a row may hold at most {} KB; look for a cell holding a pasted \
+             document or a quote that is closed much later",
+            bytes.div_ceil(1024),
+            MAX_ROW_BYTES / 1024
+        )
+    };
+    ParsedRow {
+        line,
+        fields: csv::StringRecord::from(vec![excerpt]),
+        ragged,
+        outcome: Err(RowRejected {
+            reason: super::rows::RejectReason::RowTooLarge,
+            detail,
+        }),
+        next,
     }
 }

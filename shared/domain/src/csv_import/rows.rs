@@ -19,6 +19,9 @@ pub enum RejectReason {
     /// A number outside North America on a row that does not say its time zone: quiet hours
     /// cannot be kept for it.
     UnknownTimeZone,
+    /// A row over [`super::limits::MAX_ROW_BYTES`] or [`super::limits::MAX_COLUMNS`]: no
+    /// contact is that large, and the table could not hold it.
+    RowTooLarge,
     DuplicateInFile,
     /// NumVerify: `valid: false`.
     Invalid,
@@ -29,7 +32,7 @@ pub enum RejectReason {
 }
 
 impl RejectReason {
-    pub const ALL: [RejectReason; 9] = [
+    pub const ALL: [RejectReason; 10] = [
         RejectReason::Landline,
         RejectReason::Invalid,
         RejectReason::TollFree,
@@ -39,6 +42,7 @@ impl RejectReason {
         RejectReason::InvalidPhone,
         RejectReason::InvalidRow,
         RejectReason::UnknownTimeZone,
+        RejectReason::RowTooLarge,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -47,6 +51,7 @@ impl RejectReason {
             RejectReason::InvalidPhone => "invalid_phone",
             RejectReason::InvalidRow => "invalid_row",
             RejectReason::UnknownTimeZone => "unknown_time_zone",
+            RejectReason::RowTooLarge => "row_too_large",
             RejectReason::DuplicateInFile => "duplicate_in_file",
             RejectReason::Invalid => "invalid",
             RejectReason::Landline => "landline",
@@ -62,6 +67,7 @@ impl RejectReason {
             RejectReason::InvalidPhone => "unreadable phone",
             RejectReason::InvalidRow => "unusable row",
             RejectReason::UnknownTimeZone => "no time zone for a number outside North America",
+            RejectReason::RowTooLarge => "row too large",
             RejectReason::DuplicateInFile => "duplicate in file",
             RejectReason::Invalid => "invalid",
             RejectReason::Landline => "landline",

@@ -22,6 +22,9 @@ pub struct ParseCounts {
     /// Numbers outside North America on rows that name no time zone.
     #[serde(default)]
     pub unknown_time_zone: u64,
+    /// Rows over the size or column cap (see `RejectReason::RowTooLarge`).
+    #[serde(default)]
+    pub too_large: u64,
     /// Rows with more or fewer fields than the header (read anyway).
     pub ragged: u64,
 }
@@ -44,6 +47,7 @@ impl ParseCounts {
             Some(RejectReason::NoPhone) => self.no_phone += 1,
             Some(RejectReason::InvalidPhone) => self.invalid_phone += 1,
             Some(RejectReason::UnknownTimeZone) => self.unknown_time_zone += 1,
+            Some(RejectReason::RowTooLarge) => self.too_large += 1,
             Some(_) => self.invalid_row += 1,
         }
         reason
@@ -57,6 +61,7 @@ impl ParseCounts {
         self.invalid_phone += other.invalid_phone;
         self.invalid_row += other.invalid_row;
         self.unknown_time_zone += other.unknown_time_zone;
+        self.too_large += other.too_large;
         self.ragged += other.ragged;
     }
 }
