@@ -85,6 +85,7 @@ async fn every_function_starts_cold_under_the_runtime_api_with_its_template_envi
         .await
         .unwrap();
     assert_eq!(anonymous.status(), 401);
+    deployment.assert_calls_within_policies();
 }
 
 const ALICE: &str = "+14155550101";
@@ -181,6 +182,7 @@ async fn a_signed_webhook_becomes_a_stored_activity_and_a_stop_opts_out() {
         events.invocations >= 1 && events.function_errors.is_empty(),
         "{events:?}"
     );
+    deployment.assert_calls_within_policies();
 }
 
 /// Creates an import through the HTTP API, uploads `csv` to its pre-signed S3 URL (moto tells
@@ -253,6 +255,7 @@ async fn an_uploaded_csv_becomes_a_validated_list() {
     );
     let uploads = deployment.mapping("UploadsQueue").stats();
     assert!(uploads.function_errors.is_empty(), "{uploads:?}");
+    deployment.assert_calls_within_policies();
 }
 
 /// A NANP area code where it is now between 8:00 and 20:50 local time (the legal window with
@@ -427,6 +430,7 @@ async fn a_scheduled_tick_sends_through_openphone_once_each_and_a_poisoned_recor
         .await;
     assert_eq!(stats["total"]["sent"], 10, "{stats}");
     assert_eq!(stats["total"]["failed"], 0, "{stats}");
+    deployment.assert_calls_within_policies();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -460,6 +464,7 @@ async fn the_hourly_health_check_texts_the_receiver_and_judges_from_its_queue() 
         "{checks}"
     );
     assert!(deployment.mapping("HealthQueue").stats().invocations >= 1);
+    deployment.assert_calls_within_policies();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -504,4 +509,5 @@ async fn the_daily_reconciliation_recovers_a_message_whose_webhook_never_came() 
     assert_eq!(texts, ["Yes, please call me about Elm St"], "{run}");
     let reconcile = deployment.mapping("ReconcileQueue").stats();
     assert!(reconcile.function_errors.is_empty(), "{reconcile:?}");
+    deployment.assert_calls_within_policies();
 }

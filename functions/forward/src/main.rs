@@ -3,11 +3,11 @@
 //! the HTTP function has forwarding on; its failures stay on its own queue.
 
 use trickle_app::queues;
-use trickle_host::lambda::LambdaHost;
+use trickle_host::lambda::{secrets, LambdaHost};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    LambdaHost::start()
+    LambdaHost::start(&[secrets::FORWARD_KEY])
         .await?
         .serve_queue(queues::FORWARD)
         .await

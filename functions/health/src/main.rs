@@ -5,12 +5,14 @@ use aws_lambda_events::event::sqs::SqsEvent;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde_json::Value;
 use trickle_app::{health, queues};
-use trickle_host::lambda::LambdaHost;
+use trickle_host::lambda::{secrets, LambdaHost};
 use trickle_host::sqs_batch::handle_batch;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    let trickle = LambdaHost::start().await?.trickle;
+    let trickle = LambdaHost::start(&[secrets::OPENPHONE_API_KEY])
+        .await?
+        .trickle;
     // Unconfigured, the function does nothing (the schedule stays harmless until numbers are set).
     let (Some(settings), Some(verdicts)) = (
         trickle.health.clone(),

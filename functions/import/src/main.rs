@@ -6,7 +6,7 @@ use trickle_host::lambda::LambdaHost;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    LambdaHost::start()
+    LambdaHost::start(&[])
         .await?
         .serve_queue(queues::UPLOADS)
         .await

@@ -3,11 +3,11 @@
 //! continuation (a step works at most 10 minutes, well under the 15-minute timeout).
 
 use trickle_app::queues;
-use trickle_host::lambda::LambdaHost;
+use trickle_host::lambda::{secrets, LambdaHost};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    LambdaHost::start()
+    LambdaHost::start(&[secrets::OPENPHONE_API_KEY])
         .await?
         .serve_queue(queues::RECONCILE)
         .await

@@ -1,9 +1,12 @@
 //! Lambda: SQS `sends` → one campaign send each: claim, send through OpenPhone, record.
 
 use trickle_app::queues;
-use trickle_host::lambda::LambdaHost;
+use trickle_host::lambda::{secrets, LambdaHost};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    LambdaHost::start().await?.serve_queue(queues::SENDS).await
+    LambdaHost::start(&[secrets::OPENPHONE_API_KEY])
+        .await?
+        .serve_queue(queues::SENDS)
+        .await
 }

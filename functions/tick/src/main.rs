@@ -7,5 +7,8 @@ use trickle_host::lambda::LambdaHost;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    LambdaHost::start().await?.serve_tick(queues::PLANNER).await
+    LambdaHost::start(&[])
+        .await?
+        .serve_tick(queues::PLANNER)
+        .await
 }

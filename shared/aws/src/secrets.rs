@@ -12,27 +12,35 @@ pub enum SecretsError {
     Unreadable { prefix: String, reason: String },
 }
 
-/// Every parameter under `prefix` (decrypted), keyed by its name after the prefix: with prefix
-/// `/trickle/prod`, `/trickle/prod/admin-token` comes back as `admin-token`.
+/// The named parameters under `prefix` (decrypted), keyed by their name after the prefix: with
+/// prefix `/trickle/prod`, `admin-token` is read from `/trickle/prod/admin-token`. A function's
+/// role may read only its own secrets, so it asks for them by name (never by path); a name that
+/// is not stored is left out (optional secrets such as `forward-key`).
 pub async fn load_secrets(
     client: &Client,
     prefix: &str,
+    names: &[&str],
 ) -> Result<HashMap<String, String>, SecretsError> {
     let prefix = prefix.trim_end_matches('/');
     let mut found = HashMap::new();
-    let mut pages = client
-        .get_parameters_by_path()
-        .path(prefix)
-        .recursive(true)
-        .with_decryption(true)
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| SecretsError::Unreadable {
-            prefix: prefix.to_string(),
-            reason: describe(&e.into_service_error()),
-        })?;
-        for parameter in page.parameters() {
+    // GetParameters takes at most 10 names.
+    for group in names.chunks(10) {
+        let out = client
+            .get_parameters()
+            .set_names(Some(
+                group
+                    .iter()
+                    .map(|name| format!("{prefix}/{name}"))
+                    .collect(),
+            ))
+            .with_decryption(true)
+            .send()
+            .await
+            .map_err(|e| SecretsError::Unreadable {
+                prefix: prefix.to_string(),
+                reason: describe(&e.into_service_error()),
+            })?;
+        for parameter in out.parameters() {
             if let (Some(name), Some(value)) = (parameter.name(), parameter.value()) {
                 let short = name
                     .strip_prefix(prefix)

@@ -57,6 +57,18 @@ fn admin_token_strength(token: &str, prefix: &str) -> Result<(), HostError> {
     Ok(())
 }
 
+/// The SSM secrets (under `TRICKLE_SECRETS_PREFIX`) a function can ask for. Each function's
+/// `main` names the ones it uses, and its role in `template.yaml` may read exactly those.
+pub mod secrets {
+    pub const ADMIN_TOKEN: &str = "admin-token";
+    pub const OPENPHONE_API_KEY: &str = "openphone-api-key";
+    pub const OPENPHONE_WEBHOOK_KEY: &str = "openphone-webhook-key";
+    /// The key before a rotation, accepted until it is removed.
+    pub const OPENPHONE_WEBHOOK_KEY_PREVIOUS: &str = "openphone-webhook-key-previous";
+    pub const NUMVERIFY_KEY: &str = "numverify-key";
+    pub const FORWARD_KEY: &str = "forward-key";
+}
+
 /// One cold start's trickle: settings, services, router settings and consumers.
 pub struct LambdaHost {
     pub settings: Settings,
@@ -64,8 +76,8 @@ pub struct LambdaHost {
 }
 
 impl LambdaHost {
-    /// Telemetry, settings, secrets and adapters, once per cold start.
-    pub async fn start() -> Result<Self, HostError> {
+    /// Telemetry, settings, the named `secrets` and adapters, once per cold start.
+    pub async fn start(wanted: &[&str]) -> Result<Self, HostError> {
         init_telemetry();
         let mut settings = Settings::from_env()?;
         let aws = settings.require_aws()?.clone();
@@ -74,29 +86,36 @@ impl LambdaHost {
             retries: true,
         })
         .await;
-        let secrets = load_secrets(&clients::Ssm::new(&config), &aws.secrets_prefix).await?;
+        let stored = if wanted.is_empty() {
+            Default::default()
+        } else {
+            load_secrets(&clients::Ssm::new(&config), &aws.secrets_prefix, wanted).await?
+        };
         let secret = |name: &str| {
-            secrets
+            stored
                 .get(name)
                 .filter(|v| !v.trim().is_empty())
                 .map(|v| Secret::new(v.trim()))
         };
         // In AWS the keys live in SSM; an environment value (a test, a one-off) still wins.
         if settings.openphone.api_key.is_none() {
-            settings.openphone.api_key = secret("openphone-api-key");
+            settings.openphone.api_key = secret(secrets::OPENPHONE_API_KEY);
         }
         if settings.numverify.key.is_none() {
-            settings.numverify.key = secret("numverify-key");
+            settings.numverify.key = secret(secrets::NUMVERIFY_KEY);
         }
         if settings.openphone.webhook_keys.is_empty() {
-            settings.openphone.webhook_keys =
-                ["openphone-webhook-key", "openphone-webhook-key-previous"]
-                    .iter()
-                    .filter_map(|name| secret(name))
-                    .collect();
+            settings.openphone.webhook_keys = [
+                secrets::OPENPHONE_WEBHOOK_KEY,
+                secrets::OPENPHONE_WEBHOOK_KEY_PREVIOUS,
+            ]
+            .iter()
+            .filter_map(|name| secret(name))
+            .collect();
         }
-        let mut extras = Extras::new(secret("admin-token").unwrap_or_else(|| Secret::new("")));
-        extras.forward_key = secret("forward-key");
+        let mut extras =
+            Extras::new(secret(secrets::ADMIN_TOKEN).unwrap_or_else(|| Secret::new("")));
+        extras.forward_key = secret(secrets::FORWARD_KEY);
 
         let table = Arc::new(DynamoTable::new(
             clients::DynamoDb::new(&config),
@@ -111,7 +130,7 @@ impl LambdaHost {
             )),
             blobs: Arc::new(S3Blobs::new(clients::s3(&config), &aws.bucket)),
             mailer: Arc::new(SesMailer::new(clients::SesV2::new(&config))),
-            sms: openphone(&settings),
+            sms: openphone(&settings, wanted.contains(&secrets::OPENPHONE_API_KEY)),
             clock: Arc::new(SystemClock),
             validator: numverify(&settings),
         };
@@ -237,10 +256,13 @@ fn numverify(settings: &Settings) -> Arc<dyn PhoneValidator> {
     }
 }
 
-/// OpenPhone with its key; without one every provider call fails as unavailable.
-fn openphone(settings: &Settings) -> Arc<dyn SmsProvider> {
+/// OpenPhone with its key; without one every provider call fails as unavailable (a function
+/// that does not ask for the key makes no provider calls).
+fn openphone(settings: &Settings, wanted: bool) -> Arc<dyn SmsProvider> {
     let Some(key) = &settings.openphone.api_key else {
-        tracing::warn!("secret openphone-api-key is missing: provider calls will fail");
+        if wanted {
+            tracing::warn!("secret openphone-api-key is missing: provider calls will fail");
+        }
         return Arc::new(UnconfiguredProvider);
     };
     let client = OpenPhoneClient::new(settings.openphone.client(key.expose()));

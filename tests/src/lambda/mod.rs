@@ -7,6 +7,8 @@
 //! uploads queue), and schedules. OpenPhone and NumVerify are the simulators, over HTTP.
 
 pub mod function;
+pub mod policy;
+pub mod recorder;
 pub mod runtime_api;
 pub mod sources;
 pub mod stack;
@@ -20,6 +22,7 @@ use trickle_sandbox::numverify::{NumVerifySettings, NumVerifySimulator};
 use trickle_sandbox::openphone::{OpenPhoneSimulator, SimulatorConfig};
 
 pub use function::{Function, InvokeError};
+pub use recorder::{Call, Recorder};
 pub use sources::{fire_queue_rule, scheduled_event, Gateway, Mapping, MappingStats};
 pub use stack::Stack;
 pub use template::Template;
@@ -44,6 +47,8 @@ pub struct Options {
 pub struct Deployment {
     pub stack: Stack,
     pub functions: BTreeMap<String, Arc<Function>>,
+    /// Each function's AWS calls, by logical id.
+    pub recorders: BTreeMap<String, Recorder>,
     pub gateway: Gateway,
     pub mappings: BTreeMap<String, Mapping>,
     pub openphone: OpenPhoneSimulator,
@@ -94,17 +99,16 @@ impl Deployment {
             ("TRICKLE_NUMVERIFY_BASE_URL", numverify.base_url.clone()),
         ];
         environment.extend(options.environment);
-        let functions: BTreeMap<String, Arc<Function>> = stack
-            .template
-            .functions()
-            .into_iter()
-            .map(|spec| {
-                (
-                    spec.logical_id.clone(),
-                    Arc::new(Function::new(spec, &environment)),
-                )
-            })
-            .collect();
+        let mut functions: BTreeMap<String, Arc<Function>> = BTreeMap::new();
+        let mut recorders = BTreeMap::new();
+        for spec in stack.template.functions() {
+            // Each function reaches AWS through its own recorder, so its calls are its own.
+            let recorder = Recorder::start(crate::moto::endpoint()).await;
+            let mut own = environment.clone();
+            own.push(("AWS_ENDPOINT_URL", recorder.url.clone()));
+            recorders.insert(spec.logical_id.clone(), recorder);
+            functions.insert(spec.logical_id.clone(), Arc::new(Function::new(spec, &own)));
+        }
         let http = functions
             .values()
             .find(|f| f.spec.http_api)
@@ -124,6 +128,7 @@ impl Deployment {
         Self {
             stack,
             functions,
+            recorders,
             gateway,
             mappings,
             openphone,
@@ -169,6 +174,31 @@ impl Deployment {
             status,
             serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
         )
+    }
+
+    /// Every AWS call each function made so far is one its policy in `template.yaml` allows:
+    /// the deployed role would not refuse it. Panics naming every call that would be refused.
+    pub fn assert_calls_within_policies(&self) {
+        let mut refused = Vec::new();
+        for (id, recorder) in &self.recorders {
+            let policy = self.stack.template.policy(id);
+            for call in recorder.calls() {
+                if std::env::var_os("TRICKLE_PRINT_CALLS").is_some() {
+                    eprintln!("CALL {id} {} {:?}", call.action, call.resources);
+                }
+                let allowed = policy
+                    .iter()
+                    .any(|s| s.allows(&call) && (call.action != "kms:Decrypt" || s.has_condition));
+                if !allowed {
+                    refused.push(format!("{id}: {} on {:?}", call.action, call.resources));
+                }
+            }
+        }
+        assert!(
+            refused.is_empty(),
+            "template.yaml does not allow calls the functions made:\n{}",
+            refused.join("\n")
+        );
     }
 
     /// Every function's log tail, for a failing test.

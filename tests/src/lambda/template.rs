@@ -58,6 +58,8 @@ pub struct TableSpec {
 
 #[derive(Debug, Clone)]
 pub struct BucketSpec {
+    /// Lifecycle rules that delete current objects: (prefix, days after creation).
+    pub expirations: Vec<(String, String)>,
     pub name: String,
     pub versioned: bool,
     /// (event, queue logical id, key prefix)
@@ -126,6 +128,10 @@ impl Template {
             .filter(move |(_, body)| body["Type"].as_str() == Some(kind))
     }
 
+    pub(crate) fn resource_body(&self, id: &str) -> &Value {
+        self.resource(id)
+    }
+
     fn resource(&self, id: &str) -> &Value {
         self.root["Resources"]
             .get(id)
@@ -168,7 +174,34 @@ impl Template {
                         let (id, attribute) = target.split_once('.').expect("X.Attr");
                         self.attribute(id, attribute)
                     }
-                    "!Sub" => self.substitute(tagged.value.as_str().expect("!Sub string")),
+                    "!Sub" => match &tagged.value {
+                        Value::Sequence(parts) => {
+                            // !Sub [text, {Name: value}]: the names first, then the rest.
+                            let mut text = scalar(&parts[0]);
+                            if let Some(names) = parts.get(1).and_then(Value::as_mapping) {
+                                for (name, value) in names {
+                                    let name = format!("${{{}}}", scalar(name));
+                                    text = text.replace(&name, &self.resolve(value));
+                                }
+                            }
+                            self.substitute(&text)
+                        }
+                        text => self.substitute(text.as_str().expect("!Sub string")),
+                    },
+                    "!Select" => {
+                        // Only !Select [n, !Split [delimiter, value]] is used.
+                        let parts = tagged.value.as_sequence().expect("!Select [n, list]");
+                        let index = parts[0].as_u64().expect("an index") as usize;
+                        let split = parts[1].as_tagged().expect("!Split");
+                        let args = split.value.as_sequence().expect("!Split [d, value]");
+                        let whole = self.resolve(&args[1]);
+                        let delimiter = scalar(&args[0]);
+                        whole
+                            .split(delimiter.as_str())
+                            .nth(index)
+                            .unwrap_or_default()
+                            .to_string()
+                    }
                     "!If" => {
                         let parts = tagged.value.as_sequence().expect("!If [c, a, b]");
                         let branch = if self.condition(parts[0].as_str().expect("name")) {
@@ -436,7 +469,20 @@ impl Template {
                 )
             })
             .collect();
+        let expirations = properties["LifecycleConfiguration"]["Rules"]
+            .as_sequence()
+            .into_iter()
+            .flatten()
+            .filter(|rule| rule.get("ExpirationInDays").is_some())
+            .map(|rule| {
+                (
+                    scalar(&rule["Prefix"]),
+                    self.resolve(&rule["ExpirationInDays"]),
+                )
+            })
+            .collect();
         BucketSpec {
+            expirations,
             name: self.resolve(&properties["BucketName"]),
             versioned: properties["VersioningConfiguration"]["Status"].as_str() == Some("Enabled"),
             queue_notifications,
