@@ -566,6 +566,18 @@ async fn suppression_lists_answer_by_phone_without_lookups() {
     assert_eq!(no["suppressed"], false);
     let (status, _) = dev.get("/v1/suppressions?phone=hello").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
+    // An imported list's entry is the list's: it cannot be lifted like a carrier suppression.
+    let delete = |path: &'static str| dev.call(reqwest::Method::DELETE, path, None);
+    let (status, body) = delete("/v1/suppressions/%2B12125550134").await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(
+        body.to_string().contains("imported suppression list"),
+        "{body}"
+    );
+    let (_, still) = dev.get("/v1/suppressions?phone=%2B12125550134").await;
+    assert_eq!(still["suppressed"], true, "{still}");
+    let (status, _) = delete("/v1/suppressions/2125550101").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]

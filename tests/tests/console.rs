@@ -509,3 +509,83 @@ async fn a_contacts_pictures_and_recordings_play_in_the_timeline_and_nothing_els
     let r = get(picture, None).await.unwrap();
     assert!(r.status().is_redirection(), "{}", r.status());
 }
+
+/// A number the carrier's reports suppressed says so on its contact page, with a button that
+/// lifts it through the same use-case as `DELETE /v1/suppressions/{phone}`; an imported list's
+/// entry shows no button, and the API refuses it the same way.
+#[tokio::test]
+async fn a_carrier_suppression_is_shown_and_lifted_from_the_contact_page() {
+    let c = Console::start().await;
+    let cookie = c.session().await;
+    let mut ids = Vec::new();
+    for (phone, source) in [("+12125550141", "carrier"), ("+12125550142", "list")] {
+        let contact: Value = c
+            .http
+            .post(c.url("/v1/contacts"))
+            .bearer_auth(TOKEN)
+            .json(&json!({ "phone": phone }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        ids.push(contact["id"].as_str().unwrap().to_string());
+        let mut entry = serde_json::Map::new();
+        for (k, v) in [
+            ("pk", json!(format!("SUPPRESS#{phone}"))),
+            ("sk", json!("SUPPRESS")),
+            ("phone", json!(phone)),
+            ("source", json!(source)),
+            (
+                "reason",
+                json!("the carrier reported the number unreachable or not a mobile 2 times within 180 days"),
+            ),
+        ] {
+            entry.insert(k.into(), v);
+        }
+        c.services.table.put(entry, None).await.unwrap();
+    }
+    let (_, carrier) = c.page(&cookie, &format!("/contacts/{}", ids[0])).await;
+    assert!(carrier.contains("id=\"suppression\""), "{carrier}");
+    assert!(carrier.contains("unreachable or not a mobile 2 times"));
+    assert!(carrier.contains("Lift the suppression"));
+    let (_, listed) = c.page(&cookie, &format!("/contacts/{}", ids[1])).await;
+    assert!(
+        listed.contains("on an imported suppression list"),
+        "{listed}"
+    );
+    assert!(!listed.contains("Lift the suppression"));
+
+    let csrf = c.csrf(&cookie).await;
+    let r = c
+        .post_form(
+            &cookie,
+            &format!("/contacts/{}/lift-suppression", ids[0]),
+            &[("_csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (_, after) = c.page(&cookie, &format!("/contacts/{}", ids[0])).await;
+    assert!(!after.contains("id=\"suppression\""), "{after}");
+    let phone = trickle_domain::PhoneNumber::parse("+12125550141").unwrap();
+    assert!(
+        !trickle_app::campaigns::audience::is_suppressed(&c.services, &phone)
+            .await
+            .unwrap()
+    );
+    // The list's entry: the console form is refused with the API's words.
+    let r = c
+        .post_form(
+            &cookie,
+            &format!("/contacts/{}/lift-suppression", ids[1]),
+            &[("_csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("imported suppression list"));
+}

@@ -159,14 +159,16 @@ async fn every_refusal_case_is_a_json_error_and_nothing_is_stored() {
     assert_eq!(failed["items"][0]["body"], "this is not json");
 
     // A verified event of a type nobody handles: stored as ignored, answered 200.
-    let unknown = json!({"id": "EVunknown1", "object": "event", "type": "call.missed",
+    let unknown = json!({"id": "EVunknown1", "object": "event", "type": "call.answered",
         "apiVersion": "v4", "data": {"object": {"id": "AC1"}}});
     let statuses = app
         .simulator
         .deliver(&unknown, Delivery::once(Format::Standard))
         .await;
     assert_eq!(statuses, vec![200]);
-    let (_, ignored) = app.get("/v1/events?status=ignored&type=call.missed").await;
+    let (_, ignored) = app
+        .get("/v1/events?status=ignored&type=call.answered")
+        .await;
     assert_eq!(
         ignored["items"][0]["id"], "msg_unknown1",
         "keyed by webhook-id: {ignored}"
@@ -512,6 +514,63 @@ async fn an_unanswered_call_is_a_missed_call_with_its_voicemail_copied() {
         assert_eq!(
             activity["voicemail"]["url"],
             events[1]["data"]["object"]["voicemail"]["url"]
+        );
+        let key = activity["voicemail"]["blob_key"].as_str().unwrap();
+        assert_eq!(
+            app.services.blobs.get(key).await.unwrap().unwrap(),
+            audio("voicemail").bytes
+        );
+    }
+}
+
+/// The new webhook system (2026-03-30) has no `call.completed` for a missed call: it sends
+/// `call.missed`, then the voicemail in `call.voicemail.completed`. Either order ends in one
+/// missed-call activity with its voicemail copied and its transcript kept.
+#[tokio::test]
+async fn a_missed_call_from_the_new_webhook_system_keeps_its_voicemail_and_transcript() {
+    let app = WebhookApp::start().await;
+    for (n, voicemail_first) in [false, true].into_iter().enumerate() {
+        let from = format!("+1212555031{n}");
+        let mut events = app.simulator.missed_call_events_2026(&CallScript {
+            from: from.clone(),
+            voicemail: Some(audio("voicemail")),
+            voicemail_transcript: Some("Call me back about the open house".into()),
+            ..CallScript::default()
+        });
+        assert_eq!(events.len(), 2);
+        if voicemail_first {
+            events.reverse();
+        }
+        for event in &events {
+            let statuses = app
+                .simulator
+                .deliver(event, Delivery::once(Format::Standard))
+                .await;
+            assert_eq!(statuses, vec![200]);
+        }
+        // The new system's events are keyed by their webhook-id.
+        let keys: Vec<String> = events
+            .iter()
+            .map(|e| format!("msg_{}", id(e).trim_start_matches("EV")))
+            .collect();
+        app.processed(&keys.iter().map(String::as_str).collect::<Vec<_>>())
+            .await;
+        let contact = app.contact_id(&from).await;
+        eventually("voicemail copied", || async {
+            app.activities(&contact)
+                .await
+                .first()
+                .is_some_and(|a| a["stored_voicemail"]["blob_key"].is_string())
+        })
+        .await;
+        let activities = app.activities(&contact).await;
+        assert_eq!(activities.len(), 1, "{activities:?}");
+        let activity = &activities[0];
+        assert_eq!(activity["kind"], "missed_call", "{activity}");
+        assert_eq!(activity["answered"], false);
+        assert_eq!(
+            activity["voicemail_transcript"], "Call me back about the open house",
+            "{activity}"
         );
         let key = activity["voicemail"]["blob_key"].as_str().unwrap();
         assert_eq!(

@@ -4,7 +4,7 @@ use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -25,6 +25,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/lists/{id}", get(get_list))
         .route("/lists/{id}/members", get(list_members))
         .route("/suppressions", get(find_suppression))
+        .route("/suppressions/{phone}", delete(lift_suppression))
 }
 
 async fn create_import(
@@ -122,4 +123,15 @@ async fn find_suppression(
         "suppressed": entry.is_some(),
         "entry": entry,
     })))
+}
+
+/// Lifts a suppression the carrier's reports caused (an imported list's entry stays).
+async fn lift_suppression(
+    State(state): State<AppState>,
+    Path(phone): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let phone = PhoneNumber::parse(&phone).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    Ok(Json(
+        trickle_app::webhooks::failures::lift_carrier_suppression(&state.services, &phone).await?,
+    ))
 }

@@ -1,4 +1,5 @@
-//! `call.ringing`, `call.completed` and the call artefacts (recording, transcript, summary).
+//! `call.ringing`, `call.completed` (and `call.missed`), the call artefacts (recording, transcript,
+//! summary) and `call.voicemail.completed`.
 //!
 //! One activity per call id. A completed call nobody answered is a `missed_call`. Artefacts go
 //! through [`activities::merge_artefact`], so they land on the call whether they arrive before
@@ -79,6 +80,54 @@ pub async fn completed(services: &Services, envelope: &Envelope) -> Result<(), H
     }
     if !call.recordings.is_empty() {
         recordings(services, &call.id, &call.recordings).await?;
+    }
+    Ok(())
+}
+
+/// `call.voicemail.completed` (new webhook system): the voicemail of a missed call, keyed by
+/// `callId`, with its audio (`recordingUrl`) and, when ready, its transcript. Kept on the call's
+/// activity now or whenever `call.missed` creates it; the audio is copied like any media.
+pub async fn voicemail_completed(
+    services: &Services,
+    envelope: &Envelope,
+) -> Result<(), HandlerError> {
+    let object = &envelope.object;
+    let text = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_string);
+    let call_id = text(object.get("callId"))
+        .or_else(|| text(object.get("id")).filter(|id| id.starts_with("AC")))
+        .ok_or_else(|| permanent("voicemail without callId"))?;
+    let nested = object.get("voicemail");
+    let url = text(object.get("recordingUrl"))
+        .or_else(|| text(object.get("url")))
+        .or_else(|| text(nested.and_then(|v| v.get("url"))));
+    let transcript = text(object.get("transcript"))
+        .or_else(|| text(nested.and_then(|v| v.get("transcript"))))
+        .filter(|t| !t.trim().is_empty());
+    let mut attrs = Vec::new();
+    let audio = url.map(|url| MediaRef {
+        url,
+        content_type: text(object.get("type")).or_else(|| Some("audio/mpeg".into())),
+        duration: object.get("duration").and_then(Value::as_f64),
+    });
+    if let Some(audio) = &audio {
+        attrs.push((
+            "voicemail".to_string(),
+            media::entry(&call_id, media::VOICEMAIL_SLOT, audio),
+        ));
+    }
+    if let Some(transcript) = transcript {
+        attrs.push(("voicemail_transcript".to_string(), json!(transcript)));
+    }
+    if attrs.is_empty() {
+        return Ok(());
+    }
+    activities::merge_artefact(services, &call_id, attrs)
+        .await
+        .map_err(transient)?;
+    if let Some(audio) = &audio {
+        media::enqueue(services, &call_id, media::VOICEMAIL_SLOT, audio)
+            .await
+            .map_err(transient)?;
     }
     Ok(())
 }

@@ -10,7 +10,10 @@ use trickle_domain::PhoneNumber;
 
 use super::payload::{Envelope, MessageObject};
 use super::{activities, keys};
-use crate::ports::table::{Condition, Item, Query, SortKeyCondition, Update, EXPIRES_AT};
+use crate::audience::AudienceError;
+use crate::ports::table::{
+    Condition, Item, Key, Query, SortKeyCondition, TxOp, Update, EXPIRES_AT,
+};
 use crate::worker::HandlerError;
 use crate::Services;
 
@@ -190,8 +193,17 @@ async fn strike(
     );
     let put = services.table.put(item, Some(Condition::ItemAbsent)).await;
     ignore_condition(put)?;
-    // Reports arrive in any order: count those within the window on either side of this one.
-    let since = keys::sort_time(at - Duration::days(STRIKE_WINDOW_DAYS));
+    // Reports arrive in any order: count those within the window on either side of this one,
+    // and none from before an operator last lifted the number's suppression.
+    let lifted = services
+        .table
+        .get(&lift_key(e164))
+        .await
+        .map_err(transient)?
+        .and_then(|marker| marker.get("lifted_at").cloned())
+        .and_then(|at| serde_json::from_value::<DateTime<Utc>>(at).ok());
+    let window_start = at - Duration::days(STRIKE_WINDOW_DAYS);
+    let since = keys::sort_time(lifted.map_or(window_start, |l| l.max(window_start)));
     let until = format!(
         "{}#~",
         keys::sort_time(at + Duration::days(STRIKE_WINDOW_DAYS))
@@ -267,6 +279,77 @@ fn ignore_condition<T>(
         Err(e) if e.is_condition_failure() => Ok(()),
         Err(e) => Err(transient(e)),
     }
+}
+
+/// `CARRIERFAIL#<e164>` / `LIFTED`: when an operator last lifted the number's carrier
+/// suppression. Its sort key sorts after every report's, so it is never counted as one.
+fn lift_key(e164: &str) -> Key {
+    Key::new(format!("CARRIERFAIL#{e164}"), "LIFTED")
+}
+
+/// Lifts a suppression the carrier's reports caused: an operator's decision (the number was
+/// ported to a mobile, the carrier fixed a fault), written to the number's audit. Only reports
+/// after the lift count towards a new suppression, so a late or repeated old report cannot
+/// bring it back. A number on an imported suppression list stays suppressed.
+pub async fn lift_carrier_suppression(
+    services: &Services,
+    phone: &PhoneNumber,
+) -> Result<Value, AudienceError> {
+    let e164 = phone.as_str();
+    let key = crate::campaigns::keys::suppression(e164);
+    let Some(current) = services.table.get(&key).await? else {
+        return Err(AudienceError::NotFound(format!("a suppression of {e164}")));
+    };
+    if current.get("source").and_then(Value::as_str) != Some("carrier") {
+        return Err(AudienceError::Conflict(format!(
+            "{e164} is on an imported suppression list, not suppressed by the carrier; it stays \
+             suppressed while that list holds it"
+        )));
+    }
+    let now = services.clock.now();
+    let mut audit = Item::new();
+    audit.insert("pk".into(), key.pk.clone().into());
+    audit.insert(
+        "sk".into(),
+        format!("AUDIT#{}#lifted", keys::sort_time(now)).into(),
+    );
+    audit.insert("action".into(), "lifted".into());
+    audit.insert("actor".into(), "operator".into());
+    audit.insert("phone".into(), e164.into());
+    audit.insert(
+        "reason".into(),
+        current.get("reason").cloned().unwrap_or_default(),
+    );
+    let mut marker = Item::new();
+    let marker_key = lift_key(e164);
+    marker.insert("pk".into(), marker_key.pk.into());
+    marker.insert("sk".into(), marker_key.sk.into());
+    marker.insert("lifted_at".into(), json!(now));
+    let lifted = services
+        .table
+        .transact(vec![
+            TxOp::Delete {
+                key: key.clone(),
+                condition: Some(Condition::equals("source", "carrier")),
+            },
+            TxOp::Put {
+                item: audit,
+                condition: Some(Condition::ItemAbsent),
+            },
+            TxOp::Put {
+                item: marker,
+                condition: None,
+            },
+        ])
+        .await;
+    match lifted {
+        Ok(()) => {}
+        // Lifted a moment ago by another request: the same outcome.
+        Err(e) if e.is_condition_failure() => {}
+        Err(e) => return Err(e.into()),
+    }
+    tracing::info!(phone = %trickle_domain::log_privacy::last_four(e164), "carrier suppression lifted");
+    Ok(json!({"phone": e164, "suppressed": false, "lifted_at": now}))
 }
 
 #[cfg(test)]

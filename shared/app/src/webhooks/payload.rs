@@ -8,12 +8,15 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 /// The event types this system acts on. Anything else is stored and marked `ignored`.
-pub const KNOWN_TYPES: [&str; 11] = [
+pub const KNOWN_TYPES: [&str; 13] = [
     "message.received",
     "message.delivered",
     "message.failed",
     "call.ringing",
     "call.completed",
+    // New webhook system (2026-03-30): a missed call, and its voicemail in an event of its own.
+    "call.missed",
+    "call.voicemail.completed",
     "call.recording.completed",
     "call.transcript.completed",
     "call.summary.completed",
@@ -340,6 +343,7 @@ mod tests {
         assert_eq!(e.object["callId"], "AC1");
         let e = Envelope::read(&json!({"type":"call.missed","data":{"resource":{"id":"AC2"}}}));
         assert_eq!(e.object["id"], "AC2");
-        assert!(!is_known_type("call.missed"));
+        assert!(is_known_type("call.missed"));
+        assert!(!is_known_type("call.answered"));
     }
 }

@@ -152,7 +152,9 @@ pub async fn dispatch(
         "message.delivered" => messages::delivered(services, envelope).await,
         "message.failed" => super::failures::failed(services, envelope).await,
         "call.ringing" => calls::ringing(services, envelope).await,
-        "call.completed" => calls::completed(services, envelope).await,
+        // A missed call is a call that completed unanswered: the same record.
+        "call.completed" | "call.missed" => calls::completed(services, envelope).await,
+        "call.voicemail.completed" => calls::voicemail_completed(services, envelope).await,
         "call.recording.completed" => calls::recording_completed(services, envelope).await,
         "call.transcript.completed" => calls::transcript_completed(services, envelope).await,
         "call.summary.completed" | "callSummary" => {

@@ -8,8 +8,9 @@ use axum::routing::{get, post};
 use axum::{Extension, Router};
 use serde::Deserialize;
 use serde_json::Value;
+use trickle_app::audience::lists;
 use trickle_app::contacts;
-use trickle_app::webhooks::{activities, opt_out};
+use trickle_app::webhooks::{activities, failures, opt_out};
 use trickle_domain::{csv_export, PhoneNumber};
 
 use super::view::{text, When};
@@ -22,6 +23,7 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/contacts/{id}", get(contact))
         .route("/contacts/{id}/resubscribe", post(resubscribe))
         .route("/contacts/{id}/opt-out", post(opt_out_contact))
+        .route("/contacts/{id}/lift-suppression", post(lift_suppression))
         .route("/opt-outs", get(opt_outs).post(add_opt_out))
         .route("/opt-outs.csv", get(export_opt_outs))
 }
@@ -134,6 +136,8 @@ struct ContactPage {
     attributes: Vec<(String, String)>,
     opted_out: bool,
     audit: Vec<AuditRow>,
+    /// The number's suppression, if any: (by the carrier, why).
+    suppression: Option<(bool, String)>,
     timeline: Vec<Entry>,
 }
 
@@ -209,6 +213,10 @@ async fn contact(
     let services = &state.services;
     let c = contacts::get(services, &id).await?;
     let opt = opt_out::state_of(services, &c.phone).await?;
+    let suppression = lists::suppression(services, &c.phone).await?.map(|entry| {
+        let by_carrier = text(&entry, "source") == "carrier";
+        (by_carrier, text(&entry, "reason"))
+    });
     let page = activities::list(services, &id, 100, None).await?;
     let name = [c.first_name.clone(), c.last_name.clone()]
         .into_iter()
@@ -232,6 +240,7 @@ async fn contact(
             .as_array()
             .map(|a| a.iter().map(audit_row).collect())
             .unwrap_or_default(),
+        suppression,
         timeline: page.items.iter().map(entry).collect(),
     }))
 }
@@ -261,6 +270,17 @@ async fn opt_out_contact(
     Ok(see_other(
         &format!("/contacts/{id}"),
         "Opted out: trickle will not text this number again.",
+    ))
+}
+
+/// The operator lifts a suppression the carrier's reports caused (the API's rule: an imported
+/// list's entry is refused).
+async fn lift_suppression(State(state): State<AppState>, Path(id): Path<String>) -> PageResult {
+    let c = contacts::get(&state.services, &id).await?;
+    failures::lift_carrier_suppression(&state.services, &c.phone).await?;
+    Ok(see_other(
+        &format!("/contacts/{id}"),
+        "Suppression lifted: campaigns may text this number again. It is in the history.",
     ))
 }
 

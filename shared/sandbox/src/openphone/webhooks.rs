@@ -308,4 +308,42 @@ impl super::OpenPhoneSimulator {
         }
         self.shared.envelope(shape, "message.failed", object)
     }
+
+    /// A missed call as the new webhook system (API version 2026-03-30) reports it:
+    /// `call.missed`, then `call.voicemail.completed` for its voicemail, each resource under
+    /// `data.resource`. The call's artefacts are stored for the REST lookups as usual.
+    pub fn missed_call_events_2026(&self, script: &CallScript) -> Vec<Value> {
+        let legacy = self.shared.call_events(Shape::V4, script);
+        let call = legacy[1]["data"]["object"].clone();
+        let envelope = |event_type: &str, resource: Value| {
+            json!({
+                "id": format!("EV{}", uuid::Uuid::new_v4().simple()),
+                "apiVersion": "2026-03-30",
+                "createdAt": self.shared.now(),
+                "type": event_type,
+                "data": {"resource": resource, "context": {}, "links": {}},
+            })
+        };
+        let mut missed = call.clone();
+        missed["status"] = json!("missed");
+        // The new system reports the voicemail in its own event.
+        missed["voicemail"] = Value::Null;
+        let mut events = vec![envelope("call.missed", missed)];
+        if let Some(voicemail) = call.get("voicemail").filter(|v| !v.is_null()) {
+            events.push(envelope(
+                "call.voicemail.completed",
+                json!({
+                    "id": format!("VM{}", digits(call["id"].as_str().unwrap_or_default())),
+                    "object": "voicemail",
+                    "callId": call["id"],
+                    "status": "completed",
+                    "duration": voicemail["duration"],
+                    "transcript": script.voicemail_transcript,
+                    "recordingUrl": voicemail["url"],
+                    "type": voicemail["type"],
+                }),
+            ));
+        }
+        events
+    }
 }
