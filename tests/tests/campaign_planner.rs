@@ -208,9 +208,9 @@ async fn runs_plan_every_eligible_contact_exactly_once_and_review_the_rest(
     assert!(review
         .values()
         .all(|(c, r)| c == &id && *r == SkipReason::PreviousCommunication));
-    // The A/B split follows list position: the first half A, the rest B.
+    // The A/B split is interleaved by list position: A, B, A, B…
     for s in &planned {
-        let expected = if s.position < list_size / 2 {
+        let expected = if s.position % 2 == 0 {
             Variant::A
         } else {
             Variant::B
@@ -245,6 +245,51 @@ async fn runs_plan_every_eligible_contact_exactly_once_and_review_the_rest(
     assert_eq!(c.state, CampaignState::Completed);
     world.clock.set(slot(days + 1));
     assert_eq!(tick(&world).await, (0, vec![]));
+}
+
+/// An A/B test compares messages, not weekdays: with 10 sends a day, every day's run carries
+/// both messages in the split's ratio (within one message), and the whole list still gets
+/// exactly its share of each.
+#[tokio::test]
+async fn every_run_carries_both_messages_in_the_split_ratio() {
+    let world = World::new(slot(0) - Duration::hours(1));
+    let people = world.contacts(0, 100).await;
+    let members: Vec<String> = people.iter().map(|c| c.id.to_string()).collect();
+    let list = world.list(&members, "completed").await;
+    let mut settings = raw(
+        &list,
+        10,
+        Some("Hello {{first_name|friend}}, spring is here"),
+    );
+    settings.split_percent = Some(30);
+    let id = campaigns::create(&world.services, settings)
+        .await
+        .unwrap()
+        .id
+        .to_string();
+    campaigns::activate(&world.services, &id).await.unwrap();
+    for day in 0..10 {
+        world.clock.set(slot(day));
+        assert_eq!(tick(&world).await.0, 10, "day {day}");
+    }
+    let mut by_run: BTreeMap<String, (u32, u32)> = BTreeMap::new();
+    for s in sends(&world, &id).await {
+        let counts = by_run.entry(s.slot.clone()).or_default();
+        match s.variant {
+            Variant::A => counts.0 += 1,
+            Variant::B => counts.1 += 1,
+        }
+    }
+    assert_eq!(by_run.len(), 10, "{by_run:?}");
+    for (run, (a, b)) in &by_run {
+        // 30% of 10 is 3: each run holds 2 to 4 A's.
+        assert!(
+            (2..=4).contains(a) && a + b == 10,
+            "run {run}: {a} A, {b} B"
+        );
+    }
+    let total_a: u32 = by_run.values().map(|(a, _)| a).sum();
+    assert_eq!(total_a, 30, "{by_run:?}");
 }
 
 #[tokio::test]

@@ -254,6 +254,7 @@ async fn a_failed_message_fails_its_send_and_two_carrier_failures_suppress_the_n
     let wired =
         s.simulator
             .failed_event(Shape::V4, &message_to(landline), "The number is a landline");
+    let replayed = [unreachable.clone(), earlier.clone()];
     // Each report is delivered twice (a redelivery is one report).
     s.receive_events(
         &[
@@ -313,10 +314,38 @@ async fn a_failed_message_fails_its_send_and_two_carrier_failures_suppress_the_n
         .await
         .is_empty());
     // The next campaign's claim refuses the suppressed number.
-    assert!(
+    let suppressed_now = || async {
         trickle_app::campaigns::audience::is_suppressed(&s.world.services, &people[0].phone)
             .await
             .unwrap()
+    };
+    assert!(suppressed_now().await);
+
+    // A day later an operator lifts it (the number was ported to a mobile): it can be texted
+    // again, the decision is in the audit, and the old reports delivered once more (a
+    // reconciliation replay, a webhook retry) do not bring the suppression back.
+    s.world.clock.advance(Duration::days(1));
+    let lift = trickle_app::webhooks::failures::lift_carrier_suppression;
+    let lifted = lift(&s.world.services, &people[0].phone).await.unwrap();
+    assert_eq!(lifted["suppressed"], false, "{lifted}");
+    assert!(!suppressed_now().await);
+    let audit = s.world.items(&format!("SUPPRESS#{dead}"), "AUDIT#").await;
+    assert!(
+        audit
+            .iter()
+            .any(|a| a["action"] == "lifted" && a["actor"] == "operator"),
+        "{audit:?}"
+    );
+    s.receive_events(&replayed, "trickle").await;
+    assert!(
+        !suppressed_now().await,
+        "reports from before the lift do not count"
+    );
+    // Lifting again, or a number that is not suppressed, says so.
+    let again = lift(&s.world.services, &people[0].phone).await.unwrap_err();
+    assert!(
+        matches!(again, trickle_app::audience::AudienceError::NotFound(_)),
+        "{again:?}"
     );
 }
 
@@ -374,7 +403,7 @@ async fn quiet_hours_hold_west_coast_sends_until_eight_local() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_ab_split_follows_list_positions_exactly() {
+async fn the_ab_split_alternates_down_the_list_and_sends_the_exact_shares() {
     let s = scenario(None, 1000).await;
     let people = s.world.contacts(0, 20).await;
     let ids: Vec<String> = people.iter().map(|c| c.id.to_string()).collect();
@@ -405,9 +434,10 @@ async fn the_ab_split_follows_list_positions_exactly() {
             )
         })
         .collect();
+    // 30%: A at positions 0, 3, 6, 10, 13, 16 (where the running share steps up), B elsewhere.
     for (position, person) in people.iter().enumerate() {
         let text = &texts[person.phone.as_str()];
-        let want_b = position >= 6;
+        let want_b = ![0, 3, 6, 10, 13, 16].contains(&position);
         assert_eq!(
             text.contains(": Hello "),
             want_b,

@@ -187,3 +187,83 @@ async fn a_run_of_many_batches_finishes_over_deadline_bounded_steps_and_a_campai
     }
     assert_eq!(world.drain_sends_peek().await, 0, "no backlog re-queued");
 }
+
+/// Run now on a run larger than a request may plan: the request plans one batch and answers
+/// `Continues`; its continuation message is lost (a crash right after the commit), and the
+/// every-minute ticks still finish the run, every contact planned exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_manual_run_too_large_for_a_request_is_finished_by_the_ticks_even_if_its_message_is_lost()
+{
+    let world = World::on_dynamo(utc("2026-01-05T12:00:00Z")).await;
+    // Scheduled for the evening: only the manual run is planned at 10:00 New York time.
+    let id = campaign_of(&world, "By hand", "19:00", (0, BIG), BIG).await;
+    let at = utc("2026-01-05T15:00:00Z");
+    world.clock.set(at);
+    let report = campaigns::manual_run::run_now_within(&world.services, &id, StdDuration::ZERO)
+        .await
+        .unwrap();
+    assert_eq!(
+        (report.outcome.clone(), report.planned),
+        (RunOutcome::Continues, u64::from(campaigns::BATCH)),
+        "{report:?}"
+    );
+    // The continuation message is lost.
+    let lost = world
+        .services
+        .queue
+        .receive(
+            queues::PLANNER,
+            10,
+            StdDuration::from_secs(600),
+            StdDuration::ZERO,
+        )
+        .await
+        .unwrap();
+    assert_eq!(lost.len(), 1, "the request asked for a continuation");
+    for message in &lost {
+        world
+            .services
+            .queue
+            .delete(queues::PLANNER, &message.receipt)
+            .await
+            .unwrap();
+    }
+    let settings = PlannerSettings {
+        step_time: STEP,
+        ..PlannerSettings::default()
+    };
+    let slot = report.slot.clone().unwrap();
+    let mut ticks = 0;
+    loop {
+        ticks += 1;
+        let now = at + chrono::Duration::minutes(ticks);
+        world.clock.set(now);
+        campaigns::plan_due_campaigns_with(&world.services, now, &settings)
+            .await
+            .unwrap();
+        let run = world
+            .services
+            .table
+            .get(&keys::run(&id, &slot))
+            .await
+            .unwrap()
+            .unwrap();
+        if run["status"] == "done" {
+            break;
+        }
+        assert!(ticks < 50, "the manual run never finished: {run:?}");
+    }
+    let planned = planned_contacts(&world, &id).await;
+    let distinct: BTreeSet<&String> = planned.iter().collect();
+    assert_eq!(planned.len(), BIG as usize, "every contact planned");
+    assert_eq!(distinct.len(), BIG as usize, "none twice");
+    assert!(
+        world.items("MANUALRUN", "").await.is_empty(),
+        "nothing is left to continue"
+    );
+    let batches = BIG.div_ceil(campaigns::BATCH);
+    assert!(
+        ticks + 1 >= i64::from(batches),
+        "{ticks} ticks for {batches} batches"
+    );
+}

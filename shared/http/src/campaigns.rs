@@ -116,11 +116,19 @@ async fn duplicate(
     ))
 }
 
+/// 200 with the whole run, or 202 when the run is larger than a request plans: the tick plans
+/// the rest within a minute (the run's progress is in the campaign's stats and sends).
 async fn run(
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<RunReport>, ApiError> {
-    Ok(Json(campaigns::run_now(&state.services, &id).await?))
+) -> Result<(StatusCode, Json<RunReport>), ApiError> {
+    let report = campaigns::run_now(&state.services, &id).await?;
+    let status = if report.outcome == campaigns::RunOutcome::Continues {
+        StatusCode::ACCEPTED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(report)))
 }
 
 async fn preview(

@@ -8,6 +8,7 @@ pub mod error_guard;
 pub mod estimate;
 pub mod keys;
 pub mod lifecycle;
+pub mod manual_run;
 pub mod planner;
 pub mod preview;
 pub mod requeue;
@@ -28,7 +29,8 @@ pub use lifecycle::{
     activate, activate_within, archive, create, duplicate, get, list, patch, pause, resume,
     resume_within, CampaignPage,
 };
-pub use planner::{complete_if_done, run_now, PlannerSettings, RunOutcome, RunReport, BATCH};
+pub use manual_run::run_now;
+pub use planner::{complete_if_done, PlannerSettings, RunOutcome, RunReport, BATCH};
 pub use preview::{preview, Preview, PreviewRequest};
 pub use sends::{SendJob, SendRecord};
 pub use tick::{plan_due_campaigns, plan_due_campaigns_with, tick, TickReport};

@@ -178,51 +178,9 @@ pub(super) async fn run_campaign_until(
     Ok(report)
 }
 
-/// `POST /v1/campaigns/{id}/run`: plans the next batch of an active campaign now, under every
-/// rule of a scheduled run, as an extra run (`RUN#manual-<time>`) that leaves the schedule alone.
-pub async fn run_now(services: &Services, id: &str) -> Result<RunReport, CampaignsError> {
-    let read = store::load(services, id).await?;
-    if read.campaign.state != CampaignState::Active {
-        return Err(CampaignsError::NotActive(read.campaign.state));
-    }
-    let now = services.clock.now();
-    let slot = format!("manual-{}", keys::time_key(now));
-    let run = json!({
-        "campaign_id": id, "slot": slot, "due_at": keys::time_key(now),
-        "started_at": keys::time_key(now), "status": "planning", "planned": 0,
-    });
-    let item = records::to_item(&keys::run(id, &slot), &run).map_err(store::corrupt)?;
-    services
-        .table
-        .put(item, Some(Condition::ItemAbsent))
-        .await?;
-    let mut report = RunReport {
-        campaign_id: id.to_string(),
-        slot: Some(slot.clone()),
-        outcome: RunOutcome::Planned,
-        planned: 0,
-        skipped: 0,
-        reviewed: 0,
-        completed: false,
-    };
-    plan_run(services, id, &slot, false, now, None, &mut report).await?;
-    services
-        .table
-        .update(
-            &keys::run(id, &slot),
-            Update::new()
-                .set("status", "done")
-                .set("finished_at", keys::time_key(now)),
-            None,
-        )
-        .await?;
-    report.completed = complete_if_done(services, id).await?;
-    Ok(report)
-}
-
 /// Walks the list from the cursor and plans until the run has N sends, the list ends or the
 /// deadline passes (checked after each committed batch).
-async fn plan_run(
+pub(super) async fn plan_run(
     services: &Services,
     id: &str,
     slot: &str,
@@ -260,23 +218,11 @@ async fn plan_run(
             return Ok(());
         }
         let list_id = campaign.settings.list_id.as_str();
-        let list_size = audience::list_info(services, list_id)
-            .await?
-            .map_or(0, |l| l.member_count);
         let members = audience::members_from(services, list_id, campaign.cursor, BATCH).await?;
         if members.is_empty() {
             return Ok(()); // the end of the list
         }
-        let batch = plan_batch(
-            services,
-            campaign,
-            slot,
-            list_size,
-            per_run - already,
-            &members,
-            now,
-        )
-        .await?;
+        let batch = plan_batch(services, campaign, slot, per_run - already, &members, now).await?;
         let planned_here = batch.jobs.len() as u64;
         let messages = outbox_entry(id, slot, &read, &batch, now)?;
         match commit_batch(services, &read, slot, scheduled, &batch, &messages).await {
@@ -327,7 +273,6 @@ async fn plan_batch(
     services: &Services,
     campaign: &Campaign,
     slot: &str,
-    list_size: u64,
     remaining: u64,
     members: &[Member],
     now: DateTime<Utc>,
@@ -349,7 +294,7 @@ async fn plan_batch(
             batch.skipped += 1;
             continue;
         }
-        match judge(services, campaign, slot, list_size, member, now).await? {
+        match judge(services, campaign, slot, member, now).await? {
             Verdict::Plan(send) => {
                 let key = keys::send(campaign.id.as_str(), &send.contact_id);
                 let item = records::to_item(&key, &send).map_err(store::corrupt)?;
@@ -393,7 +338,6 @@ async fn judge(
     services: &Services,
     campaign: &Campaign,
     slot: &str,
-    list_size: u64,
     member: &Member,
     now: DateTime<Utc>,
 ) -> Result<Verdict, CampaignsError> {
@@ -439,7 +383,6 @@ async fn judge(
     }
     let variant = variant_for(
         member.position,
-        list_size,
         campaign.settings.split_percent,
         campaign.settings.message_b.is_some(),
     );

@@ -142,10 +142,6 @@ pub async fn release(services: &Services, id: &str) -> Result<SendRecord, Campai
         return Err(ReviewRefusal::Suppressed.into());
     }
     let s = &campaign.settings;
-    let list_size = audience::list_info(services, s.list_id.as_str())
-        .await?
-        .map(|l| l.member_count)
-        .unwrap_or(0);
     let position = entry.position.unwrap_or(0);
     let now = services.clock.now();
     let send = SendRecord::planned(
@@ -153,7 +149,7 @@ pub async fn release(services: &Services, id: &str) -> Result<SendRecord, Campai
         &entry.contact_id,
         phone.to_string(),
         position,
-        variant_for(position, list_size, s.split_percent, s.message_b.is_some()),
+        variant_for(position, s.split_percent, s.message_b.is_some()),
         format!("release#{}", keys::time_key(now)),
         now,
     );

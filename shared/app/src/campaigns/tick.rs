@@ -29,6 +29,8 @@ pub struct TickReport {
     pub sends_requeued: u64,
     /// Whether resumed campaigns still have sends to queue again.
     pub requeue_left: bool,
+    /// Whether runs started by hand are still unfinished.
+    pub manual_left: bool,
     /// Whether a `planner` continuation was queued.
     pub continuation_queued: bool,
 }
@@ -38,6 +40,7 @@ impl TickReport {
     pub fn unfinished(&self) -> bool {
         self.deferred > 0
             || self.requeue_left
+            || self.manual_left
             || self.runs.iter().any(|r| r.outcome == RunOutcome::Continues)
     }
 }
@@ -83,6 +86,19 @@ pub async fn tick(
     let (requeued, requeue_left) = super::requeue::work(services, requeue_until).await?;
     report.sends_requeued = requeued;
     report.requeue_left = requeue_left;
+    // Runs started by hand: the request planned what it could in its few seconds.
+    let started = Instant::now();
+    let manual_until = started + deadline.saturating_duration_since(started) / 2;
+    match super::manual_run::continue_unfinished(services, now, manual_until).await {
+        Ok((runs, left)) => {
+            report.runs.extend(runs);
+            report.manual_left = left;
+        }
+        Err(error) => {
+            tracing::error!(%error, "manual runs could not be continued");
+            report.manual_left = true;
+        }
+    }
     let mut due = due_campaign_ids(services, now).await?;
     let first = continuation::visit_first(services).await?;
     // Stable: the deferred ones first, each group in due order.

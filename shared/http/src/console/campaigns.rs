@@ -394,6 +394,11 @@ async fn run(State(state): State<AppState>, Path(id): Path<String>) -> PageResul
             "Run started: {} planned, {} skipped, {} sent to the review list.",
             report.planned, report.skipped, report.reviewed
         ),
+        RunOutcome::Continues => format!(
+            "Run started: {} planned so far, {} skipped, {} sent to the review list. The rest \
+             is planned in the background within a minute.",
+            report.planned, report.skipped, report.reviewed
+        ),
         other => format!(
             "Nothing to run now ({}).",
             format!("{other:?}").to_lowercase()
