@@ -63,32 +63,34 @@ async fn stats_count_each_state_replies_and_opt_outs_per_variant_with_the_ab_tes
         .unwrap();
     assert_eq!(run["planned"], 40, "{run}");
 
-    // Variant A is positions 0..20, B 20..40.
-    set_send(&world, &id, &ids[0], "FAILED").await;
-    set_send(&world, &id, &ids[1], "UNKNOWN").await;
-    // ids[2] stays PLANNED.
-    for (i, c) in ids.iter().enumerate().skip(3) {
-        let state = if (3..6).contains(&i) {
+    // The split alternates A, B, A, B…: the k-th A (k < 20) is at position 2k, the k-th B
+    // (k = 20 + j) at 2j + 1. The story below is told in those terms.
+    let at = |k: usize| if k < 20 { 2 * k } else { 2 * (k - 20) + 1 };
+    set_send(&world, &id, &ids[at(0)], "FAILED").await;
+    set_send(&world, &id, &ids[at(1)], "UNKNOWN").await;
+    // A's third stays PLANNED.
+    for k in 3..40 {
+        let state = if (3..6).contains(&k) {
             "DELIVERED"
         } else {
             "SENT"
         };
-        set_send(&world, &id, c, state).await;
+        set_send(&world, &id, &ids[at(k)], state).await;
     }
     let after = utc("2026-01-05T16:00:00Z");
-    for i in [3, 4].into_iter().chain(20..34) {
-        world.activity(&people[i], after, None).await;
+    for k in [3, 4].into_iter().chain(20..34) {
+        world.activity(&people[at(k)], after, None).await;
     }
     // A message before the send is no reply; an opt-out before it does not count either.
     world
-        .activity(&people[6], utc("2026-01-05T14:00:00Z"), None)
+        .activity(&people[at(6)], utc("2026-01-05T14:00:00Z"), None)
         .await;
-    world.opt_out(&people[35]).await;
+    world.opt_out(&people[at(35)]).await;
     world
         .services
         .table
         .update(
-            &Key::new(format!("OPTOUT#{}", people[34].phone.as_str()), "STATE"),
+            &Key::new(format!("OPTOUT#{}", people[at(34)].phone.as_str()), "STATE"),
             Update::new()
                 .set("status", "opted_out")
                 .set("updated_at", "2026-01-05T16:05:00.000Z"),
