@@ -102,12 +102,31 @@ impl ApiClient {
         )
     }
 
+    /// A GET whose body is read as it arrives (an export); a refusal is the API's message.
+    pub async fn open(&self, path: &str) -> anyhow::Result<reqwest::Response> {
+        let response = self.send(reqwest::Method::GET, path, None).await?;
+        if !response.status().is_success() {
+            checked(response).await?;
+            bail!("the admin API refused {path}");
+        }
+        Ok(response)
+    }
+
     async fn call(
         &self,
         method: reqwest::Method,
         path: &str,
         body: Option<&Value>,
     ) -> anyhow::Result<Value> {
+        checked(self.send(method, path, body).await?).await
+    }
+
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> anyhow::Result<reqwest::Response> {
         let mut request = self
             .http
             .request(method, format!("{}{path}", self.base))
@@ -132,7 +151,7 @@ impl ApiClient {
                 self.base
             );
         }
-        checked(response).await
+        Ok(response)
     }
 }
 

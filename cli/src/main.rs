@@ -4,6 +4,7 @@ mod api_client;
 mod browse;
 mod campaign;
 mod dev;
+mod export;
 mod import;
 mod openphone;
 mod sandbox_panel;
@@ -39,6 +40,8 @@ enum Command {
     Review(browse::ReviewArgs),
     /// Numbers that opted out, most recent first.
     OptOuts(browse::PageArgs),
+    /// Export sends, members, the review list or the opt-out audit as CSV.
+    Export(export::ExportArgs),
 }
 
 #[tokio::main]
@@ -64,5 +67,6 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Contacts(args) => browse::contacts(args).await,
         Command::Review(args) => browse::review(args).await,
         Command::OptOuts(args) => browse::opt_outs(args).await,
+        Command::Export(args) => export::run(args).await,
     }
 }

@@ -1,5 +1,5 @@
 //! `trickle campaign …` as a user runs it, against a real `trickle dev` process: a list imported
-//! with `trickle import`, then create → activate → show → run → stats.
+//! with `trickle import`, then create → activate → show → run → stats → export.
 
 mod support;
 
@@ -92,6 +92,34 @@ fn create_activate_show_run_and_stats_through_the_cli() {
             .lines()
             .any(|l| l.starts_with("planned") && l.contains('2')),
         "{table}"
+    );
+
+    // The run's sends and the list's members as CSV: to stdout, or into a file.
+    let sends = trickle_ok(dir.path(), url, &["export", "sends", &id]);
+    let lines: Vec<&str> = sends.lines().collect();
+    assert!(
+        lines[0].starts_with("contact_id,phone,position,variant,state"),
+        "{sends}"
+    );
+    assert_eq!(lines.len(), 1 + 2, "the two planned sends: {sends}");
+    assert!(
+        lines[1..].iter().all(|l| l.contains(",PLANNED,")),
+        "{sends}"
+    );
+    let written = trickle(
+        dir.path(),
+        url,
+        &["export", "members", "Friends", "--output", "members.csv"],
+    );
+    assert!(written.status.success(), "{written:?}");
+    assert!(
+        String::from_utf8_lossy(&written.stderr).contains("wrote 3 rows to members.csv"),
+        "{written:?}"
+    );
+    let members = std::fs::read_to_string(dir.path().join("members.csv")).unwrap();
+    assert!(
+        members.contains("+12125550102") && members.contains("Bob"),
+        "{members}"
     );
 
     // The same campaign from a JSON file, with a flag laid over it.

@@ -329,6 +329,11 @@ async function main() {
   check(replied, "the reply appears in the campaign's replies feed");
   const funnelRow = await page.textContent("#funnel tbody tr");
   check(funnelRow.includes("33.3%"), `the reply rate counts it, 1 of 3 ("${funnelRow.replace(/\s+/g, " ").trim()}")`);
+  const sendsHref = await page.getAttribute("a[href$='/sends.csv']", "href");
+  const sendsCsv = await page.request.get(base + sendsHref);
+  const sendsText = await sendsCsv.text();
+  check(sendsCsv.ok() && sendsText.startsWith("contact_id,phone,position,variant,state") && sendsText.includes(",yes,"),
+    "the campaign page exports its sends, the reply among them");
   await audit("campaign");
 
   await page.goto(base + "/campaigns");

@@ -6,6 +6,7 @@
 pub mod audience;
 pub mod campaigns;
 pub mod contacts;
+pub mod exports;
 pub mod health;
 pub mod metrics;
 pub mod outbox;

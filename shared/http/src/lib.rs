@@ -9,6 +9,7 @@ mod console;
 mod contacts;
 mod error;
 mod events;
+mod exports;
 mod health;
 mod local_blobs;
 mod openapi;
@@ -86,6 +87,7 @@ pub fn router_with_webhooks(
         .merge(activities::routes())
         .merge(events::routes())
         .merge(opt_outs::routes())
+        .merge(exports::routes())
         .merge(health::routes())
         .merge(reconciliations::routes())
         .route_layer(middleware::from_fn_with_state(

@@ -133,7 +133,7 @@ async fn replied_since(
 }
 
 /// The contact's first inbound text at or after `since`.
-async fn first_reply_since(
+pub(crate) async fn first_reply_since(
     services: &Services,
     contact_id: &str,
     since: DateTime<Utc>,
@@ -167,7 +167,7 @@ async fn first_reply_since(
     }
 }
 
-async fn opted_out_since(
+pub(crate) async fn opted_out_since(
     services: &Services,
     phone: &str,
     since: DateTime<Utc>,

@@ -11,7 +11,7 @@ use serde_json::Value;
 use trickle_app::audience::lists;
 use trickle_app::contacts;
 use trickle_app::webhooks::{activities, failures, opt_out};
-use trickle_domain::{csv_export, PhoneNumber};
+use trickle_domain::PhoneNumber;
 
 use super::view::{text, When};
 use super::{render, see_other, Chrome, Form, PageResult, Signed};
@@ -352,53 +352,10 @@ async fn add_opt_out(
     Ok(see_other("/opt-outs", &format!("{phone} is opted out.")))
 }
 
-/// The opt-out audit as CSV: one row per change, oldest first within each number, read page by
-/// page. (The file is built in memory: an opt-out list is small next to a send list; streamed
-/// exports of sends and members are issue 14's.)
-async fn export_opt_outs(State(state): State<AppState>) -> Result<Response, super::ConsoleError> {
-    let mut out =
-        String::from("phone,status,changed_at,action,actor,at,text,reason,campaign_id\r\n");
-    let mut cursor = None;
-    loop {
-        let (items, next) = opt_out::list(&state.services, 100, cursor).await?;
-        for item in &items {
-            let audit = item["audit"].as_array().cloned().unwrap_or_default();
-            let rows = if audit.is_empty() {
-                vec![Value::Null]
-            } else {
-                audit
-            };
-            for a in rows {
-                let cells = [
-                    text(item, "phone"),
-                    text(item, "status"),
-                    text(item, "updated_at"),
-                    text(&a, "action"),
-                    text(&a, "actor"),
-                    text(&a, "at"),
-                    text(&a, "text"),
-                    text(&a, "reason"),
-                    text(&a, "campaign_id"),
-                ];
-                let line: Vec<String> = cells.iter().map(|c| csv_export::cell(c)).collect();
-                out.push_str(&line.join(","));
-                out.push_str("\r\n");
-            }
-        }
-        match next {
-            Some(n) => cursor = Some(n),
-            None => break,
-        }
-    }
-    Ok((
-        [
-            (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-            (
-                axum::http::header::CONTENT_DISPOSITION,
-                "attachment; filename=\"opt-outs.csv\"",
-            ),
-        ],
-        out,
+/// The opt-out audit as CSV, streamed (the same export as `GET /v1/opt-outs.csv`).
+async fn export_opt_outs(State(state): State<AppState>) -> Response {
+    crate::exports::csv_response(
+        "opt-outs.csv",
+        trickle_app::exports::opt_out_audit(&state.services),
     )
-        .into_response())
 }

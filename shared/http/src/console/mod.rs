@@ -13,6 +13,7 @@ mod campaign_preview;
 mod campaigns;
 mod contacts;
 mod dashboard;
+mod exports;
 mod media;
 mod operations;
 mod review;
@@ -56,6 +57,7 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
         .merge(review::routes())
         .merge(media::routes())
         .merge(operations::routes())
+        .merge(exports::routes())
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             require_session,
