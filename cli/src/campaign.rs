@@ -393,6 +393,25 @@ fn stats(s: &Value) -> String {
         }
         out.push(l);
     }
+    // Reply rate with its 95% interval, per column.
+    let rate = |r: &Value| match r["reply"]["rate"].as_f64() {
+        Some(rate) => format!(
+            "{:.1}% ({:.1}–{:.1}%)",
+            rate * 100.0,
+            r["reply"]["low"].as_f64().unwrap_or(0.0) * 100.0,
+            r["reply"]["high"].as_f64().unwrap_or(0.0) * 100.0
+        ),
+        None => "–".into(),
+    };
+    let mut line = format!(
+        "reply rate: total {} · A {}",
+        rate(&s["rates"]["total"]),
+        rate(&s["rates"]["a"])
+    );
+    if has_b {
+        line.push_str(&format!(" · B {}", rate(&s["rates"]["b"])));
+    }
+    out.push(line);
     match &s["reply_test"] {
         Value::Object(t) => out.push(format!(
             "reply rate A vs B: p = {:.4} → {}",

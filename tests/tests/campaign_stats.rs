@@ -127,6 +127,44 @@ async fn stats_count_each_state_replies_and_opt_outs_per_variant_with_the_ab_tes
         [40, 1, 37, 3, 1, 1, 16, 1],
         "{stats}"
     );
+    // Rates with their 95% (Wilson) intervals, and the time to a first reply (an hour each).
+    let rate = |v: &Value| {
+        (
+            v["rate"].as_f64().unwrap(),
+            v["low"].as_f64().unwrap(),
+            v["high"].as_f64().unwrap(),
+        )
+    };
+    let near = |got: (f64, f64, f64), want: trickle_domain::campaign::Rate| {
+        (got.0 - want.rate).abs() < 1e-12
+            && (got.1 - want.low).abs() < 1e-12
+            && (got.2 - want.high).abs() < 1e-12
+    };
+    let wilson = trickle_domain::campaign::wilson_95;
+    let rates = &stats["rates"];
+    assert!(
+        near(rate(&rates["a"]["reply"]), wilson(2, 17).unwrap()),
+        "{rates}"
+    );
+    assert!(
+        near(rate(&rates["b"]["reply"]), wilson(14, 20).unwrap()),
+        "{rates}"
+    );
+    assert!(
+        near(rate(&rates["b"]["opt_out"]), wilson(1, 20).unwrap()),
+        "{rates}"
+    );
+    assert!(
+        near(rate(&rates["total"]["reply"]), wilson(16, 37).unwrap()),
+        "{rates}"
+    );
+    let b_reply = rate(&rates["b"]["reply"]);
+    assert!(
+        b_reply.1 < 0.7 && 0.7 < b_reply.2,
+        "the interval holds the rate: {rates}"
+    );
+    assert_eq!(rates["a"]["median_minutes_to_first_reply"], 60.0, "{rates}");
+    assert_eq!(rates["total"]["median_minutes_to_first_reply"], 60.0);
     let expected = reply_rate_test(17, 2, 20, 14).unwrap();
     let test = &stats["reply_test"];
     assert!((test["p_value"].as_f64().unwrap() - expected.p_value).abs() < 1e-12);

@@ -350,3 +350,66 @@ async fn a_recipient_whose_time_zone_is_unknown_is_held_and_a_declared_zone_is_k
         Step::Waiting(StdDuration::from_secs(900))
     );
 }
+
+/// A token with no value and no fallback is never sent as an empty gap ("Hi ,"): activation
+/// checks the list for as long as it may, and a contact it did not reach, or one edited since,
+/// is held by the send worker with what to do.
+#[tokio::test]
+async fn a_send_whose_token_has_no_value_is_held_not_texted_with_a_gap() {
+    let world = World::new(utc("2026-01-05T12:00:00Z"));
+    let people = world.contacts(0, 2).await;
+    let list = world
+        .list(
+            &people.iter().map(|c| c.id.to_string()).collect::<Vec<_>>(),
+            "completed",
+        )
+        .await;
+    let raw = RawCampaign {
+        message_a: "Hi {{first_name}}, thinking of selling?".into(),
+        ..raw(&list)
+    };
+    let id = campaigns::create(&world.services, raw)
+        .await
+        .unwrap()
+        .id
+        .to_string();
+    campaigns::activate(&world.services, &id).await.unwrap();
+    world.clock.set(utc("2026-01-05T15:00:00Z"));
+    campaigns::plan_due_campaigns(&world.services, world.now())
+        .await
+        .unwrap();
+    world.drain_sends().await;
+    // After activation, the first contact's first name is cleared.
+    world
+        .services
+        .table
+        .update(
+            &trickle_app::records::contact(people[0].id.as_str()),
+            trickle_app::ports::table::Update::new().remove("first_name"),
+            None,
+        )
+        .await
+        .unwrap();
+    let w = worker(&world);
+    let step = w
+        .process(&SendJob {
+            campaign_id: id.clone(),
+            contact_id: people[0].id.to_string(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(step, Step::Withheld("a token has no value"));
+    let item = world
+        .services
+        .table
+        .get(&keys::send(&id, people[0].id.as_str()))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(item["state"], "FAILED", "{item:?}");
+    let error = item["error"].as_str().unwrap();
+    assert!(
+        error.contains("first_name") && error.contains("{{first_name|there}}"),
+        "{error}"
+    );
+}

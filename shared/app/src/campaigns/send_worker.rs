@@ -280,7 +280,19 @@ impl SendWorker {
             (Variant::B, Some(b)) => b,
             _ => &settings.message_a,
         };
-        let rendered = template.render(contact).text;
+        let rendered = template.render(contact);
+        // Activation checks tokens for as long as it may; a contact it did not reach, or one
+        // edited since, is held here rather than texted "Hi ,".
+        if let Some(token) = rendered.unresolved.first() {
+            let error = format!(
+                "the message needs {} and this contact has no value for it: fill it in, or add a \
+                 fallback such as {{{{{token}|there}}}}, then release the contact from the review \
+                 list",
+                rendered.unresolved.join(", ")
+            );
+            return self.withhold(send, "a token has no value", &error).await;
+        }
+        let rendered = rendered.text;
         // Every campaign send is a first message: contacts with any history are never planned.
         let text = compose(
             &rendered,

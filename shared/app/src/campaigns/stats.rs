@@ -1,6 +1,7 @@
 //! A campaign's numbers: how many sends were planned, went out, were delivered, failed, are in
-//! doubt, got a reply or an opt-out — in total and per variant — and whether A or B gets more
-//! replies (chi-square, 95%).
+//! doubt, got a reply or an opt-out — in total and per variant — with the reply and opt-out
+//! rates and their 95% intervals, the median time to a first reply, and whether A or B gets
+//! more replies (chi-square, 95%).
 //!
 //! Counting: a paged scan of the campaign's `SEND#` items (1,000 per page), plus, for every send
 //! that went out, one query of the contact's activities since the send (a reply) and one read of
@@ -13,7 +14,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
-use trickle_domain::campaign::significance::{reply_rate_test, ChiSquare};
+use trickle_domain::campaign::significance::{reply_rate_test, wilson_95, ChiSquare, Rate};
 use trickle_domain::campaign::{SendState, Variant};
 
 use super::sends::{self, SendRecord};
@@ -49,6 +50,47 @@ pub struct CampaignStats {
     /// Reply rate A vs B; absent without a message B or before both have sends and replies
     /// to compare.
     pub reply_test: Option<ChiSquare>,
+    /// Rates of `total`, `a` and `b` (same presence as the counts).
+    pub rates: RatesByVariant,
+}
+
+/// What share of the sent messages got a reply or an opt-out, with 95% intervals, and how long
+/// the first reply took.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Rates {
+    /// Replied / sent; absent before anything went out.
+    pub reply: Option<Rate>,
+    pub opt_out: Option<Rate>,
+    /// Minutes from the send to the first reply, the median over those that got one.
+    pub median_minutes_to_first_reply: Option<f64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct RatesByVariant {
+    pub total: Rates,
+    pub a: Rates,
+    pub b: Option<Rates>,
+}
+
+fn rates(c: &Counts, minutes: &mut [f64]) -> Rates {
+    Rates {
+        reply: wilson_95(c.replied, c.sent),
+        opt_out: wilson_95(c.opted_out, c.sent),
+        median_minutes_to_first_reply: median(minutes),
+    }
+}
+
+fn median(values: &mut [f64]) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_by(f64::total_cmp);
+    let mid = values.len() / 2;
+    Some(if values.len().is_multiple_of(2) {
+        (values[mid - 1] + values[mid]) / 2.0
+    } else {
+        values[mid]
+    })
 }
 
 pub async fn stats(
@@ -59,8 +101,16 @@ pub async fn stats(
     let mut total = Counts::default();
     let mut a = Counts::default();
     let mut b = Counts::default();
+    let (mut minutes_a, mut minutes_b) = (Vec::new(), Vec::new());
     for send in sends::all(services, campaign_id).await? {
-        let counts = tally(services, &send).await?;
+        let (counts, minutes) = tally(services, &send).await?;
+        if let Some(m) = minutes {
+            if send.variant == Variant::B {
+                minutes_b.push(m);
+            } else {
+                minutes_a.push(m);
+            }
+        }
         for c in [
             &mut total,
             if send.variant == Variant::B {
@@ -78,12 +128,19 @@ pub async fn stats(
     } else {
         None
     };
+    let mut minutes_all: Vec<f64> = minutes_a.iter().chain(&minutes_b).copied().collect();
+    let rates = RatesByVariant {
+        total: rates(&total, &mut minutes_all),
+        a: rates(&a, &mut minutes_a),
+        b: has_b.then(|| rates(&b, &mut minutes_b)),
+    };
     Ok(CampaignStats {
         campaign_id: campaign_id.to_string(),
         total,
         a,
         b: has_b.then_some(b),
         reply_test,
+        rates,
     })
 }
 
@@ -98,8 +155,11 @@ fn add(to: &mut Counts, c: &Counts) {
     to.opted_out += c.opted_out;
 }
 
-/// One send's contribution.
-async fn tally(services: &Services, send: &SendRecord) -> Result<Counts, CampaignsError> {
+/// One send's contribution, and the minutes its first reply took (if it got one).
+async fn tally(
+    services: &Services,
+    send: &SendRecord,
+) -> Result<(Counts, Option<f64>), CampaignsError> {
     let mut c = Counts {
         planned: 1,
         ..Counts::default()
@@ -114,22 +174,35 @@ async fn tally(services: &Services, send: &SendRecord) -> Result<Counts, Campaig
             c.delivered = 1;
         }
     }
+    let mut minutes = None;
     if c.sent == 1 {
         let since = send.sent_at.unwrap_or(send.updated_at);
-        c.replied = u64::from(replied_since(services, &send.contact_id, since).await?);
+        if let Some(reply) = first_reply_since(services, &send.contact_id, since).await? {
+            c.replied = 1;
+            minutes = reply_time(&reply).map(|at| (at - since).num_seconds().max(0) as f64 / 60.0);
+        }
         c.opted_out = u64::from(opted_out_since(services, &send.phone, since).await?);
     }
-    Ok(c)
+    Ok((c, minutes))
 }
 
-async fn replied_since(
-    services: &Services,
-    contact_id: &str,
-    since: DateTime<Utc>,
-) -> Result<bool, CampaignsError> {
-    Ok(first_reply_since(services, contact_id, since)
-        .await?
-        .is_some())
+/// When an activity happened: its `occurred_at`, else the time in its sort key.
+fn reply_time(item: &crate::ports::Item) -> Option<DateTime<Utc>> {
+    let parse = |t: &str| {
+        DateTime::parse_from_rfc3339(t)
+            .ok()
+            .map(|t| t.with_timezone(&Utc))
+    };
+    item.get("occurred_at")
+        .and_then(Value::as_str)
+        .and_then(parse)
+        .or_else(|| {
+            item.get("sk")
+                .and_then(Value::as_str)
+                .and_then(|sk| sk.strip_prefix(keys::ACTIVITY_PREFIX))
+                .and_then(|rest| rest.split('#').next())
+                .and_then(parse)
+        })
 }
 
 /// The contact's first inbound text at or after `since`.

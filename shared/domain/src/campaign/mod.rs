@@ -20,7 +20,7 @@ pub use settings::{
     Campaign, CampaignError, CampaignPatch, CampaignSettings, RawCampaign, MAX_MESSAGE_CHARS,
     MAX_NAME_CHARS, MAX_PER_RUN,
 };
-pub use significance::{reply_rate_test, ChiSquare};
+pub use significance::{reply_rate_test, wilson_95, ChiSquare, Rate};
 pub use state::{CampaignState, IllegalTransition, Transition};
 pub use template::{Rendered, Template, TemplateError};
 pub use variant::{variant_for, Variant, DEFAULT_SPLIT_PERCENT};

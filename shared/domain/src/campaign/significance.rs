@@ -43,6 +43,34 @@ pub fn reply_rate_test(
     })
 }
 
+/// A proportion with its 95% confidence interval (Wilson score: sound for small counts and
+/// for rates near 0 or 1, where the normal approximation gives impossible bounds).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Rate {
+    pub rate: f64,
+    pub low: f64,
+    pub high: f64,
+}
+
+/// `successes` of `n`, with its 95% interval; `None` when `n` is 0.
+pub fn wilson_95(successes: u64, n: u64) -> Option<Rate> {
+    if n == 0 {
+        return None;
+    }
+    const Z: f64 = 1.959_963_985;
+    let (k, n) = (successes.min(n) as f64, n as f64);
+    let p = k / n;
+    let z2 = Z * Z;
+    let denominator = 1.0 + z2 / n;
+    let centre = (p + z2 / (2.0 * n)) / denominator;
+    let half = Z * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt() / denominator;
+    Some(Rate {
+        rate: p,
+        low: (centre - half).max(0.0),
+        high: (centre + half).min(1.0),
+    })
+}
+
 /// P(X ≥ x) for X ~ χ²(1): erfc(√(x/2)).
 pub fn chi_square_1df_survival(x: f64) -> f64 {
     if x <= 0.0 {
@@ -73,6 +101,23 @@ pub fn erfc(x: f64) -> f64 {
 
 #[cfg(test)]
 mod tests {
+    use super::{wilson_95, Rate};
+
+    #[test]
+    fn wilson_intervals_match_published_values() {
+        // 1 of 3, 0 of 10, 10 of 10, 81 of 263 (Wilson 1927 / Newcombe 1998 worked examples).
+        let close = |r: Rate, want: (f64, f64, f64)| {
+            (r.rate - want.0).abs() < 5e-4
+                && (r.low - want.1).abs() < 5e-4
+                && (r.high - want.2).abs() < 5e-4
+        };
+        assert!(close(wilson_95(1, 3).unwrap(), (0.3333, 0.0615, 0.7923)));
+        assert!(close(wilson_95(0, 10).unwrap(), (0.0, 0.0, 0.2775)));
+        assert!(close(wilson_95(10, 10).unwrap(), (1.0, 0.7225, 1.0)));
+        assert!(close(wilson_95(81, 263).unwrap(), (0.3080, 0.2553, 0.3662)));
+        assert_eq!(wilson_95(0, 0), None);
+    }
+
     use super::*;
 
     fn close(a: f64, b: f64, tol: f64) -> bool {

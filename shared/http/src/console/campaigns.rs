@@ -111,8 +111,21 @@ struct Funnel {
     reply_rate: String,
 }
 
+/// "33.3% (6.1–79.2%)": the rate and its 95% interval.
+fn rate_text(rate: Option<&trickle_domain::campaign::Rate>) -> String {
+    match rate {
+        None => "–".into(),
+        Some(r) => format!(
+            "{:.1}% ({:.1}–{:.1}%)",
+            r.rate * 100.0,
+            r.low * 100.0,
+            r.high * 100.0
+        ),
+    }
+}
+
 impl Funnel {
-    fn of(label: &'static str, c: &Counts) -> Self {
+    fn of(label: &'static str, c: &Counts, rates: &trickle_app::campaigns::stats::Rates) -> Self {
         Self {
             label,
             planned: count(c.planned),
@@ -121,11 +134,7 @@ impl Funnel {
             failed: count(c.failed),
             replied: count(c.replied),
             opted_out: count(c.opted_out),
-            reply_rate: if c.sent == 0 {
-                "–".into()
-            } else {
-                format!("{:.1}%", c.replied as f64 * 100.0 / c.sent as f64)
-            },
+            reply_rate: rate_text(rates.reply.as_ref()),
         }
     }
 }
@@ -264,10 +273,11 @@ async fn detail(
         .await
         .ok();
     let audience = list.as_ref().map(|l| l.member_count).unwrap_or(0);
-    let mut funnels = vec![Funnel::of("All", &numbers.total)];
+    let mut funnels = vec![Funnel::of("All", &numbers.total, &numbers.rates.total)];
     if let Some(b) = &numbers.b {
-        funnels.push(Funnel::of("Message A", &numbers.a));
-        funnels.push(Funnel::of("Message B", b));
+        funnels.push(Funnel::of("Message A", &numbers.a, &numbers.rates.a));
+        let b_rates = numbers.rates.b.clone().unwrap_or_default();
+        funnels.push(Funnel::of("Message B", b, &b_rates));
     }
     let ab_result = numbers.reply_test.as_ref().map(|t| match t.winner {
         Some(w) => format!(
