@@ -51,6 +51,15 @@ async fn a_check_passes_then_an_outage_alerts_once_and_the_recovery_is_mailed_on
     assert_eq!(passed["status"], "passed", "{passed}");
     let latency = passed["latency_ms"].as_i64().expect("latency recorded");
     assert!((0..2000).contains(&latency), "{latency}");
+    // Judged at the setting, not a poll interval or a minute later.
+    let at = |field: &str| {
+        chrono::DateTime::parse_from_rfc3339(passed[field].as_str().expect(field)).unwrap()
+    };
+    let judged_after = (at("judged_at") - at("started_at")).num_milliseconds();
+    assert!(
+        (2000..5000).contains(&judged_after),
+        "judged {judged_after} ms after the start, with the verdict set to 2 s"
+    );
     // The check's text came back through the webhook path without becoming a contact.
     let sent = runner.simulator_get("/_sim/sent").await;
     let sender = sent["data"][0]["from"].as_str().expect("the check's text");

@@ -535,3 +535,61 @@ async fn a_second_campaign_on_the_same_list_texts_no_one_the_first_one_reached()
         "{of_second:?}"
     );
 }
+
+/// The campaign's tally of open sends matches a recount of its sends after every step, and the
+/// send that settles last completes the campaign: the worker reads the tally, not every send.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tally_of_open_sends_matches_a_recount_and_the_last_settled_send_completes_the_campaign(
+) {
+    use trickle_app::campaigns::planner::open_sends;
+    use trickle_domain::campaign::CampaignState;
+    let s = scenario(None, 1000).await;
+    let (people, id) = s.active_campaign(6).await;
+    s.plan_at("2026-01-05T15:00:00Z").await;
+    let recount = || async {
+        s.world
+            .items(&format!("CAMPAIGN#{id}"), "SEND#")
+            .await
+            .iter()
+            .filter(|send| !matches!(send["state"].as_str(), Some("SENT" | "FAILED")))
+            .count() as i64
+    };
+    let state = || async {
+        campaigns::store::load(&s.world.services, &id)
+            .await
+            .unwrap()
+            .campaign
+            .state
+    };
+    let tally = || async { open_sends(&s.world.services, &id).await.unwrap() };
+    assert_eq!((tally().await, recount().await), (Some(6), 6));
+
+    // One opted out after planning (withheld: failed without a text), one rate limited
+    // (planned again): neither is lost from the tally.
+    s.world.opt_out(&people[0]).await;
+    s.simulator.fail_next_sends(&[429]);
+    let jobs = s.world.drain_sends().await;
+    assert_eq!(jobs.len(), 6);
+    for job in jobs {
+        let job: SendJob = serde_json::from_value(job).unwrap();
+        s.worker.process(&job).await.unwrap();
+        s.worker.complete_if_last(&id).await;
+        assert_eq!(tally().await, Some(recount().await));
+        assert_eq!(state().await, CampaignState::Active);
+    }
+    assert_eq!(
+        tally().await,
+        Some(1),
+        "the rate-limited send is still open"
+    );
+    let steps = s.work_sends().await;
+    assert!(
+        steps.iter().any(|s| matches!(s, Step::Sent { .. })),
+        "{steps:?}"
+    );
+    assert_eq!((tally().await, recount().await), (Some(0), 0));
+    s.worker.complete_if_last(&id).await;
+    assert_eq!(state().await, CampaignState::Completed);
+    // The opted-out contact got nothing; everyone else exactly one message.
+    s.assert_each_got_exactly_one(&people[1..]);
+}

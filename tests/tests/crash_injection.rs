@@ -150,7 +150,7 @@ async fn on_aws() -> (Scenario, trickle_aws::clients::Sqs, String) {
 }
 
 /// 120 New York contacts (under the sender's daily cap of 125) and an active campaign planning
-/// all of them in one run (two batches: 97 and 23).
+/// all of them in one run (two batches: 96 and 24).
 async fn active_campaign_of_120(s: &Scenario) -> (Vec<trickle_domain::Contact>, String) {
     let people = s.world.contacts(0, 120).await;
     let id = s.active_campaign_to(&people, 120).await;
@@ -253,7 +253,11 @@ async fn a_tick_killed_between_its_commit_and_its_enqueues_loses_no_send() {
         .world
         .items(&keys::campaign_pk(&id), keys::SEND_PREFIX)
         .await;
-    assert_eq!(planned.len(), 97, "the first batch committed");
+    assert_eq!(
+        planned.len(),
+        campaigns::BATCH as usize,
+        "the first batch committed"
+    );
     assert_eq!(s.world.drain_sends_peek().await, 40, "40 messages went out");
 
     // The next tick, three minutes later, inside the dedup window.

@@ -48,7 +48,7 @@ fn configured() -> Options {
             ("ReconcileNumbers", OUR_NUMBER.into()),
         ],
         environment: vec![("TRICKLE_HEALTH_VERDICT_SECONDS", "8".into())],
-        secrets: vec![],
+        ..Options::default()
     }
 }
 

@@ -14,17 +14,25 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1_000_000);
-    let path = std::env::temp_dir().join(format!("trickle-import-bench-{rows}.csv"));
-    let started = Instant::now();
-    generate(&path, rows).expect("write the CSV");
+    // `IMPORT_BENCH_FILE`: read a given file instead (`../shared/bench/gen_csv.py`'s, to run
+    // beside `py_import.py` on the same bytes).
+    let given = std::env::var_os("IMPORT_BENCH_FILE").map(std::path::PathBuf::from);
+    let path = match &given {
+        Some(path) => path.clone(),
+        None => {
+            let path = std::env::temp_dir().join(format!("trickle-import-bench-{rows}.csv"));
+            let started = Instant::now();
+            generate(&path, rows).expect("write the CSV");
+            println!(
+                "generated {rows} rows in {:.2} s: {}",
+                started.elapsed().as_secs_f64(),
+                path.display()
+            );
+            path
+        }
+    };
     let size = std::fs::metadata(&path).unwrap().len();
-    println!(
-        "generated {} rows ({:.1} MB) in {:.2} s: {}",
-        rows,
-        size as f64 / 1e6,
-        started.elapsed().as_secs_f64(),
-        path.display()
-    );
+    println!("reading {} ({:.1} MB)", path.display(), size as f64 / 1e6);
 
     let started = Instant::now();
     let mut sample = Vec::new();
@@ -55,7 +63,9 @@ fn main() {
         counts.rows as f64 / elapsed
     );
     println!("peak memory (VmHWM): {}", peak_memory());
-    let _ = std::fs::remove_file(&path);
+    if given.is_none() {
+        let _ = std::fs::remove_file(&path);
+    }
 }
 
 /// A PropertyRadar-like file: names, two phone columns (mobile first), email, address, value;

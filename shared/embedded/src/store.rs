@@ -116,6 +116,12 @@ impl EmbeddedStore {
         F: FnOnce(&mut Connection) -> R + Send + 'static,
         R: Send + 'static,
     {
+        // An idle store runs the work here: statements take microseconds, while handing them
+        // to the blocking pool and back cost two thread wake-ups each. A busy one is waited
+        // for on the pool, so no async worker blocks on the lock.
+        if let Ok(mut guard) = self.conn.try_lock() {
+            return work(&mut guard);
+        }
         let conn = self.conn.clone();
         tokio::task::spawn_blocking(move || {
             let mut guard = conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());

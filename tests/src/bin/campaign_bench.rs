@@ -9,7 +9,7 @@
 //! 1. `limited`: the simulator allows 10 requests in any sliding second (429 above); the engine
 //!    runs with its default budget of 10/s. Prints messages/s, the busiest second the simulator
 //!    saw, 429s, duplicates and skips.
-//! 2. `ceiling`: the simulator has no limit and the budget is lifted to 1,000/s: what the engine
+//! 2. `ceiling`: the simulator has no limit and the budget is lifted to 5,000/s: what the engine
 //!    itself can plan, claim, send and record per second.
 //!
 //! The daily cap per sender (125 in production) is lifted: it would stop both runs early.
@@ -154,7 +154,7 @@ async fn run(messages: u32, workers: usize, limited: bool) -> Run {
         "every contact planned in one run"
     );
 
-    let budget = if limited { 10 } else { 1000 };
+    let budget = if limited { 10 } else { 5000 };
     let handler = Arc::new(Timed {
         inner: SendWorker {
             services: services.clone(),
@@ -309,6 +309,6 @@ async fn main() {
     }
     if only.is_none() || only == Some("ceiling") {
         let r = run(args.messages, args.workers, false).await;
-        report("engine ceiling (simulator unlimited, budget 1000/s)", &r);
+        report("engine ceiling (simulator unlimited, budget 5000/s)", &r);
     }
 }

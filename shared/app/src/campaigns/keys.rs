@@ -28,6 +28,16 @@ pub fn campaign(id: &str) -> Key {
     Key::new(campaign_pk(id), META)
 }
 
+/// The campaign's tally: `open`, its sends not yet final (planned, sending, unknown). Raised in
+/// the transaction that creates sends, lowered after a send turns final; a crash in between
+/// leaves it high, never low, so `open == 0` means every send is final.
+pub fn tally(id: &str) -> Key {
+    Key::new(campaign_pk(id), "TALLY")
+}
+
+/// The tally's count of sends not yet final.
+pub const OPEN_SENDS: &str = "open";
+
 pub fn run(id: &str, slot: &str) -> Key {
     Key::new(campaign_pk(id), format!("RUN#{slot}"))
 }

@@ -32,9 +32,9 @@ use crate::ports::table::{Condition, Index, TableError, TxOp, Update};
 use crate::records;
 use crate::Services;
 
-/// Members considered per transaction: each adds at most one write, plus the cursor, the run
-/// and the outbox entry (DynamoDB's limit is 100 items per transaction).
-pub const BATCH: u32 = 97;
+/// Members considered per transaction: each adds at most one write, plus the cursor, the run,
+/// the tally and the outbox entry (DynamoDB's limit is 100 items per transaction).
+pub const BATCH: u32 = 96;
 /// Consecutive lost races after which a run gives up until the next tick.
 const MAX_RACES: usize = 8;
 
@@ -452,6 +452,13 @@ async fn commit_batch(
             .add(store::VERSION, 1),
         condition: Some(Condition::All(campaign_unchanged)),
     });
+    if !batch.jobs.is_empty() {
+        ops.push(TxOp::Update {
+            key: keys::tally(id),
+            update: Update::new().add(keys::OPEN_SENDS, batch.jobs.len() as i64),
+            condition: None,
+        });
+    }
     ops.push(TxOp::Update {
         key: keys::run(id, slot),
         update: Update::new()
@@ -507,6 +514,16 @@ async fn finish_run(
         Err(e) if e.is_condition_failure() => Ok(()),
         Err(e) => Err(e.into()),
     }
+}
+
+/// The campaign's count of sends not yet final (`None` for a campaign planned before the
+/// tally was kept). Never below the true count; see [`keys::tally`].
+pub async fn open_sends(services: &Services, id: &str) -> Result<Option<i64>, CampaignsError> {
+    Ok(services
+        .table
+        .get(&keys::tally(id))
+        .await?
+        .and_then(|item| item.get(keys::OPEN_SENDS).and_then(Value::as_i64)))
 }
 
 /// Completes an active campaign whose cursor reached the end of its list and whose sends are all

@@ -165,6 +165,11 @@ pub async fn release(services: &Services, id: &str) -> Result<SendRecord, Campai
             condition: Some(Condition::ItemExists),
         },
     ];
+    ops.push(TxOp::Update {
+        key: keys::tally(&entry.campaign_id),
+        update: Update::new().add(keys::OPEN_SENDS, 1),
+        condition: None,
+    });
     if campaign.state == CampaignState::Completed {
         ops.push(TxOp::Update {
             key: keys::campaign(&entry.campaign_id),

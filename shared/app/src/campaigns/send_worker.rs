@@ -169,6 +169,16 @@ impl SendWorker {
     /// small reads) and scans the sends only once the list is used up. Failures are left to the
     /// next tick.
     pub async fn complete_if_last(&self, campaign_id: &str) {
+        // One read answers "not yet" while any send is open: scanning every send after each
+        // settled one made the last run of a large campaign quadratic.
+        match super::planner::open_sends(&self.services, campaign_id).await {
+            Ok(Some(open)) if open > 0 => return,
+            Ok(_) => {}
+            Err(error) => {
+                tracing::warn!(campaign = %campaign_id, %error, "completion check failed");
+                return;
+            }
+        }
         match super::planner::complete_if_done(&self.services, campaign_id).await {
             Ok(true) => tracing::info!(campaign = %campaign_id, "campaign completed"),
             Ok(false) => {}
@@ -635,7 +645,12 @@ impl SendWorker {
                 .transact(vec![state, guard, activity])
                 .await
             {
-                Ok(()) => recorded_here = true,
+                Ok(()) => {
+                    recorded_here = true;
+                    if !send.state.is_final() {
+                        self.one_less_open(&send.campaign_id).await;
+                    }
+                }
                 Err(TableError::TransactionCancelled { failed }) if failed.contains(&0) => {
                     tracing::info!(campaign = %send.campaign_id, contact = %send.contact_id, "send moved elsewhere meanwhile");
                     return Ok(());
@@ -713,12 +728,36 @@ impl SendWorker {
             )
             .await
         {
-            Ok(_) => Ok(()),
+            Ok(_) => {
+                if !from.is_final() && to.is_final() {
+                    self.one_less_open(&send.campaign_id).await;
+                }
+                Ok(())
+            }
             Err(e) if e.is_condition_failure() => {
                 tracing::info!(campaign = %send.campaign_id, contact = %send.contact_id, ?from, ?to, "send moved elsewhere meanwhile");
                 Ok(())
             }
             Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Lowers the campaign's count of sends not yet final, after a send turned final. Best
+    /// effort: a count left high only means the tick, not this worker, completes the campaign.
+    async fn one_less_open(&self, campaign_id: &str) {
+        let lowered = self
+            .services
+            .table
+            .update(
+                &keys::tally(campaign_id),
+                Update::new().add(keys::OPEN_SENDS, -1),
+                Some(Condition::ItemExists),
+            )
+            .await;
+        if let Err(error) = lowered {
+            if !error.is_condition_failure() {
+                tracing::warn!(campaign = %campaign_id, %error, "open sends not lowered; the tick completes the campaign");
+            }
         }
     }
 
