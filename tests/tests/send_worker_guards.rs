@@ -85,13 +85,22 @@ async fn planned(world: &World) -> (String, Vec<trickle_domain::Contact>) {
 
 /// An active campaign to `people`, its sends planned Monday 10:00 ET (and taken off the queue).
 async fn planned_to(world: &World, people: &[trickle_domain::Contact]) -> String {
+    planned_with(world, people, raw).await
+}
+
+/// [`planned_to`] with the campaign `campaign` makes of the list.
+async fn planned_with(
+    world: &World,
+    people: &[trickle_domain::Contact],
+    campaign: impl FnOnce(&ListId) -> RawCampaign,
+) -> String {
     let list = world
         .list(
             &people.iter().map(|c| c.id.to_string()).collect::<Vec<_>>(),
             "completed",
         )
         .await;
-    let id = campaigns::create(&world.services, raw(&list))
+    let id = campaigns::create(&world.services, campaign(&list))
         .await
         .unwrap()
         .id
@@ -358,27 +367,11 @@ async fn a_recipient_whose_time_zone_is_unknown_is_held_and_a_declared_zone_is_k
 async fn a_send_whose_token_has_no_value_is_held_not_texted_with_a_gap() {
     let world = World::new(utc("2026-01-05T12:00:00Z"));
     let people = world.contacts(0, 2).await;
-    let list = world
-        .list(
-            &people.iter().map(|c| c.id.to_string()).collect::<Vec<_>>(),
-            "completed",
-        )
-        .await;
-    let raw = RawCampaign {
+    let id = planned_with(&world, &people, |list| RawCampaign {
         message_a: "Hi {{first_name}}, thinking of selling?".into(),
-        ..raw(&list)
-    };
-    let id = campaigns::create(&world.services, raw)
-        .await
-        .unwrap()
-        .id
-        .to_string();
-    campaigns::activate(&world.services, &id).await.unwrap();
-    world.clock.set(utc("2026-01-05T15:00:00Z"));
-    campaigns::plan_due_campaigns(&world.services, world.now())
-        .await
-        .unwrap();
-    world.drain_sends().await;
+        ..raw(list)
+    })
+    .await;
     // After activation, the first contact's first name is cleared.
     world
         .services
@@ -399,15 +392,9 @@ async fn a_send_whose_token_has_no_value_is_held_not_texted_with_a_gap() {
         .await
         .unwrap();
     assert_eq!(step, Step::Withheld("a token has no value"));
-    let item = world
-        .services
-        .table
-        .get(&keys::send(&id, people[0].id.as_str()))
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(item["state"], "FAILED", "{item:?}");
-    let error = item["error"].as_str().unwrap();
+    let send = send_state(&world, &id, people[0].id.as_str()).await;
+    assert_eq!(send.state, SendState::Failed, "{send:?}");
+    let error = send.error.as_deref().unwrap();
     assert!(
         error.contains("first_name") && error.contains("{{first_name|there}}"),
         "{error}"

@@ -14,6 +14,7 @@
 use std::time::{Duration, Instant};
 
 use serde_json::json;
+use trickle_host::lambda::secrets::{ADMIN_TOKEN, OPENPHONE_API_KEY, OPENPHONE_WEBHOOK_KEY};
 use trickle_tests::lambda::{scheduled_event, Deployment, Options};
 
 fn median(mut values: Vec<Duration>) -> Duration {
@@ -79,7 +80,7 @@ async fn main() {
         let started = Instant::now();
         ssm.get_parameters()
             .set_names(Some(
-                ["admin-token", "openphone-api-key", "openphone-webhook-key"]
+                [ADMIN_TOKEN, OPENPHONE_API_KEY, OPENPHONE_WEBHOOK_KEY]
                     .map(|n| format!("{prefix}/{n}"))
                     .to_vec(),
             ))

@@ -64,9 +64,11 @@ pub async fn run_now_within(
         "campaign_id": id, "slot": slot, "due_at": keys::time_key(now),
         "started_at": keys::time_key(now), "status": "planning", "planned": 0,
     });
-    let mut unfinished = records::to_item(&marker(id, &slot), &json!({"campaign_id": id}))
-        .map_err(store::corrupt)?;
-    unfinished.insert("slot".into(), slot.clone().into());
+    let unfinished = records::to_item(
+        &marker(id, &slot),
+        &json!({"campaign_id": id, "slot": slot}),
+    )
+    .map_err(store::corrupt)?;
     services
         .table
         .transact(vec![
