@@ -33,6 +33,7 @@ fn raw(list: &ListId, per_run: u32, message_b: Option<&str>) -> RawCampaign {
         opt_out_footer: None,
         split_percent: None,
         min_days_since_contact: None,
+        auto_winner: None,
     }
 }
 

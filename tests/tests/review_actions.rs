@@ -32,6 +32,7 @@ fn raw(list: &ListId) -> RawCampaign {
         opt_out_footer: None,
         split_percent: None,
         min_days_since_contact: None,
+        auto_winner: None,
     }
 }
 

@@ -181,6 +181,23 @@ fn decode_cursor(cursor: &str, parts: usize) -> Result<Vec<String>, TableError> 
     Ok(position)
 }
 
+/// The least string above every string that starts with `prefix` (UTF-8 byte order is code
+/// point order): the prefix with its last character raised by one; `None` when there is none.
+fn prefix_upper_bound(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        let next = match u32::from(last) + 1 {
+            0xD800 => 0xE000, // past the surrogates, which are no characters
+            n => n,
+        };
+        if let Some(c) = char::from_u32(next) {
+            chars.push(c);
+            return Some(chars.into_iter().collect());
+        }
+    }
+    None
+}
+
 fn run_query(conn: &mut rusqlite::Connection, query: &Query) -> Result<Page, TableError> {
     let (pk_col, sk_col) = match query.index {
         None => ("pk".to_string(), "sk".to_string()),
@@ -207,12 +224,14 @@ fn run_query(conn: &mut rusqlite::Connection, query: &Query) -> Result<Page, Tab
         SortKeyCondition::Any => {}
         SortKeyCondition::Equals(v) => bind(&mut sql, &format!(" AND {sk_col} = ?"), &[v]),
         SortKeyCondition::BeginsWith(p) => {
-            // A range on the prefix keeps the index usable; substr confirms byte-wise.
-            bind(
-                &mut sql,
-                &format!(" AND substr({sk_col}, 1, length(?)) = ?"),
-                &[p, p],
-            )
+            // A range on the prefix keeps the index usable (without it SQLite reads the whole
+            // partition: every send of a campaign to find its 8 counter items); substr
+            // confirms byte-wise.
+            let clause = format!(" AND substr({sk_col}, 1, length(?)) = ? AND {sk_col} >= ?");
+            bind(&mut sql, &clause, &[p, p, p]);
+            if let Some(upper) = prefix_upper_bound(p) {
+                bind(&mut sql, &format!(" AND {sk_col} < ?"), &[&upper]);
+            }
         }
         SortKeyCondition::Between(a, b) => {
             bind(&mut sql, &format!(" AND {sk_col} BETWEEN ? AND ?"), &[a, b])
@@ -395,5 +414,23 @@ impl Table for EmbeddedTable {
                 tx.commit().map_err(unavailable)
             })
             .await
+    }
+}
+
+#[cfg(test)]
+mod prefix_tests {
+    use super::prefix_upper_bound;
+
+    #[test]
+    fn the_upper_bound_is_above_every_string_with_the_prefix_and_below_the_rest() {
+        let upper = prefix_upper_bound("STATS#").unwrap();
+        assert_eq!(upper, "STATS$");
+        for inside in ["STATS#", "STATS#0", "STATS#\u{10FFFF}x"] {
+            assert!(inside < upper.as_str(), "{inside}");
+        }
+        assert!("STATS$" >= upper.as_str() && "STATT" > upper.as_str());
+        assert_eq!(prefix_upper_bound("a\u{D7FF}").unwrap(), "a\u{E000}");
+        assert_eq!(prefix_upper_bound("a\u{10FFFF}").unwrap(), "b");
+        assert_eq!(prefix_upper_bound("\u{10FFFF}"), None);
     }
 }

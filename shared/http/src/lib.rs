@@ -11,6 +11,7 @@ mod error;
 mod events;
 mod exports;
 mod health;
+mod insights;
 mod local_blobs;
 mod openapi;
 mod opt_outs;
@@ -89,6 +90,7 @@ pub fn router_with_webhooks(
         .merge(opt_outs::routes())
         .merge(exports::routes())
         .merge(health::routes())
+        .merge(insights::routes())
         .merge(reconciliations::routes())
         .route_layer(middleware::from_fn_with_state(
             state.clone(),

@@ -20,6 +20,7 @@ const FRAGMENTS: &[&str] = &[
     include_str!("../openapi/opt-outs.json"),
     include_str!("../openapi/activities.json"),
     include_str!("../openapi/reconciliations.json"),
+    include_str!("../openapi/insights.json"),
 ];
 
 pub fn document() -> &'static Value {

@@ -38,6 +38,15 @@ pub fn tally(id: &str) -> Key {
 /// The tally's count of sends not yet final.
 pub const OPEN_SENDS: &str = "open";
 
+/// The tally's count of sends ever planned with `variant` (kept with `open`, by the same
+/// transactions; the other counters live in `crate::send_counters`).
+pub fn planned(variant: trickle_domain::campaign::Variant) -> String {
+    format!(
+        "{}planned",
+        trickle_domain::campaign::counts::variant_prefix(variant)
+    )
+}
+
 pub fn run(id: &str, slot: &str) -> Key {
     Key::new(campaign_pk(id), format!("RUN#{slot}"))
 }

@@ -47,6 +47,7 @@ pub async fn create(services: &Services, raw: RawCampaign) -> Result<Campaign, C
         cursor: 0,
         next_run_at: None,
         next_slot: None,
+        winner: None,
         created_at: now,
         updated_at: now,
     };

@@ -20,6 +20,7 @@ pub mod sends;
 pub mod stats;
 pub mod store;
 pub mod tick;
+pub mod winner_switch;
 
 use trickle_domain::campaign::{CampaignError, CampaignState, IllegalTransition};
 

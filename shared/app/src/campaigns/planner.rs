@@ -21,7 +21,7 @@ use std::time::{Duration as StdDuration, Instant};
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 use serde_json::{json, Value};
-use trickle_domain::campaign::{variant_for, Campaign, CampaignState, SkipReason};
+use trickle_domain::campaign::{Campaign, CampaignState, SkipReason, Variant};
 
 use super::audience::{self, Member};
 use super::sends::{SendJob, SendRecord};
@@ -189,6 +189,7 @@ pub(super) async fn plan_run(
     deadline: Option<Instant>,
     report: &mut RunReport,
 ) -> Result<(), CampaignsError> {
+    super::winner_switch::switch_if_decided(services, id, now).await?;
     let mut races = 0;
     let mut first = true;
     loop {
@@ -259,6 +260,8 @@ pub(super) async fn plan_run(
 struct Batch {
     ops: Vec<TxOp>,
     jobs: Vec<SendJob>,
+    /// How many of `jobs` carry message B.
+    planned_b: u64,
     new_cursor: u64,
     skipped: u64,
     reviewed: u64,
@@ -280,6 +283,7 @@ async fn plan_batch(
     let mut batch = Batch {
         ops: Vec::new(),
         jobs: Vec::new(),
+        planned_b: 0,
         new_cursor: campaign.cursor,
         skipped: 0,
         reviewed: 0,
@@ -302,6 +306,7 @@ async fn plan_batch(
                     item,
                     condition: Some(Condition::ItemAbsent),
                 });
+                batch.planned_b += u64::from(send.variant == Variant::B);
                 batch.jobs.push(SendJob {
                     campaign_id: send.campaign_id,
                     contact_id: send.contact_id,
@@ -381,11 +386,7 @@ async fn judge(
         };
         return Ok(Verdict::Skip(reason, phone));
     }
-    let variant = variant_for(
-        member.position,
-        campaign.settings.split_percent,
-        campaign.settings.message_b.is_some(),
-    );
+    let variant = campaign.variant_for(member.position);
     Ok(Verdict::Plan(Box::new(SendRecord::planned(
         campaign_id,
         &member.contact_id,
@@ -453,9 +454,17 @@ async fn commit_batch(
         condition: Some(Condition::All(campaign_unchanged)),
     });
     if !batch.jobs.is_empty() {
+        let planned_b = batch.planned_b as i64;
+        let planned_a = batch.jobs.len() as i64 - planned_b;
+        let mut update = Update::new().add(keys::OPEN_SENDS, batch.jobs.len() as i64);
+        for (variant, n) in [(Variant::A, planned_a), (Variant::B, planned_b)] {
+            if n > 0 {
+                update = update.add(&keys::planned(variant), n);
+            }
+        }
         ops.push(TxOp::Update {
             key: keys::tally(id),
-            update: Update::new().add(keys::OPEN_SENDS, batch.jobs.len() as i64),
+            update,
             condition: None,
         });
     }

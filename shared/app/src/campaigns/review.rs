@@ -6,7 +6,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use trickle_domain::campaign::{variant_for, CampaignState, SkipReason};
+use trickle_domain::campaign::{CampaignState, SkipReason};
 use trickle_domain::PhoneNumber;
 
 use super::{audience, keys, store, CampaignsError, SendJob, SendRecord};
@@ -141,7 +141,6 @@ pub async fn release(services: &Services, id: &str) -> Result<SendRecord, Campai
     if audience::is_suppressed(services, &phone).await? {
         return Err(ReviewRefusal::Suppressed.into());
     }
-    let s = &campaign.settings;
     let position = entry.position.unwrap_or(0);
     let now = services.clock.now();
     let send = SendRecord::planned(
@@ -149,7 +148,7 @@ pub async fn release(services: &Services, id: &str) -> Result<SendRecord, Campai
         &entry.contact_id,
         phone.to_string(),
         position,
-        variant_for(position, s.split_percent, s.message_b.is_some()),
+        campaign.variant_for(position),
         format!("release#{}", keys::time_key(now)),
         now,
     );
@@ -167,7 +166,9 @@ pub async fn release(services: &Services, id: &str) -> Result<SendRecord, Campai
     ];
     ops.push(TxOp::Update {
         key: keys::tally(&entry.campaign_id),
-        update: Update::new().add(keys::OPEN_SENDS, 1),
+        update: Update::new()
+            .add(keys::OPEN_SENDS, 1)
+            .add(&keys::planned(send.variant), 1),
         condition: None,
     });
     if campaign.state == CampaignState::Completed {

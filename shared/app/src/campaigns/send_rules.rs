@@ -223,6 +223,11 @@ mod tests {
             text: None,
             not_before: None,
             sender: None,
+            failure: None,
+            sent_local: None,
+            delivered_at: None,
+            replied_at: None,
+            opted_out_at: None,
         }
     }
 

@@ -15,8 +15,11 @@ use std::time::Duration as StdDuration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
+use trickle_domain::campaign::counts::{FailureKind, LocalSendTime};
 use trickle_domain::campaign::SendWindow;
-use trickle_domain::campaign::{compose, Campaign, CampaignState, QuietHours, SendState, Variant};
+use trickle_domain::campaign::{
+    compose, recipient_zone, Campaign, CampaignState, QuietHours, SendState, Variant,
+};
 use trickle_domain::log_privacy::redact_phones;
 use trickle_domain::{Contact, PhoneNumber};
 
@@ -34,6 +37,7 @@ use crate::queues;
 use crate::queues::QueueMessage;
 use crate::rate::{Admission, DailyCap, RateBudget, RateShare};
 use crate::records;
+use crate::send_counters;
 use crate::worker::{HandlerError, MessageHandler};
 use crate::Services;
 
@@ -53,6 +57,8 @@ struct SentMessage<'a> {
     from: &'a str,
     to: &'a PhoneNumber,
     text: &'a str,
+    /// The recipient's zone, for the local time it went out at (the best-time counters).
+    zone: chrono_tz::Tz,
 }
 
 impl SentMessage<'_> {
@@ -387,6 +393,7 @@ impl SendWorker {
                     from: &outbound.from,
                     to: phone,
                     text: &outbound.content,
+                    zone: recipient_zone(phone, &contact.attributes).unwrap_or(zone),
                 };
                 self.mark_sent(&claimed, campaign, sent, now).await?;
                 self.judge(campaign, Outcome::Sent, "").await?;
@@ -509,6 +516,8 @@ impl SendWorker {
                     from: &sender,
                     to: phone,
                     text: &text,
+                    zone: recipient_zone(phone, &Default::default())
+                        .unwrap_or_else(|| campaign.settings.schedule.zone()),
                 };
                 self.mark_sent(send, campaign, sent, now).await?;
                 self.judge(campaign, Outcome::Sent, "").await?;
@@ -612,9 +621,11 @@ impl SendWorker {
     ) -> Result<(), CampaignsError> {
         use crate::webhooks::{activities, keys as activity_keys};
         let provider_id = sent.provider_id;
+        let sent_local = LocalSendTime::at(now, sent.zone).encode();
         let sent_update = |u: Update| {
             u.set("provider_id", provider_id)
                 .set("sent_at", keys::time_key(now))
+                .set(send_counters::attrs::SENT_LOCAL, sent_local.clone())
                 .set(Index::Gsi3.pk_attr(), format!("SENDMSG#{provider_id}"))
                 .set(Index::Gsi3.sk_attr(), "SEND")
                 .remove("lease_until")
@@ -627,24 +638,25 @@ impl SendWorker {
             let fields = sent.activity_fields(campaign, now);
             let [guard, activity] =
                 activities::creation_ops(&send.contact_id, provider_id, &key, fields);
+            let send_key = keys::send(&send.campaign_id, &send.contact_id);
+            let update = sent_update(
+                Update::new()
+                    .set("state", SendState::Sent.as_str())
+                    .set("updated_at", keys::time_key(now)),
+            );
+            let before = records::to_item(&send_key, send).map_err(store::corrupt)?;
+            let counted = send_counters::ops(&before, &send_counters::updated(&before, &update));
             let state = TxOp::Update {
-                key: keys::send(&send.campaign_id, &send.contact_id),
-                update: sent_update(
-                    Update::new()
-                        .set("state", SendState::Sent.as_str())
-                        .set("updated_at", keys::time_key(now)),
-                ),
+                key: send_key,
+                update,
                 condition: Some(Condition::All(vec![
                     Condition::equals("state", send.state.as_str()),
                     Condition::equals("attempts", send.attempts),
                 ])),
             };
-            match self
-                .services
-                .table
-                .transact(vec![state, guard, activity])
-                .await
-            {
+            let mut ops = vec![state, guard, activity];
+            ops.extend(counted);
+            match self.services.table.transact(ops).await {
                 Ok(()) => {
                     recorded_here = true;
                     if !send.state.is_final() {
@@ -709,26 +721,41 @@ impl SendWorker {
         extra: impl FnOnce(Update) -> Update,
     ) -> Result<(), CampaignsError> {
         let now = self.services.clock.now();
-        let update = extra(
+        let mut update = extra(
             Update::new()
                 .set("state", to.as_str())
                 .set("updated_at", keys::time_key(now)),
         );
+        if to == SendState::Failed {
+            let kind = FailureKind::of_failure_from(from);
+            update = update.set(send_counters::attrs::FAILURE, kind.as_str());
+        }
         let condition = Condition::All(vec![
             Condition::equals("state", from.as_str()),
             Condition::equals("attempts", attempt),
         ]);
-        match self
-            .services
-            .table
-            .update(
-                &keys::send(&send.campaign_id, &send.contact_id),
+        let key = keys::send(&send.campaign_id, &send.contact_id);
+        let before = SendRecord {
+            state: from,
+            ..send.clone()
+        };
+        let before = records::to_item(&key, &before).map_err(store::corrupt)?;
+        let counted = send_counters::ops(&before, &send_counters::updated(&before, &update));
+        // A change that moves no counter (PLANNED → PLANNED) stays a single conditional update.
+        let written = if counted.is_empty() {
+            let updated = self.services.table.update(&key, update, Some(condition));
+            updated.await.map(drop)
+        } else {
+            let mut ops = vec![TxOp::Update {
+                key,
                 update,
-                Some(condition),
-            )
-            .await
-        {
-            Ok(_) => {
+                condition: Some(condition),
+            }];
+            ops.extend(counted);
+            self.services.table.transact(ops).await
+        };
+        match written {
+            Ok(()) => {
                 if !from.is_final() && to.is_final() {
                     self.one_less_open(&send.campaign_id).await;
                 }

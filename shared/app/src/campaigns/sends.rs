@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use trickle_domain::campaign::counts::FailureKind;
 use trickle_domain::campaign::{SendState, Variant};
 
 use super::{keys, store, CampaignsError};
@@ -46,6 +47,21 @@ pub struct SendRecord {
     /// campaign's sender changed while it was paused).
     #[serde(default)]
     pub sender: Option<String>,
+    // What the counters read (crate::send_counters); written by the send path and the
+    // webhooks, absent (never null) until they happen, so "not yet" is a condition.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<FailureKind>,
+    /// When it went out in the recipient's local time, `YYYY-MM-DDTHH`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sent_local: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivered_at: Option<DateTime<Utc>>,
+    /// The contact's first reply after the send.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replied_at: Option<DateTime<Utc>>,
+    /// The contact opted out after the send.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opted_out_at: Option<DateTime<Utc>>,
 }
 
 impl SendRecord {
@@ -78,6 +94,11 @@ impl SendRecord {
             text: None,
             not_before: None,
             sender: None,
+            failure: None,
+            sent_local: None,
+            delivered_at: None,
+            replied_at: None,
+            opted_out_at: None,
         }
     }
 }

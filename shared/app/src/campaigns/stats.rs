@@ -1,25 +1,25 @@
-//! A campaign's numbers: how many sends were planned, went out, were delivered, failed, are in
-//! doubt, got a reply or an opt-out — in total and per variant — with the reply and opt-out
-//! rates and their 95% intervals, the median time to a first reply, and whether A or B gets
-//! more replies (chi-square, 95%).
+//! A campaign's numbers: how many sends were planned, went out, were delivered, failed (and
+//! why), are in doubt, got a reply or an opt-out — in total and per variant — with the reply and
+//! opt-out rates and their 95% intervals, the median time to a first reply, whether A or B gets
+//! more replies (chi-square, 95%), and where "continue with the winner" stands.
 //!
-//! Counting: a paged scan of the campaign's `SEND#` items (1,000 per page), plus, for every send
-//! that went out, one query of the contact's activities since the send (a reply) and one read of
-//! its opt-out state. Cost: ⌈sends/1000⌉ pages + 2 small reads per sent message, about 2,000
-//! reads for a 1,000-contact campaign; fine for the admin screens and the CLI. Replies and
-//! opt-outs are written by the webhook handler, so counters kept on the send transitions could
-//! not cover them without touching that code; when campaigns grow past ~10k sends, the
-//! webhook handler should add to per-campaign counters instead (same response shape).
+//! Read cost is fixed: the campaign, its `TALLY` (planned per variant) and its counter shards
+//! (`crate::send_counters`), three reads whatever the campaign's size. [`recount`] adds up the
+//! same numbers from every send instead (a paged scan): the check the counters are held to.
+
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
+use trickle_domain::campaign::counts::{self, names, FailureKind};
 use trickle_domain::campaign::significance::{reply_rate_test, wilson_95, ChiSquare, Rate};
-use trickle_domain::campaign::{SendState, Variant};
+use trickle_domain::campaign::winner::{self, NoSwitch, VariantCounts};
+use trickle_domain::campaign::{Campaign, SendState, Variant, WinnerSwitch};
 
-use super::sends::{self, SendRecord};
-use super::{keys, store, CampaignsError};
+use super::{keys, sends, store, CampaignsError};
 use crate::ports::table::{Query, SortKeyCondition};
+use crate::send_counters;
 use crate::Services;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -32,6 +32,13 @@ pub struct Counts {
     pub sent: u64,
     pub delivered: u64,
     pub failed: u64,
+    /// Of `failed`: never left (opted out or suppressed after planning, no zone, a token
+    /// without a value, contact gone).
+    pub failed_withheld: u64,
+    /// Of `failed`: the provider refused the message.
+    pub failed_refused: u64,
+    /// Of `failed`: accepted, and the carrier did not deliver it.
+    pub failed_carrier: u64,
     /// May or may not have gone out; being resolved by a provider lookup.
     pub unknown: u64,
     /// Sent, and the contact wrote back after it.
@@ -40,7 +47,7 @@ pub struct Counts {
     pub opted_out: u64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CampaignStats {
     pub campaign_id: String,
     pub total: Counts,
@@ -52,6 +59,18 @@ pub struct CampaignStats {
     pub reply_test: Option<ChiSquare>,
     /// Rates of `total`, `a` and `b` (same presence as the counts).
     pub rates: RatesByVariant,
+    /// "Continue with the winner": absent when the campaign does not use it.
+    pub auto_winner: Option<AutoWinnerStatus>,
+}
+
+/// Where "continue with the winner" stands.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AutoWinnerStatus {
+    pub min_sends_each: u32,
+    /// The switch, once made.
+    pub switched: Option<WinnerSwitch>,
+    /// Why it has not switched yet.
+    pub waiting: Option<NoSwitch>,
 }
 
 /// What share of the sent messages got a reply or an opt-out, with 95% intervals, and how long
@@ -61,7 +80,8 @@ pub struct Rates {
     /// Replied / sent; absent before anything went out.
     pub reply: Option<Rate>,
     pub opt_out: Option<Rate>,
-    /// Minutes from the send to the first reply, the median over those that got one.
+    /// Minutes from the send to the first reply: the median over those that got one, to the
+    /// nearest bucket (1-minute steps up to 10 minutes, coarser after).
     pub median_minutes_to_first_reply: Option<f64>,
 }
 
@@ -72,137 +92,184 @@ pub struct RatesByVariant {
     pub b: Option<Rates>,
 }
 
-fn rates(c: &Counts, minutes: &mut [f64]) -> Rates {
-    Rates {
-        reply: wilson_95(c.replied, c.sent),
-        opt_out: wilson_95(c.opted_out, c.sent),
-        median_minutes_to_first_reply: median(minutes),
-    }
-}
-
-fn median(values: &mut [f64]) -> Option<f64> {
-    if values.is_empty() {
-        return None;
-    }
-    values.sort_by(f64::total_cmp);
-    let mid = values.len() / 2;
-    Some(if values.len().is_multiple_of(2) {
-        (values[mid - 1] + values[mid]) / 2.0
-    } else {
-        values[mid]
-    })
-}
-
+/// The campaign's numbers from its counters (three reads).
 pub async fn stats(
     services: &Services,
     campaign_id: &str,
 ) -> Result<CampaignStats, CampaignsError> {
     let campaign = store::load(services, campaign_id).await?.campaign;
-    let mut total = Counts::default();
-    let mut a = Counts::default();
-    let mut b = Counts::default();
-    let (mut minutes_a, mut minutes_b) = (Vec::new(), Vec::new());
-    for send in sends::all(services, campaign_id).await? {
-        let (counts, minutes) = tally(services, &send).await?;
-        if let Some(m) = minutes {
-            if send.variant == Variant::B {
-                minutes_b.push(m);
-            } else {
-                minutes_a.push(m);
+    let planned = planned(services, campaign_id).await?;
+    let totals = send_counters::campaign_totals(services, campaign_id).await?;
+    Ok(from_totals(&campaign, planned, &totals))
+}
+
+/// The same numbers added up from every send (a scan of the campaign's sends): what the
+/// counters must equal.
+pub async fn recount(
+    services: &Services,
+    campaign_id: &str,
+) -> Result<CampaignStats, CampaignsError> {
+    let campaign = store::load(services, campaign_id).await?.campaign;
+    let mut planned = (0, 0);
+    let mut totals: BTreeMap<String, i64> = BTreeMap::new();
+    let mut cursor = None;
+    loop {
+        let page = services
+            .table
+            .query(
+                Query::partition(keys::campaign_pk(campaign_id))
+                    .sk(SortKeyCondition::BeginsWith(keys::SEND_PREFIX.into()))
+                    .limit(crate::ports::table::MAX_PAGE)
+                    .after(cursor),
+            )
+            .await?;
+        for item in &page.items {
+            let Some(facts) = send_counters::facts(item) else {
+                continue;
+            };
+            match facts.variant {
+                Variant::A => planned.0 += 1,
+                Variant::B => planned.1 += 1,
+            }
+            for (name, n) in counts::contribution(&facts).campaign {
+                *totals.entry(name).or_insert(0) += n;
             }
         }
-        for c in [
-            &mut total,
-            if send.variant == Variant::B {
-                &mut b
-            } else {
-                &mut a
-            },
-        ] {
-            add(c, &counts);
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => break,
         }
     }
+    Ok(from_totals(&campaign, planned, &totals))
+}
+
+/// Sends planned with A and with B, from the campaign's tally.
+async fn planned(services: &Services, campaign_id: &str) -> Result<(u64, u64), CampaignsError> {
+    let tally = services.table.get(&keys::tally(campaign_id)).await?;
+    let read = |variant| {
+        tally
+            .as_ref()
+            .and_then(|t| t.get(&keys::planned(variant)))
+            .and_then(Value::as_u64)
+            .unwrap_or(0)
+    };
+    Ok((read(Variant::A), read(Variant::B)))
+}
+
+/// One variant's counts (`prefix` "a_" or "b_") and its reply-time buckets.
+fn variant_counts(
+    planned: u64,
+    totals: &BTreeMap<String, i64>,
+    variant: Variant,
+) -> (Counts, BTreeMap<usize, u64>) {
+    let prefix = counts::variant_prefix(variant);
+    let get = |name: &str| {
+        totals
+            .get(&format!("{prefix}{name}"))
+            .copied()
+            .unwrap_or(0)
+            .max(0) as u64
+    };
+    let failed_kind =
+        |kind: FailureKind| get(&format!("{}{}", names::FAILED_PREFIX, kind.as_str()));
+    let sent = get(names::SENT);
+    let failed = get(names::FAILED);
+    let unknown = get(names::UNKNOWN);
+    let c = Counts {
+        planned,
+        pending: planned.saturating_sub(sent + failed + unknown),
+        sent,
+        delivered: get(names::DELIVERED),
+        failed,
+        failed_withheld: failed_kind(FailureKind::Withheld),
+        failed_refused: failed_kind(FailureKind::Refused),
+        failed_carrier: failed_kind(FailureKind::Carrier),
+        unknown,
+        replied: get(names::REPLIED),
+        opted_out: get(names::OPTED_OUT),
+    };
+    let bucket_prefix = format!("{prefix}{}", names::REPLY_MINUTES_PREFIX);
+    let buckets = totals
+        .iter()
+        .filter_map(|(name, n)| {
+            let bucket = name.strip_prefix(&bucket_prefix)?.parse().ok()?;
+            Some((bucket, (*n).max(0) as u64))
+        })
+        .collect();
+    (c, buckets)
+}
+
+fn from_totals(
+    campaign: &Campaign,
+    (planned_a, planned_b): (u64, u64),
+    totals: &BTreeMap<String, i64>,
+) -> CampaignStats {
+    let (a, buckets_a) = variant_counts(planned_a, totals, Variant::A);
+    let (b, buckets_b) = variant_counts(planned_b, totals, Variant::B);
+    let mut buckets_all = buckets_a.clone();
+    for (k, n) in &buckets_b {
+        *buckets_all.entry(*k).or_insert(0) += n;
+    }
+    let total = add(&a, &b);
     let has_b = campaign.settings.message_b.is_some();
     let reply_test = if has_b {
         reply_rate_test(a.sent, a.replied, b.sent, b.replied)
     } else {
         None
     };
-    let mut minutes_all: Vec<f64> = minutes_a.iter().chain(&minutes_b).copied().collect();
     let rates = RatesByVariant {
-        total: rates(&total, &mut minutes_all),
-        a: rates(&a, &mut minutes_a),
-        b: has_b.then(|| rates(&b, &mut minutes_b)),
+        total: rates(&total, &buckets_all),
+        a: rates(&a, &buckets_a),
+        b: has_b.then(|| rates(&b, &buckets_b)),
     };
-    Ok(CampaignStats {
-        campaign_id: campaign_id.to_string(),
+    let auto_winner = campaign.settings.auto_winner.map(|auto| AutoWinnerStatus {
+        min_sends_each: auto.min_sends_each,
+        switched: campaign.winner.clone(),
+        waiting: match &campaign.winner {
+            Some(_) => None,
+            None => winner::decide(&auto, variant_of(&a), variant_of(&b)).err(),
+        },
+    });
+    CampaignStats {
+        campaign_id: campaign.id.to_string(),
         total,
         a,
         b: has_b.then_some(b),
         reply_test,
         rates,
-    })
-}
-
-fn add(to: &mut Counts, c: &Counts) {
-    to.planned += c.planned;
-    to.pending += c.pending;
-    to.sent += c.sent;
-    to.delivered += c.delivered;
-    to.failed += c.failed;
-    to.unknown += c.unknown;
-    to.replied += c.replied;
-    to.opted_out += c.opted_out;
-}
-
-/// One send's contribution, and the minutes its first reply took (if it got one).
-async fn tally(
-    services: &Services,
-    send: &SendRecord,
-) -> Result<(Counts, Option<f64>), CampaignsError> {
-    let mut c = Counts {
-        planned: 1,
-        ..Counts::default()
-    };
-    match send.state {
-        SendState::Planned | SendState::Sending => c.pending = 1,
-        SendState::Failed => c.failed = 1,
-        SendState::Unknown => c.unknown = 1,
-        SendState::Sent => c.sent = 1,
-        SendState::Delivered => {
-            c.sent = 1;
-            c.delivered = 1;
-        }
+        auto_winner,
     }
-    let mut minutes = None;
-    if c.sent == 1 {
-        let since = send.sent_at.unwrap_or(send.updated_at);
-        if let Some(reply) = first_reply_since(services, &send.contact_id, since).await? {
-            c.replied = 1;
-            minutes = reply_time(&reply).map(|at| (at - since).num_seconds().max(0) as f64 / 60.0);
-        }
-        c.opted_out = u64::from(opted_out_since(services, &send.phone, since).await?);
-    }
-    Ok((c, minutes))
 }
 
-/// When an activity happened: its `occurred_at`, else the time in its sort key.
-fn reply_time(item: &crate::ports::Item) -> Option<DateTime<Utc>> {
-    let parse = |t: &str| {
-        DateTime::parse_from_rfc3339(t)
-            .ok()
-            .map(|t| t.with_timezone(&Utc))
-    };
-    item.get("occurred_at")
-        .and_then(Value::as_str)
-        .and_then(parse)
-        .or_else(|| {
-            item.get("sk")
-                .and_then(Value::as_str)
-                .and_then(|sk| sk.strip_prefix(keys::ACTIVITY_PREFIX))
-                .and_then(|rest| rest.split('#').next())
-                .and_then(parse)
-        })
+pub(super) fn variant_of(c: &Counts) -> VariantCounts {
+    VariantCounts {
+        sent: c.sent,
+        replied: c.replied,
+    }
+}
+
+fn rates(c: &Counts, buckets: &BTreeMap<usize, u64>) -> Rates {
+    Rates {
+        reply: wilson_95(c.replied, c.sent),
+        opt_out: wilson_95(c.opted_out, c.sent),
+        median_minutes_to_first_reply: counts::median_from_buckets(buckets),
+    }
+}
+
+fn add(a: &Counts, b: &Counts) -> Counts {
+    Counts {
+        planned: a.planned + b.planned,
+        pending: a.pending + b.pending,
+        sent: a.sent + b.sent,
+        delivered: a.delivered + b.delivered,
+        failed: a.failed + b.failed,
+        failed_withheld: a.failed_withheld + b.failed_withheld,
+        failed_refused: a.failed_refused + b.failed_refused,
+        failed_carrier: a.failed_carrier + b.failed_carrier,
+        unknown: a.unknown + b.unknown,
+        replied: a.replied + b.replied,
+        opted_out: a.opted_out + b.opted_out,
+    }
 }
 
 /// The contact's first inbound text at or after `since`.
@@ -307,6 +374,10 @@ pub async fn timeline(
                 replied: 0,
             })
             .sent += 1;
+        // Only a send marked replied has a reply to read (reply detection marks it).
+        if send.replied_at.is_none() {
+            continue;
+        }
         let Some(reply) = first_reply_since(services, &send.contact_id, sent_at).await? else {
             continue;
         };

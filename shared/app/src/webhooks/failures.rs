@@ -6,6 +6,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Value};
+use trickle_domain::campaign::counts::FailureKind;
 use trickle_domain::PhoneNumber;
 
 use super::payload::{Envelope, MessageObject};
@@ -14,6 +15,7 @@ use crate::audience::AudienceError;
 use crate::ports::table::{
     Condition, Item, Key, Query, SortKeyCondition, TxOp, Update, EXPIRES_AT,
 };
+use crate::send_counters;
 use crate::worker::HandlerError;
 use crate::Services;
 
@@ -121,22 +123,21 @@ async fn fail_campaign_sends(
     now: &str,
 ) -> Result<(), HandlerError> {
     for key in campaign_sends_of(services, provider_message_id).await? {
-        let result = services
-            .table
-            .update(
-                &key,
+        send_counters::change_send(services, &key, |send| {
+            let state = send
+                .get(send_counters::attrs::STATE)
+                .and_then(Value::as_str);
+            matches!(state, Some("SENT" | "DELIVERED")).then(|| {
                 Update::new()
-                    .set("state", "FAILED")
+                    .set(send_counters::attrs::STATE, "FAILED")
+                    .set(send_counters::attrs::FAILURE, FailureKind::Carrier.as_str())
                     .set("error", format!("the carrier did not deliver it: {reason}"))
                     .set("failed_at", now)
-                    .set("updated_at", now),
-                Some(Condition::Any(vec![
-                    Condition::equals("state", "SENT"),
-                    Condition::equals("state", "DELIVERED"),
-                ])),
-            )
-            .await;
-        ignore_condition(result)?;
+                    .set("updated_at", now)
+            })
+        })
+        .await
+        .map_err(transient)?;
     }
     Ok(())
 }

@@ -9,6 +9,7 @@ use super::payload::{Envelope, MessageObject};
 use super::settings::ProcessSettings;
 use super::{contacts, keys, media, opt_out, replies};
 use crate::ports::table::{Condition, Update};
+use crate::send_counters;
 use crate::worker::HandlerError;
 use crate::Services;
 
@@ -140,22 +141,13 @@ async fn mark_campaign_send_delivered(
     at: &str,
 ) -> Result<(), HandlerError> {
     for key in super::failures::campaign_sends_of(services, provider_message_id).await? {
-        let result = services
-            .table
-            .update(
-                &key,
-                Update::new().set("delivered_at", at),
-                Some(Condition::All(vec![
-                    Condition::ItemExists,
-                    Condition::AttrAbsent("delivered_at".into()),
-                ])),
-            )
-            .await;
-        match result {
-            Ok(_) => {}
-            Err(e) if e.is_condition_failure() => {}
-            Err(e) => return Err(transient(e)),
-        }
+        // The first report wins; the campaign's delivered counter moves with it.
+        send_counters::change_send(services, &key, |send| {
+            (!send.contains_key(send_counters::attrs::DELIVERED_AT))
+                .then(|| Update::new().set(send_counters::attrs::DELIVERED_AT, at))
+        })
+        .await
+        .map_err(transient)?;
     }
     Ok(())
 }

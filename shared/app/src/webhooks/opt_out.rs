@@ -301,6 +301,8 @@ async fn apply(services: &Services, change: Change<'_>) -> Result<bool, TableErr
                 }
                 Err(e) => return Err(e),
             }
+            // A retry after a crash between the change and the marks finishes them.
+            mark_campaign_sends(services, &change, now).await?;
             return Ok(false);
         }
         Err(e) => return Err(e),
@@ -329,7 +331,31 @@ async fn apply(services: &Services, change: Change<'_>) -> Result<bool, TableErr
             }
         }
     }
+    mark_campaign_sends(services, &change, now).await?;
     Ok(true)
+}
+
+/// An opt-out counts against every campaign that texted the contact before it.
+async fn mark_campaign_sends(
+    services: &Services,
+    change: &Change<'_>,
+    now: DateTime<Utc>,
+) -> Result<(), TableError> {
+    if change.to != OptOutStatus::OptedOut {
+        return Ok(());
+    }
+    let contact_id = match change.contact_id {
+        Some(id) => id.to_string(),
+        None => match contacts::find_by_phone(services, change.phone)
+            .await
+            .ok()
+            .flatten()
+        {
+            Some(contact) => contact.id.as_str().to_string(),
+            None => return Ok(()),
+        },
+    };
+    super::replies::on_opt_out(services, &contact_id, change.said_at.unwrap_or(now)).await
 }
 
 /// A change refused because the state holds a later word: written to the audit as `ignored`

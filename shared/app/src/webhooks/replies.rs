@@ -9,7 +9,8 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::keys;
-use crate::ports::table::{Condition, Item, Query, SortKeyCondition, TableError, Update};
+use crate::ports::table::{Item, Query, SortKeyCondition, TableError, Update};
+use crate::send_counters;
 use crate::Services;
 
 /// Notes that `campaign_id` messaged `contact_id` at `at` (the campaign send path calls this).
@@ -72,29 +73,46 @@ pub async fn last_campaign(
         .map(|(id, _)| id))
 }
 
-/// Marks every campaign send of the contact replied (first reply wins).
+/// Marks every campaign send of the contact replied (first reply wins), if the reply came after
+/// it; the campaign's reply counters move in the same write.
 pub async fn on_inbound(
     services: &Services,
     contact_id: &str,
     at: DateTime<Utc>,
 ) -> Result<(), TableError> {
+    mark_sends(services, contact_id, send_counters::attrs::REPLIED_AT, at).await
+}
+
+/// Marks every campaign send of the contact as followed by an opt-out (the first one counts).
+pub async fn on_opt_out(
+    services: &Services,
+    contact_id: &str,
+    at: DateTime<Utc>,
+) -> Result<(), TableError> {
+    mark_sends(services, contact_id, send_counters::attrs::OPTED_OUT_AT, at).await
+}
+
+/// Sets `attr` to `at` on each of the contact's campaign sends that went out before `at` and
+/// has no `attr` yet.
+async fn mark_sends(
+    services: &Services,
+    contact_id: &str,
+    attr: &str,
+    at: DateTime<Utc>,
+) -> Result<(), TableError> {
+    let stamp = keys::sort_time(at);
     for (campaign_id, _) in campaign_refs(services, contact_id).await? {
-        let result = services
-            .table
-            .update(
-                &keys::campaign_send(&campaign_id, contact_id),
-                Update::new().set("replied_at", keys::sort_time(at)),
-                Some(Condition::All(vec![
-                    Condition::ItemExists,
-                    Condition::AttrAbsent("replied_at".into()),
-                ])),
-            )
-            .await;
-        match result {
-            Ok(_) => {}
-            Err(e) if e.is_condition_failure() => {}
-            Err(e) => return Err(e),
-        }
+        let key = keys::campaign_send(&campaign_id, contact_id);
+        send_counters::change_send(services, &key, |send| {
+            let sent_before = send
+                .get(send_counters::attrs::SENT_AT)
+                .and_then(Value::as_str)
+                .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+                .is_none_or(|sent| sent <= at);
+            (sent_before && !send.contains_key(attr))
+                .then(|| Update::new().set(attr, stamp.clone()))
+        })
+        .await?;
     }
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! Campaigns: settings, life cycle, schedule, templates and the rules a send must obey.
 
+pub mod counts;
 pub mod encoding;
 pub mod message;
 pub mod quiet_hours;
@@ -10,10 +11,13 @@ pub mod significance;
 pub mod state;
 pub mod template;
 pub mod variant;
+pub mod winner;
 
 pub use encoding::{analyze, Encoding, SegmentInfo};
 pub use message::{compose, DEFAULT_OPT_OUT_FOOTER};
-pub use quiet_hours::{declared_zone, QuietHours, SendWindow, TIME_ZONE_ATTRIBUTES};
+pub use quiet_hours::{
+    declared_zone, recipient_zone, QuietHours, SendWindow, TIME_ZONE_ATTRIBUTES,
+};
 pub use schedule::{RawSchedule, Schedule, ScheduleError, Slot};
 pub use send::{SendState, SkipReason};
 pub use settings::{
@@ -24,3 +28,4 @@ pub use significance::{reply_rate_test, wilson_95, ChiSquare, Rate};
 pub use state::{CampaignState, IllegalTransition, Transition};
 pub use template::{Rendered, Template, TemplateError};
 pub use variant::{variant_for, Variant, DEFAULT_SPLIT_PERCENT};
+pub use winner::{AutoWinner, WinnerSwitch};

@@ -24,6 +24,27 @@ pub fn declared_zone(attributes: &BTreeMap<String, String>) -> Option<Tz> {
         .find_map(|value| value.trim().parse::<Tz>().ok())
 }
 
+/// The one zone a recipient's local time is told in (the best-time grid): the zone the list
+/// declared, else the number's area code, else the contact's US state or ZIP.
+pub fn recipient_zone(phone: &PhoneNumber, attributes: &BTreeMap<String, String>) -> Option<Tz> {
+    declared_zone(attributes)
+        .or_else(|| {
+            phone
+                .nanp_area_code()
+                .and_then(area_code_time_zone)
+                .and_then(|z| z.parse::<Tz>().ok())
+        })
+        .or_else(|| {
+            [
+                attributes.get("state").and_then(|s| state_code(s)),
+                attributes.get("zip").and_then(|z| zip_state(z)),
+            ]
+            .into_iter()
+            .flatten()
+            .find_map(|state| state_zones(state).first().copied())
+        })
+}
+
 /// States whose law ends the sending day at 20:00.
 pub const STRICT_STATES: [&str; 5] = ["FL", "OK", "MD", "CT", "WA"];
 

@@ -12,6 +12,7 @@ use super::schedule::{RawSchedule, Schedule, ScheduleError};
 use super::state::CampaignState;
 use super::template::{Template, TemplateError};
 use super::variant::DEFAULT_SPLIT_PERCENT;
+use super::winner::{AutoWinner, WinnerSwitch, MIN_SENDS_EACH_RANGE};
 use crate::ids::{CampaignId, ListId};
 use crate::phone::{PhoneError, PhoneNumber};
 
@@ -36,6 +37,9 @@ pub struct Campaign {
     /// The id of that run's slot (its local date).
     #[serde(default)]
     pub next_slot: Option<String>,
+    /// Set once when "continue with the winner" decided (see `winner`); absent until then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub winner: Option<WinnerSwitch>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -58,6 +62,9 @@ pub struct CampaignSettings {
     pub split_percent: u8,
     #[serde(default)]
     pub min_days_since_contact: Option<u32>,
+    /// Continue with the winner of the A/B test (needs a message B).
+    #[serde(default)]
+    pub auto_winner: Option<AutoWinner>,
 }
 
 /// A campaign as typed (API body): defaults filled in by [`CampaignSettings::parse`].
@@ -80,6 +87,8 @@ pub struct RawCampaign {
     pub split_percent: Option<u8>,
     #[serde(default)]
     pub min_days_since_contact: Option<u32>,
+    #[serde(default)]
+    pub auto_winner: Option<AutoWinner>,
 }
 
 /// Changes to a draft or paused campaign; absent fields stay as they are. `Some(None)` (JSON
@@ -101,6 +110,8 @@ pub struct CampaignPatch {
     pub split_percent: Option<u8>,
     #[serde(default, deserialize_with = "double_option")]
     pub min_days_since_contact: Option<Option<u32>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub auto_winner: Option<Option<AutoWinner>>,
 }
 
 fn double_option<'de, T, D>(d: D) -> Result<Option<Option<T>>, D::Error>
@@ -136,6 +147,10 @@ pub enum CampaignError {
     Split,
     #[error("min_days_since_contact must be 1 to {MAX_MIN_DAYS}")]
     MinDays,
+    #[error("auto_winner needs a message B to compare with message A")]
+    AutoWinnerWithoutB,
+    #[error("auto_winner.min_sends_each must be {} to {}", MIN_SENDS_EACH_RANGE.start(), MIN_SENDS_EACH_RANGE.end())]
+    AutoWinnerMinSends,
     #[error("{0} contains a line break or another control character")]
     ControlCharacter(&'static str),
     /// More than one field is wrong: each is named.
@@ -259,6 +274,18 @@ impl CampaignSettings {
                 other => Ok(other),
             },
         );
+        let auto_winner = keep(
+            &mut problems,
+            match raw.auto_winner {
+                Some(a) if !MIN_SENDS_EACH_RANGE.contains(&a.min_sends_each) => {
+                    Err(CampaignError::AutoWinnerMinSends)
+                }
+                Some(_) if matches!(message_b, Some(None)) => {
+                    Err(CampaignError::AutoWinnerWithoutB)
+                }
+                other => Ok(other),
+            },
+        );
         match (
             name,
             message_a,
@@ -271,6 +298,7 @@ impl CampaignSettings {
             opt_out_footer,
             split_percent,
             min_days,
+            auto_winner,
         ) {
             (
                 Some(name),
@@ -284,6 +312,7 @@ impl CampaignSettings {
                 Some(opt_out_footer),
                 Some(split_percent),
                 Some(min_days_since_contact),
+                Some(auto_winner),
             ) => Ok(CampaignSettings {
                 name,
                 message_a,
@@ -296,6 +325,7 @@ impl CampaignSettings {
                 opt_out_footer,
                 split_percent,
                 min_days_since_contact,
+                auto_winner,
             }),
             _ => Err(CampaignError::all(problems)),
         }
@@ -314,6 +344,7 @@ impl CampaignSettings {
             opt_out_footer: Some(self.opt_out_footer.clone()),
             split_percent: Some(self.split_percent),
             min_days_since_contact: self.min_days_since_contact,
+            auto_winner: self.auto_winner,
         }
     }
 
@@ -353,6 +384,9 @@ impl CampaignSettings {
         if let Some(v) = patch.min_days_since_contact {
             raw.min_days_since_contact = v;
         }
+        if let Some(v) = patch.auto_winner {
+            raw.auto_winner = v;
+        }
         CampaignSettings::parse(raw)
     }
 
@@ -383,6 +417,7 @@ mod tests {
             opt_out_footer: None,
             split_percent: None,
             min_days_since_contact: None,
+            auto_winner: None,
         }
     }
 
@@ -486,6 +521,28 @@ mod tests {
     }
 
     #[test]
+    fn continuing_with_the_winner_needs_a_message_b_and_a_sane_minimum() {
+        let mut r = raw();
+        r.auto_winner = Some(AutoWinner::default());
+        assert_eq!(
+            CampaignSettings::parse(r.clone()),
+            Err(CampaignError::AutoWinnerWithoutB)
+        );
+        r.message_b = Some("Hello {{first_name|friend}}".into());
+        assert_eq!(
+            CampaignSettings::parse(r.clone()).unwrap().auto_winner,
+            Some(AutoWinner {
+                min_sends_each: 100
+            })
+        );
+        r.auto_winner = Some(AutoWinner { min_sends_each: 3 });
+        assert_eq!(
+            CampaignSettings::parse(r),
+            Err(CampaignError::AutoWinnerMinSends)
+        );
+    }
+
+    #[test]
     fn blank_b_and_blank_business_mean_absent() {
         let mut r = raw();
         r.message_b = Some("  ".into());
@@ -523,6 +580,7 @@ mod tests {
             cursor: 7,
             next_run_at: Some(now),
             next_slot: Some("2026-01-05".into()),
+            winner: None,
             created_at: now,
             updated_at: now,
         };

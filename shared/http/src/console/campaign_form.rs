@@ -13,8 +13,9 @@ use axum::Extension;
 use serde::Deserialize;
 use trickle_app::audience::lists;
 use trickle_app::campaigns;
+use trickle_domain::campaign::winner::DEFAULT_MIN_SENDS_EACH;
 use trickle_domain::campaign::{
-    Campaign, CampaignPatch, RawCampaign, RawSchedule, DEFAULT_OPT_OUT_FOOTER,
+    AutoWinner, Campaign, CampaignPatch, RawCampaign, RawSchedule, DEFAULT_OPT_OUT_FOOTER,
 };
 
 use super::view::count;
@@ -39,6 +40,8 @@ pub(super) struct Values {
     pub has_b: bool,
     pub message_b: String,
     pub split_percent: String,
+    pub auto_winner: bool,
+    pub min_sends_each: String,
     pub list_id: String,
     pub days: Vec<String>,
     pub send_time: String,
@@ -53,6 +56,7 @@ impl Values {
     fn blank(list_id: Option<String>) -> Self {
         Self {
             split_percent: "50".into(),
+            min_sends_each: DEFAULT_MIN_SENDS_EACH.to_string(),
             list_id: list_id.unwrap_or_default(),
             days: ["mon", "tue", "wed", "thu", "fri"]
                 .map(String::from)
@@ -76,6 +80,11 @@ impl Values {
                 .map(|m| m.as_str().to_string())
                 .unwrap_or_default(),
             split_percent: s.split_percent.to_string(),
+            auto_winner: s.auto_winner.is_some(),
+            min_sends_each: s
+                .auto_winner
+                .map_or(DEFAULT_MIN_SENDS_EACH, |a| a.min_sends_each)
+                .to_string(),
             list_id: s.list_id.to_string(),
             days: RawSchedule::from(s.schedule.clone()).days,
             send_time: s.schedule.send_time().format("%H:%M").to_string(),
@@ -94,6 +103,11 @@ impl Values {
             has_b: form.get("has_b").is_some(),
             message_b: form.get("message_b").unwrap_or_default().to_string(),
             split_percent: form.get("split_percent").unwrap_or("50").to_string(),
+            auto_winner: form.get("auto_winner").is_some(),
+            min_sends_each: form
+                .get("min_sends_each")
+                .map(str::to_string)
+                .unwrap_or_else(|| DEFAULT_MIN_SENDS_EACH.to_string()),
             list_id: form.get("list_id").unwrap_or_default().to_string(),
             days: form.all("days"),
             send_time: form.get("send_time").unwrap_or_default().to_string(),
@@ -141,6 +155,16 @@ impl Values {
                 problems.push(FieldError::on("split_percent", format!("Split: {e}.")));
             }
         }
+        let auto_winner = self.has_b && self.auto_winner;
+        let min_sends = Self::number::<u32>(&self.min_sends_each);
+        if auto_winner {
+            if let Err(e) = &min_sends {
+                problems.push(FieldError::on(
+                    "min_sends_each",
+                    format!("Sends before a winner: {e}."),
+                ));
+            }
+        }
         if !problems.is_empty() {
             return Err(problems);
         }
@@ -156,6 +180,9 @@ impl Values {
             opt_out_footer: Self::optional(&self.opt_out_footer),
             split_percent: self.has_b.then(|| split.unwrap_or(50)),
             min_days_since_contact: None,
+            auto_winner: auto_winner.then(|| AutoWinner {
+                min_sends_each: min_sends.unwrap_or(DEFAULT_MIN_SENDS_EACH),
+            }),
         })
     }
 
@@ -174,6 +201,7 @@ impl Values {
             opt_out_footer: Some(raw.opt_out_footer.unwrap_or_default()),
             split_percent: raw.split_percent,
             min_days_since_contact: None,
+            auto_winner: Some(raw.auto_winner),
         })
     }
 }
@@ -220,6 +248,8 @@ impl FieldError {
             ("per_run", "per_run"),
             ("sender", "sender"),
             ("split", "split_percent"),
+            ("auto_winner.min_sends", "min_sends_each"),
+            ("auto_winner", "min_sends_each"),
             ("business", "business_name"),
             ("opt_out_footer", "opt_out_footer"),
         ]

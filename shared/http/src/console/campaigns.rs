@@ -139,6 +139,64 @@ impl Funnel {
     }
 }
 
+/// "Continue with the winner", in words.
+struct WinnerLine {
+    switched: bool,
+    text: String,
+}
+
+fn winner_line(status: &stats::AutoWinnerStatus) -> WinnerLine {
+    use trickle_domain::campaign::winner::NoSwitch;
+    match (&status.switched, status.waiting) {
+        (Some(w), _) => WinnerLine {
+            switched: true,
+            text: format!(
+                "Continuing with message {}: on {} it had the higher reply rate ({} of {} against                  {} of {}, p = {:.3}), so every contact from list position {} on gets it.",
+                if w.variant == Variant::B { "B" } else { "A" },
+                When::of(w.at).text,
+                count(if w.variant == Variant::B { w.b.replied } else { w.a.replied }),
+                count(if w.variant == Variant::B { w.b.sent } else { w.a.sent }),
+                count(if w.variant == Variant::B { w.a.replied } else { w.b.replied }),
+                count(if w.variant == Variant::B { w.a.sent } else { w.b.sent }),
+                w.p_value,
+                w.from_position + 1,
+            ),
+        },
+        (None, Some(NoSwitch::TooFewSends)) => WinnerLine {
+            switched: false,
+            text: format!(
+                "Continue with the winner is on: it decides once both messages have {} sends.",
+                count(u64::from(status.min_sends_each))
+            ),
+        },
+        (None, _) => WinnerLine {
+            switched: false,
+            text: "Continue with the winner is on: both messages have enough sends, and neither                    has a clearly higher reply rate yet, so the split goes on."
+                .into(),
+        },
+    }
+}
+
+/// "2 failed: 1 never left (…), 1 refused by OpenPhone": absent without failures.
+fn failures_text(c: &Counts) -> Option<String> {
+    if c.failed == 0 {
+        return None;
+    }
+    let parts: Vec<String> = [
+        (
+            c.failed_withheld,
+            "never left (opted out, suppressed, no time zone or a missing value)",
+        ),
+        (c.failed_refused, "refused by OpenPhone"),
+        (c.failed_carrier, "not delivered by the carrier"),
+    ]
+    .iter()
+    .filter(|(n, _)| *n > 0)
+    .map(|(n, what)| format!("{} {what}", count(*n)))
+    .collect();
+    Some(format!("{} failed: {}.", count(c.failed), parts.join(", ")))
+}
+
 struct SendRow {
     phone: String,
     contact_id: String,
@@ -160,6 +218,7 @@ fn reason(send: &SendRecord) -> String {
                 .into(),
         },
         SendState::Sending => "being sent now".into(),
+        SendState::Sent if send.delivered_at.is_some() => "delivered".into(),
         SendState::Sent => "accepted by OpenPhone; waiting for the delivery report".into(),
         SendState::Delivered => "delivered".into(),
         SendState::Failed => match &send.error {
@@ -239,6 +298,9 @@ struct DetailPage {
     next_run: Option<When>,
     funnels: Vec<Funnel>,
     ab_result: Option<String>,
+    /// Why sends failed, in words (absent without failures).
+    failures: Option<String>,
+    winner: Option<WinnerLine>,
     sends: Vec<SendRow>,
     send_state: String,
     send_states: [&'static str; 6],
@@ -336,6 +398,8 @@ async fn detail(
         next_run: campaign.next_run_at.map(When::of),
         funnels,
         ab_result,
+        failures: failures_text(&numbers.total),
+        winner: numbers.auto_winner.as_ref().map(winner_line),
         sends,
         send_state,
         send_states: [

@@ -14,6 +14,7 @@ mod campaigns;
 mod contacts;
 mod dashboard;
 mod exports;
+mod insights;
 mod media;
 mod operations;
 mod review;
@@ -58,6 +59,7 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
         .merge(media::routes())
         .merge(operations::routes())
         .merge(exports::routes())
+        .merge(insights::routes())
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             require_session,
