@@ -44,6 +44,20 @@ pub struct Campaign {
     pub updated_at: DateTime<Utc>,
 }
 
+impl Campaign {
+    /// The message of the member at `position`: the split, or the winner from the switch on.
+    pub fn variant_for(&self, position: u64) -> super::variant::Variant {
+        match &self.winner {
+            Some(switch) if position >= switch.from_position => switch.variant,
+            _ => super::variant::variant_for(
+                position,
+                self.settings.split_percent,
+                self.settings.message_b.is_some(),
+            ),
+        }
+    }
+}
+
 /// Everything an operator sets; validated as a whole.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CampaignSettings {

@@ -6,9 +6,8 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::settings::Campaign;
 use super::significance::reply_rate_test;
-use super::variant::{variant_for, Variant};
+use super::variant::Variant;
 
 pub const DEFAULT_MIN_SENDS_EACH: u32 = 100;
 pub const MIN_SENDS_EACH_RANGE: std::ops::RangeInclusive<u32> = 10..=100_000;
@@ -79,20 +78,6 @@ pub fn decide(
             None => Err(NoSwitch::NotSignificant),
         },
         None => Err(NoSwitch::NotSignificant),
-    }
-}
-
-impl Campaign {
-    /// The message of the member at `position`: the split, or the winner from the switch on.
-    pub fn variant_for(&self, position: u64) -> Variant {
-        match &self.winner {
-            Some(switch) if position >= switch.from_position => switch.variant,
-            _ => variant_for(
-                position,
-                self.settings.split_percent,
-                self.settings.message_b.is_some(),
-            ),
-        }
     }
 }
 
