@@ -929,3 +929,100 @@ async fn large_rows_stay_within_the_store_limits_on_dynamodb() {
     large_rows_stay_within_the_store_limits(Dev::start_on(None, 1, Some(table.port.clone())).await)
         .await;
 }
+
+/// A template's tokens are checked against the columns the import read: a token no column
+/// fills is flagged with the fallback every member would get (or none), for the template on
+/// its own and for a campaign on that list, before activation.
+#[tokio::test]
+async fn tokens_no_column_of_a_list_fills_are_flagged_with_their_fallbacks() {
+    let dev = Dev::start(None).await;
+    let id = dev
+        .upload(
+            "Open house visitors",
+            "contacts",
+            "First Name,Mobile,Property City,Price\nAnn,2125550141,Austin,$410k\nBen,2125550142,Dallas,\n",
+        )
+        .await;
+    let (done, _) = dev.wait_for(&id, &["completed", "failed", "paused"]).await;
+    assert_eq!(done["status"], "completed", "{done}");
+    let list_id = done["list_id"].as_str().unwrap();
+
+    let message = "Hi {{first_name}}, homes in {{city}} from {{price}}; ask {{agent|me}} about {{frist_name}}";
+    let (status, template) = dev
+        .post(
+            "/v1/templates",
+            json!({"name": "Visitors", "message": message}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{template}");
+    let template_id = template["id"].as_str().unwrap();
+    let (status, check) = dev
+        .get(&format!(
+            "/v1/templates/{template_id}/token-check?list_id={list_id}"
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{check}");
+    let columns: Vec<&str> = check["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    assert_eq!(columns, ["first_name", "full_name", "city", "price"]);
+    let flags: Vec<(&str, Value, Value)> = check["flags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["token"].as_str().unwrap(),
+                f["fallback"].clone(),
+                f["did_you_mean"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        flags,
+        [
+            ("agent", json!("me"), Value::Null),
+            ("frist_name", Value::Null, json!("first_name"))
+        ]
+    );
+    assert_eq!(
+        check["flags"][0]["description"],
+        "the template: no column of the list fills {{agent}}; every member gets the fallback \u{201c}me\u{201d}"
+    );
+
+    // The same check for a campaign started from the template, before it is activated.
+    let (status, campaign) = dev
+        .post(
+            "/v1/campaigns",
+            json!({
+                "name": "Visitors", "template_a": {"id": template_id}, "list_id": list_id,
+                "schedule": {"days": ["mon"], "send_time": "10:00", "time_zone": "America/Chicago"},
+                "per_run": 5, "sender": "+12125550100", "business_name": "Acme Realty"
+            }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{campaign}");
+    let (status, check) = dev
+        .get(&format!(
+            "/v1/campaigns/{}/token-check",
+            campaign["id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{check}");
+    let described: Vec<&str> = check["flags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["description"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        described,
+        [
+            "message A: no column of the list fills {{agent}}; every member gets the fallback \u{201c}me\u{201d}",
+            "message A: no column of the list fills {{frist_name}} (did you mean {{first_name}}?) and it has no fallback; add one ({{frist_name|…}}), or activation stops at each member without a value",
+        ]
+    );
+}

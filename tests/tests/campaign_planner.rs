@@ -34,6 +34,8 @@ fn raw(list: &ListId, per_run: u32, message_b: Option<&str>) -> RawCampaign {
         split_percent: None,
         min_days_since_contact: None,
         auto_winner: None,
+        template_a: None,
+        template_b: None,
     }
 }
 

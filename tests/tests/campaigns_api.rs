@@ -275,7 +275,7 @@ async fn a_malformed_body_is_explained_without_parser_text() {
     let (status, answer) = api.post("/v1/campaigns", json!({"name": "x"})).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     let said = answer["error"]["message"].as_str().unwrap();
-    assert!(said.contains("`message_a` is required"), "{said}");
+    assert!(said.contains("`list_id` is required"), "{said}");
     assert!(
         !said.contains("deserialize") && !said.contains("line 1"),
         "{said}"

@@ -33,6 +33,8 @@ fn raw(list: &ListId) -> RawCampaign {
         split_percent: None,
         min_days_since_contact: None,
         auto_winner: None,
+        template_a: None,
+        template_b: None,
     }
 }
 

@@ -9,6 +9,7 @@ pub mod contacts;
 pub mod exports;
 pub mod health;
 pub mod insights;
+pub mod library;
 pub mod metrics;
 pub mod outbox;
 pub mod ports;

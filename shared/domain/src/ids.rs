@@ -166,6 +166,11 @@ prefixed_id!(
     ImportId,
     "im_"
 );
+prefixed_id!(
+    /// A saved message template of the library, `tp_…`.
+    TemplateId,
+    "tp_"
+);
 
 /// An event id chosen by the provider (e.g. an OpenPhone webhook id); used to drop duplicate
 /// deliveries, so it is kept exactly as received.

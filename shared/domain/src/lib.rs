@@ -23,6 +23,6 @@ pub mod webhook_signature;
 pub use clock::{Clock, FixedClock, OffsetClock, SystemClock};
 pub use contact::{Contact, ContactError, NewContact, RawContact};
 pub use email::{AlertRecipients, RecipientsError};
-pub use ids::{CampaignId, ContactId, EventId, IdError, ImportId, ListId};
+pub use ids::{CampaignId, ContactId, EventId, IdError, ImportId, ListId, TemplateId};
 pub use nanp_zones::{area_code_state, area_code_time_zone};
 pub use phone::{PhoneError, PhoneNumber};

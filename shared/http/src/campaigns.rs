@@ -26,6 +26,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/campaigns/{id}/run", post(run))
         .route("/campaigns/{id}/sends", get(list_sends))
         .route("/campaigns/{id}/stats", get(stats))
+        .route("/campaigns/{id}/token-check", get(token_check))
         .route("/review", get(list_review))
         .route("/review/{id}", delete(dismiss_review))
         .route("/review/{id}/release", post(release_review))
@@ -55,6 +56,17 @@ async fn stats(
     Path(id): Path<String>,
 ) -> Result<Json<campaigns::stats::CampaignStats>, ApiError> {
     Ok(Json(campaigns::stats::stats(&state.services, &id).await?))
+}
+
+/// The campaign's tokens against its list's columns, before activation.
+async fn token_check(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<trickle_app::library::TokenCheck>, ApiError> {
+    let campaign = campaigns::get(&state.services, &id).await?;
+    Ok(Json(
+        campaigns::from_template::token_check(&state.services, &campaign).await?,
+    ))
 }
 
 async fn get_one(

@@ -7,6 +7,7 @@ use trickle_app::audience::AudienceError;
 use trickle_app::campaigns::{review, CampaignsError};
 use trickle_app::contacts::ContactsError;
 use trickle_app::health::HealthError;
+use trickle_app::library::TemplatesError;
 use trickle_app::ports::{BlobError, QueueError, TableError};
 use trickle_app::reconcile::ReconcileError;
 use trickle_app::webhooks::events::EventsError;
@@ -217,6 +218,24 @@ impl From<CampaignsError> for ApiError {
             // Mapped here rather than by a `From<QueueError>` so other resources stay free to add one.
             CampaignsError::Queue(QueueError::Unavailable(m)) => ApiError::Unavailable(m),
             CampaignsError::Queue(e) => ApiError::Internal(e.to_string()),
+        }
+    }
+}
+
+impl From<TemplatesError> for ApiError {
+    fn from(e: TemplatesError) -> Self {
+        match e {
+            TemplatesError::Invalid(_) => ApiError::Invalid(e.to_string()),
+            TemplatesError::NotFound(_)
+            | TemplatesError::NoSuchVersion { .. }
+            | TemplatesError::ListNotFound(_) => ApiError::NotFound(e.to_string()),
+            TemplatesError::Archived(_) | TemplatesError::NotArchived(_) => ApiError::Conflict {
+                message: e.to_string(),
+                details: serde_json::Value::Null,
+            },
+            TemplatesError::Busy => ApiError::Unavailable(e.to_string()),
+            TemplatesError::Corrupt(m) => ApiError::Internal(m),
+            TemplatesError::Store(e) => e.into(),
         }
     }
 }

@@ -17,6 +17,7 @@ mod openapi;
 mod opt_outs;
 mod paging;
 mod reconciliations;
+mod templates;
 mod webhooks;
 
 use std::sync::Arc;
@@ -91,6 +92,7 @@ pub fn router_with_webhooks(
         .merge(exports::routes())
         .merge(health::routes())
         .merge(insights::routes())
+        .merge(templates::routes())
         .merge(reconciliations::routes())
         .route_layer(middleware::from_fn_with_state(
             state.clone(),

@@ -21,6 +21,7 @@ const FRAGMENTS: &[&str] = &[
     include_str!("../openapi/activities.json"),
     include_str!("../openapi/reconciliations.json"),
     include_str!("../openapi/insights.json"),
+    include_str!("../openapi/templates.json"),
 ];
 
 pub fn document() -> &'static Value {

@@ -23,22 +23,25 @@ pub struct CampaignPage {
     pub next: Option<String>,
 }
 
-pub async fn create(services: &Services, raw: RawCampaign) -> Result<Campaign, CampaignsError> {
-    let unknown_list = unknown_list(services, &raw.list_id).await?;
-    let settings = match (CampaignSettings::parse(raw), unknown_list) {
-        (Ok(settings), None) => settings,
-        (Ok(_), Some(problem)) => return Err(problem.into()),
-        (Err(e), None) => return Err(e.into()),
-        // Every problem at once: the field errors and the unknown list together.
-        (Err(e), Some(problem)) => {
+pub async fn create(services: &Services, mut raw: RawCampaign) -> Result<Campaign, CampaignsError> {
+    let (templates, mut problems) = super::from_template::resolve(services, &mut raw).await?;
+    problems.extend(unknown_list(services, &raw.list_id).await?);
+    let mut settings = match (CampaignSettings::parse(raw), problems.is_empty()) {
+        (Ok(settings), true) => settings,
+        (Ok(_), false) => return Err(CampaignError::all(problems).into()),
+        // Every problem at once: the field errors, the templates and the unknown list together.
+        (Err(e), _) => {
             let mut all: Vec<CampaignError> = match e {
                 CampaignError::Several(all) => all,
                 one => vec![one],
             };
-            all.push(problem);
-            return Err(CampaignError::Several(all).into());
+            all.extend(problems);
+            return Err(CampaignError::all(all).into());
         }
     };
+    let [template_a, template_b] = templates;
+    settings.template_a = template_a;
+    settings.template_b = template_b;
     let now = services.clock.now();
     let campaign = Campaign {
         id: CampaignId::new(),

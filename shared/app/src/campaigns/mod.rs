@@ -6,6 +6,7 @@ pub mod audience;
 pub mod continuation;
 pub mod error_guard;
 pub mod estimate;
+pub mod from_template;
 pub mod keys;
 pub mod lifecycle;
 pub mod manual_run;

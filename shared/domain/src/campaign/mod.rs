@@ -2,6 +2,7 @@
 
 pub mod counts;
 pub mod encoding;
+pub mod library;
 pub mod message;
 pub mod quiet_hours;
 pub mod schedule;
@@ -14,6 +15,10 @@ pub mod variant;
 pub mod winner;
 
 pub use encoding::{analyze, Encoding, SegmentInfo};
+pub use library::{
+    RawTemplate, SavedTemplate, TemplateChoice, TemplateEdit, TemplateRef, TemplateVersion,
+    TokenFlag,
+};
 pub use message::{compose, DEFAULT_OPT_OUT_FOOTER};
 pub use quiet_hours::{
     declared_zone, recipient_zone, QuietHours, SendWindow, TIME_ZONE_ATTRIBUTES,

@@ -7,6 +7,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::library::{TemplateChoice, TemplateRef};
 use super::message::DEFAULT_OPT_OUT_FOOTER;
 use super::schedule::{RawSchedule, Schedule, ScheduleError};
 use super::state::CampaignState;
@@ -17,8 +18,7 @@ use crate::ids::{CampaignId, ListId};
 use crate::phone::{PhoneError, PhoneNumber};
 
 pub const MAX_NAME_CHARS: usize = 200;
-/// OpenPhone's limit on one message.
-pub const MAX_MESSAGE_CHARS: usize = 1600;
+pub use super::template::MAX_MESSAGE_CHARS;
 pub const MAX_PER_RUN: u32 = 10_000;
 pub const MAX_MIN_DAYS: u32 = 3650;
 
@@ -79,6 +79,11 @@ pub struct CampaignSettings {
     /// Continue with the winner of the A/B test (needs a message B).
     #[serde(default)]
     pub auto_winner: Option<AutoWinner>,
+    /// The library template (and version) message A was taken from, while its text is unchanged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template_a: Option<TemplateRef>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template_b: Option<TemplateRef>,
 }
 
 /// A campaign as typed (API body): defaults filled in by [`CampaignSettings::parse`].
@@ -86,6 +91,8 @@ pub struct CampaignSettings {
 #[serde(deny_unknown_fields)]
 pub struct RawCampaign {
     pub name: String,
+    /// Required unless `template_a` fills it (then an empty message is refused by `parse`).
+    #[serde(default)]
     pub message_a: String,
     #[serde(default)]
     pub message_b: Option<String>,
@@ -103,6 +110,12 @@ pub struct RawCampaign {
     pub min_days_since_contact: Option<u32>,
     #[serde(default)]
     pub auto_winner: Option<AutoWinner>,
+    /// Take message A from a library template (its text fills `message_a`, which is then left
+    /// out or given unchanged). Resolved by the campaigns use-case, which reads the library.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template_a: Option<TemplateChoice>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template_b: Option<TemplateChoice>,
 }
 
 /// Changes to a draft or paused campaign; absent fields stay as they are. `Some(None)` (JSON
@@ -165,6 +178,13 @@ pub enum CampaignError {
     AutoWinnerWithoutB,
     #[error("auto_winner.min_sends_each must be {} to {}", MIN_SENDS_EACH_RANGE.start(), MIN_SENDS_EACH_RANGE.end())]
     AutoWinnerMinSends,
+    /// `template_a`/`template_b` names no usable template (the use-case that reads the library
+    /// says why).
+    #[error("{field}: {problem}")]
+    Template {
+        field: &'static str,
+        problem: String,
+    },
     #[error("{0} contains a line break or another control character")]
     ControlCharacter(&'static str),
     /// More than one field is wrong: each is named.
@@ -174,7 +194,7 @@ pub enum CampaignError {
 
 impl CampaignError {
     /// One problem as itself, several as `Several`.
-    fn all(mut problems: Vec<CampaignError>) -> Self {
+    pub fn all(mut problems: Vec<CampaignError>) -> Self {
         if problems.len() == 1 {
             problems.remove(0)
         } else {
@@ -340,6 +360,9 @@ impl CampaignSettings {
                 split_percent,
                 min_days_since_contact,
                 auto_winner,
+                // Set by the use-case that read the library (see `RawCampaign::template_a`).
+                template_a: None,
+                template_b: None,
             }),
             _ => Err(CampaignError::all(problems)),
         }
@@ -359,6 +382,8 @@ impl CampaignSettings {
             split_percent: Some(self.split_percent),
             min_days_since_contact: self.min_days_since_contact,
             auto_winner: self.auto_winner,
+            template_a: None,
+            template_b: None,
         }
     }
 
@@ -401,7 +426,17 @@ impl CampaignSettings {
         if let Some(v) = patch.auto_winner {
             raw.auto_winner = v;
         }
-        CampaignSettings::parse(raw)
+        let mut patched = CampaignSettings::parse(raw)?;
+        // A message still names its template only while its text is the template's.
+        if patched.message_a.as_str() == self.message_a.as_str() {
+            patched.template_a = self.template_a.clone();
+        }
+        if let (Some(new), Some(old)) = (&patched.message_b, &self.message_b) {
+            if new.as_str() == old.as_str() {
+                patched.template_b = self.template_b.clone();
+            }
+        }
+        Ok(patched)
     }
 
     /// The templates in use: A, and B when present.
@@ -432,6 +467,8 @@ mod tests {
             split_percent: None,
             min_days_since_contact: None,
             auto_winner: None,
+            template_a: None,
+            template_b: None,
         }
     }
 

@@ -6,6 +6,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::contact::Contact;
 
+/// OpenPhone's limit on one message.
+pub const MAX_MESSAGE_CHARS: usize = 1600;
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Template {

@@ -35,6 +35,9 @@ struct ConfirmPage {
     segments: usize,
     encoding: String,
     sender: String,
+    /// Tokens no column of the list fills, each with the fallback members get (and whether it
+    /// has none, which stops activation at each member without a value).
+    token_flags: Vec<(bool, String)>,
 }
 
 /// The summary shown before activation: who, how fast, when it starts and ends.
@@ -91,6 +94,12 @@ pub(super) async fn confirm(
     .await
     .ok()
     .map(|p| p.segments);
+    let token_flags = campaigns::from_template::token_check(services, &campaign)
+        .await?
+        .flags
+        .into_iter()
+        .map(|f| (f.flag.fallback.is_none(), f.description))
+        .collect();
     let values = Values::of(&campaign);
     let days: Vec<&str> = DAYS
         .iter()
@@ -125,5 +134,6 @@ pub(super) async fn confirm(
             .and_then(|v: Value| v.as_str().map(str::to_string))
             .unwrap_or_default(),
         sender: s.sender.to_string(),
+        token_flags,
     }))
 }

@@ -4,6 +4,10 @@
 //! The form posts to the same use-cases as `POST /v1/campaigns` and `PATCH /v1/campaigns/{id}`;
 //! "Activate Campaign" saves a draft first and shows the confirmation (`campaign_confirm.rs`)
 //! before anything is sent.
+//!
+//! One file: the form's values, their conversion to the use-case's body (and back, with the
+//! refusals placed next to their fields) and the handlers that show and save the form change
+//! together with each field the form gains.
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -13,9 +17,11 @@ use axum::Extension;
 use serde::Deserialize;
 use trickle_app::audience::lists;
 use trickle_app::campaigns;
+use trickle_app::library;
 use trickle_domain::campaign::winner::DEFAULT_MIN_SENDS_EACH;
 use trickle_domain::campaign::{
-    AutoWinner, Campaign, CampaignPatch, RawCampaign, RawSchedule, DEFAULT_OPT_OUT_FOOTER,
+    AutoWinner, Campaign, CampaignPatch, RawCampaign, RawSchedule, TemplateChoice,
+    DEFAULT_OPT_OUT_FOOTER,
 };
 
 use super::view::count;
@@ -50,6 +56,33 @@ pub(super) struct Values {
     pub sender: String,
     pub business_name: String,
     pub opt_out_footer: String,
+    /// The library templates messages A and B were taken from (new campaigns only).
+    pub template_a: Option<Chosen>,
+    pub template_b: Option<Chosen>,
+}
+
+/// A library template a message was filled from, carried by the form as hidden fields.
+#[derive(Clone, Default)]
+pub(super) struct Chosen {
+    pub id: String,
+    pub version: u32,
+    pub name: String,
+}
+
+impl Chosen {
+    fn from_form(form: &Form, field: &str) -> Option<Self> {
+        let id = form.text(field)?;
+        let version = form.text(&format!("{field}_version"))?.parse().ok()?;
+        let name = form.text(&format!("{field}_name")).unwrap_or_default();
+        Some(Self { id, version, name })
+    }
+
+    fn choice(&self) -> TemplateChoice {
+        TemplateChoice {
+            id: self.id.clone(),
+            version: Some(self.version),
+        }
+    }
 }
 
 impl Values {
@@ -93,6 +126,8 @@ impl Values {
             sender: s.sender.to_string(),
             business_name: s.business_name.clone().unwrap_or_default(),
             opt_out_footer: s.opt_out_footer.clone(),
+            template_a: None,
+            template_b: None,
         }
     }
 
@@ -116,6 +151,8 @@ impl Values {
             sender: form.get("sender").unwrap_or_default().to_string(),
             business_name: form.get("business_name").unwrap_or_default().to_string(),
             opt_out_footer: form.get("opt_out_footer").unwrap_or_default().to_string(),
+            template_a: Chosen::from_form(form, "template_a"),
+            template_b: Chosen::from_form(form, "template_b"),
         }
     }
 
@@ -183,6 +220,12 @@ impl Values {
             auto_winner: auto_winner.then(|| AutoWinner {
                 min_sends_each: min_sends.unwrap_or(DEFAULT_MIN_SENDS_EACH),
             }),
+            template_a: self.template_a.as_ref().map(Chosen::choice),
+            template_b: self
+                .template_b
+                .as_ref()
+                .filter(|_| self.has_b)
+                .map(Chosen::choice),
         })
     }
 
@@ -250,6 +293,8 @@ impl FieldError {
             ("split", "split_percent"),
             ("auto_winner.min_sends", "min_sends_each"),
             ("auto_winner", "min_sends_each"),
+            ("template_a", "message_a"),
+            ("template_b", "message_b"),
             ("business", "business_name"),
             ("opt_out_footer", "opt_out_footer"),
         ]
@@ -277,6 +322,8 @@ pub(super) struct FormPage {
     lists: Vec<ListOption>,
     days: [(&'static str, &'static str); 7],
     senders: Vec<String>,
+    /// The library's templates, to start a new campaign from.
+    templates: Vec<ListOption>,
 }
 
 impl FormPage {
@@ -307,6 +354,18 @@ async fn list_options(state: &AppState) -> Result<Vec<ListOption>, ConsoleError>
         .collect())
 }
 
+async fn template_options(state: &AppState) -> Result<Vec<ListOption>, ConsoleError> {
+    let page = library::list(&state.services, false, 200, None).await?;
+    Ok(page
+        .items
+        .into_iter()
+        .map(|t| ListOption {
+            label: format!("{} (version {})", t.name, t.version),
+            id: t.id.to_string(),
+        })
+        .collect())
+}
+
 async fn form_page(
     state: &AppState,
     signed: &Signed,
@@ -314,6 +373,7 @@ async fn form_page(
     values: Values,
     errors: Vec<FieldError>,
 ) -> PageResult {
+    let id_is_new = id.is_none();
     let title = match &id {
         Some(_) if values.name.trim().is_empty() => "Edit campaign".to_string(),
         Some(_) => format!("Edit {}", values.name),
@@ -337,6 +397,10 @@ async fn form_page(
             .as_ref()
             .map(|s| s.sending_numbers())
             .unwrap_or_default(),
+        templates: match id_is_new {
+            true => template_options(state).await?,
+            false => Vec::new(),
+        },
     });
     *response.status_mut() = status;
     Ok(response)
@@ -345,6 +409,26 @@ async fn form_page(
 #[derive(Deserialize)]
 pub(super) struct NewQuery {
     list_id: Option<String>,
+    /// Start from these library templates (message A, and B for an A/B test).
+    template: Option<String>,
+    template_b: Option<String>,
+}
+
+/// The latest version of a library template, for the form; `Err` says why it cannot be used.
+async fn chosen(state: &AppState, id: &str) -> Result<(Chosen, String), ConsoleError> {
+    let choice = TemplateChoice {
+        id: id.to_string(),
+        version: None,
+    };
+    let version = library::choose(&state.services, &choice).await?;
+    Ok((
+        Chosen {
+            id: version.template_id.to_string(),
+            version: version.version,
+            name: version.name.clone(),
+        },
+        version.message.as_str().to_string(),
+    ))
 }
 
 pub(super) async fn new(
@@ -352,7 +436,42 @@ pub(super) async fn new(
     Extension(signed): Extension<Signed>,
     Query(q): Query<NewQuery>,
 ) -> PageResult {
-    form_page(&state, &signed, None, Values::blank(q.list_id), vec![]).await
+    let mut values = Values::blank(q.list_id);
+    if let Some(id) = q.template.as_deref().filter(|t| !t.trim().is_empty()) {
+        let (chosen, text) = chosen(&state, id.trim()).await?;
+        values.message_a = text;
+        values.template_a = Some(chosen);
+    }
+    if let Some(id) = q.template_b.as_deref().filter(|t| !t.trim().is_empty()) {
+        let (chosen, text) = chosen(&state, id.trim()).await?;
+        values.has_b = true;
+        values.message_b = text;
+        values.template_b = Some(chosen);
+    }
+    form_page(&state, &signed, None, values, vec![]).await
+}
+
+/// A message the operator edited after choosing its template is the campaign's own: the form
+/// then stops naming the template (the API would refuse the mismatch).
+async fn drop_edited_templates(state: &AppState, values: &mut Values) -> Result<(), ConsoleError> {
+    for slot in 0..2 {
+        let (chosen, typed) = if slot == 0 {
+            (&mut values.template_a, values.message_a.as_str())
+        } else {
+            (&mut values.template_b, values.message_b.as_str())
+        };
+        let Some(c) = chosen.as_ref() else { continue };
+        let kept = match library::version(&state.services, &c.id, c.version).await {
+            Ok(v) => v.message.as_str() == typed || typed.trim().is_empty(),
+            Err(library::TemplatesError::Store(e)) => return Err(e.into()),
+            // Gone or unreadable: the use-case names the problem beside the other fields.
+            Err(_) => true,
+        };
+        if !kept {
+            *chosen = None;
+        }
+    }
+    Ok(())
 }
 
 pub(super) async fn edit(
@@ -394,7 +513,8 @@ pub(super) async fn create(
     Extension(signed): Extension<Signed>,
     form: Form,
 ) -> PageResult {
-    let values = Values::from_form(&form);
+    let mut values = Values::from_form(&form);
+    drop_edited_templates(&state, &mut values).await?;
     let errors = match values.raw() {
         Err(errors) => errors,
         Ok(raw) => match campaigns::create(&state.services, raw).await {

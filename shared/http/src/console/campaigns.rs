@@ -307,6 +307,9 @@ struct DetailPage {
     more_sends: Option<String>,
     message_a: String,
     message_b: Option<String>,
+    /// "From template “X”, version 2" per message, with the template's id.
+    template_a: Option<(String, String)>,
+    template_b: Option<(String, String)>,
     can_edit: bool,
     can_activate: bool,
     can_pause: bool,
@@ -417,6 +420,8 @@ async fn detail(
             .message_b
             .as_ref()
             .map(|m| m.as_str().to_string()),
+        template_a: campaign.settings.template_a.as_ref().map(template_line),
+        template_b: campaign.settings.template_b.as_ref().map(template_line),
         can_edit: matches!(st, CampaignState::Draft | CampaignState::Paused),
         can_activate: st == CampaignState::Draft,
         can_pause: st == CampaignState::Active,
@@ -424,6 +429,16 @@ async fn detail(
         can_archive: st != CampaignState::Archived,
         can_run: st == CampaignState::Active,
     }))
+}
+
+fn template_line(t: &trickle_domain::campaign::TemplateRef) -> (String, String) {
+    (
+        t.id.to_string(),
+        format!(
+            "From template \u{201c}{}\u{201d}, version {}",
+            t.name, t.version
+        ),
+    )
 }
 
 fn back(id: &str, notice: &str) -> Response {

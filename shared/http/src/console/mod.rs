@@ -20,6 +20,7 @@ mod operations;
 mod review;
 mod session;
 mod sign_in;
+mod templates;
 mod view;
 
 use askama::Template;
@@ -60,6 +61,7 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
         .merge(operations::routes())
         .merge(exports::routes())
         .merge(insights::routes())
+        .merge(templates::routes())
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             require_session,
