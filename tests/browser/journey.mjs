@@ -4,7 +4,8 @@
 // button and watch the preview and segment count follow the typing; save a draft; activate
 // through the confirmation; a contact texts STOP from the sandbox panel; run the campaign and
 // see the funnel move with that contact's send withheld; resubscribe with a reason; replay a
-// failed event. Also: a wrong token cannot sign in, a form without its CSRF token is refused,
+// failed event; save the message as a template, version it, start a campaign from it; read the
+// insights. Also: a wrong token cannot sign in, a form without its CSRF token is refused,
 // axe-core finds no serious or critical violation on any page, and every page is photographed
 // at 375 px and 1280 px into target/console-screenshots/.
 //
@@ -84,6 +85,8 @@ async function main() {
       (serious.length ? " — " + serious.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`).join("; ") : ""));
     for (const width of [375, 1280]) {
       await on.setViewportSize({ width, height: 900 });
+      const wide = await on.evaluate(() => document.documentElement.scrollWidth);
+      check(wide <= width, `${name} fits ${width} px without sideways scrolling (${wide} px)`);
       await on.screenshot({ path: join(shots, `${name}-${width}.png`), fullPage: true });
     }
     await on.setViewportSize({ width: 1280, height: 900 });
@@ -335,6 +338,75 @@ async function main() {
   check(sendsCsv.ok() && sendsText.startsWith("contact_id,phone,position,variant,state") && sendsText.includes(",yes,"),
     "the campaign page exports its sends, the reply among them");
   await audit("campaign");
+
+  // --- the template library: save the campaign's message, change it, start a campaign from it --
+  await page.fill("#save-template-name", "Open house invite");
+  await page.click("#save-template button[type=submit]");
+  await page.waitForURL(/\/templates\/tp_[^/?]+\?notice=/);
+  const templateUrl = page.url().split("?")[0];
+  check((await page.textContent("#template-version")).trim() === "1", "the saved message is version 1 of its template");
+  check((await page.textContent("#template-tokens")).includes("first_name"), "the template lists its tokens");
+  await page.selectOption("#check-list", listId);
+  await page.click("form[action^='/templates/'].filters button");
+  await page.waitForSelector("#token-check");
+  check((await page.textContent("#token-check")).includes("Every token"), "the template's tokens are checked against the list's columns");
+  await page.fill("#edit-message", "Hi {{first_name}}, the open house in {{city|your area}} is this Saturday.");
+  await page.click("#edit-template button[type=submit]");
+  await page.waitForSelector(".notice");
+  check((await page.textContent("#template-version")).trim() === "2", "a new text is version 2");
+  check((await page.$$("#versions tbody tr")).length === 2, "both versions stay listed");
+  await page.selectOption("#check-list", listId);
+  await page.click("form[action^='/templates/'].filters button");
+  await page.waitForSelector("#token-check");
+  const flagged = await page.textContent("#token-check");
+  check(flagged.includes("city") && flagged.includes("your area"), `a token no column fills is flagged with its fallback ("${flagged.replace(/\s+/g, " ").trim()}")`);
+  await audit("template");
+  await page.goto(base + "/templates");
+  check((await page.textContent("#templates")).includes("Open house invite"), "the library lists the template");
+  await audit("templates");
+  await page.goto(templateUrl);
+  await page.click("#start-campaign");
+  await page.waitForURL(/\/campaigns\/new\?template=/);
+  check((await page.inputValue("#message_a")).includes("{{city|your area}}"), "a campaign started from the template gets its latest text");
+  check((await page.textContent("#template_a-note")).includes("version 2"), "the form says which template version the message came from");
+  await page.selectOption("#list_id", listId);
+  await page.fill("#name", "Saturday open house");
+  for (const day of ["sat", "sun"]) await page.check(`input[name=days][value=${day}]`);
+  await page.fill("#send_time", "12:00");
+  await page.fill("#time_zone", "America/New_York");
+  await page.fill("#per_run", "10");
+  await page.fill("#sender", SENDER);
+  await page.fill("#business_name", "Lopez Realty");
+  await page.click("button[value=activate]");
+  await page.waitForURL(/\/activate$/);
+  const tokenFlags = (await page.isVisible("#confirm-tokens")) ? await page.textContent("#confirm-tokens") : "";
+  check(tokenFlags.includes("city") && tokenFlags.includes("your area"), "the activation confirmation flags the token the list does not fill");
+  await page.goto(page.url().replace(/\/activate$/, ""));
+  check((await page.textContent("#template-a-line")).includes("version 2"), "the campaign names the template version it took");
+
+  // --- insights: the overview, the best-time grid (too few texts to colour) ------------------
+  await page.goto(base + "/insights");
+  const cards = await page.$$eval("#overview .card .big", (all) => all.map((b) => b.textContent.trim()));
+  check(cards.length >= 4 && cards[0] === "3", `the overview counts the texts sent (${JSON.stringify(cards)})`);
+  check(await page.isVisible("#best-time"), "the best-time grid is drawn");
+  check(await page.isVisible("#best-time-empty"), "the best-time grid says there is not enough data yet");
+  check((await page.textContent("#top-h")).includes("Best campaigns"), "the top campaigns section is shown");
+  await audit("insights");
+
+  // --- at 375 px the campaign page scrolls its tables inside their frames, not the page ---------
+  await page.goto(campaignUrl);
+  await page.setViewportSize({ width: 375, height: 800 });
+  const overflow = await page.evaluate(() => ({
+    page: document.documentElement.scrollWidth,
+    funnel: [...document.querySelectorAll("#funnel")].map((t) => {
+      const wrap = t.closest(".table-wrap");
+      return [wrap.scrollWidth, wrap.clientWidth];
+    }),
+  }));
+  check(overflow.page <= 375, `the campaign page fits 375 px without sideways scrolling (${overflow.page} px)`);
+  check(overflow.funnel.length === 1 && overflow.funnel[0][0] <= overflow.funnel[0][1],
+    `the funnel fits its frame at 375 px (${JSON.stringify(overflow.funnel)})`);
+  await page.setViewportSize({ width: 1280, height: 900 });
 
   await page.goto(base + "/campaigns");
   await audit("campaigns");

@@ -2,6 +2,7 @@
 //! resources on the moto emulator), the contract suites every adapter of a port must pass, and
 //! helpers that spawn the app and talk to it over HTTP.
 
+pub mod api_client;
 pub mod app;
 pub mod campaign_world;
 pub mod contract;

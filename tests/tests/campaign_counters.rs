@@ -209,31 +209,31 @@ async fn a_significant_winner_gets_the_rest_of_the_list_and_the_switch_is_record
     assert_eq!(numbers.b.unwrap().planned, 30);
 }
 
-#[tokio::test]
-async fn nothing_switches_below_the_minimum_sends() {
-    // The same clear difference, with the default minimum of 100 sends each.
-    let (s, id, day_two) = two_days(AutoWinner::default(), 0, 8).await;
+/// Day two keeps the split (10 of its 20 get B) and the stats say why nothing switched.
+async fn assert_no_switch(auto: AutoWinner, a_replies: usize, b_replies: usize, why: NoSwitch) {
+    let (s, id, day_two) = two_days(auto, a_replies, b_replies).await;
     let b = day_two.iter().filter(|v| *v == "B").count();
     assert_eq!(b, 10, "the split goes on: {day_two:?}");
     let numbers = stats::stats(&s.world.services, &id).await.unwrap();
     let status = numbers.auto_winner.unwrap();
-    assert_eq!(
-        (status.switched, status.waiting),
-        (None, Some(NoSwitch::TooFewSends))
-    );
+    assert_eq!((status.switched, status.waiting), (None, Some(why)));
+}
+
+#[tokio::test]
+async fn nothing_switches_below_the_minimum_sends() {
+    // The same clear difference, with the default minimum of 100 sends each.
+    assert_no_switch(AutoWinner::default(), 0, 8, NoSwitch::TooFewSends).await;
 }
 
 #[tokio::test]
 async fn nothing_switches_without_significance() {
-    let (s, id, day_two) = two_days(AutoWinner { min_sends_each: 10 }, 2, 3).await;
-    let b = day_two.iter().filter(|v| *v == "B").count();
-    assert_eq!(b, 10, "the split goes on: {day_two:?}");
-    let numbers = stats::stats(&s.world.services, &id).await.unwrap();
-    let status = numbers.auto_winner.unwrap();
-    assert_eq!(
-        (status.switched, status.waiting),
-        (None, Some(NoSwitch::NotSignificant))
-    );
+    assert_no_switch(
+        AutoWinner { min_sends_each: 10 },
+        2,
+        3,
+        NoSwitch::NotSignificant,
+    )
+    .await;
 }
 
 #[tokio::test]

@@ -5,63 +5,27 @@
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use trickle_domain::ListId;
-use trickle_tests::campaign_world::{utc, Served, World};
-use trickle_tests::schema::assert_documented;
+use trickle_tests::api_client::ApiClient;
+use trickle_tests::campaign_world::{utc, World};
 
 const TOKEN: &str = "template-test-token";
 
 struct Api {
     world: World,
-    served: Served,
-    http: reqwest::Client,
+    client: ApiClient,
+}
+
+impl std::ops::Deref for Api {
+    type Target = ApiClient;
+    fn deref(&self) -> &ApiClient {
+        &self.client
+    }
 }
 
 impl Api {
     async fn on(world: World) -> Self {
-        let served = world.serve(TOKEN).await;
-        Self {
-            world,
-            served,
-            http: reqwest::Client::new(),
-        }
-    }
-
-    async fn call(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> (StatusCode, Value) {
-        let mut request = self
-            .http
-            .request(method.clone(), format!("{}{path}", self.served.url))
-            .bearer_auth(TOKEN);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let r = request.send().await.unwrap();
-        let status = r.status();
-        let body = r.json().await.unwrap_or(Value::Null);
-        assert_documented(
-            trickle_http::openapi_document(),
-            method.as_str(),
-            path.split('?').next().unwrap(),
-            status.as_u16(),
-            &body,
-        );
-        (status, body)
-    }
-
-    async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
-        self.call(reqwest::Method::POST, path, Some(body)).await
-    }
-
-    async fn get(&self, path: &str) -> (StatusCode, Value) {
-        self.call(reqwest::Method::GET, path, None).await
-    }
-
-    async fn patch(&self, path: &str, body: Value) -> (StatusCode, Value) {
-        self.call(reqwest::Method::PATCH, path, Some(body)).await
+        let client = ApiClient::serve(&world, TOKEN).await;
+        Self { world, client }
     }
 
     async fn listed(&self, archived: bool) -> Vec<String> {

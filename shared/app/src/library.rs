@@ -26,7 +26,6 @@ pub const ARCHIVED_INDEX: &str = "TEMPLATES#archived";
 const REVISION: &str = "revision";
 const VERSION_PREFIX: &str = "V#";
 /// Attempts at a write when another write to the same template got in first.
-const ATTEMPTS: usize = 5;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TemplatesError {
@@ -54,11 +53,7 @@ pub enum TemplatesError {
     Store(#[from] TableError),
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct TemplatePage {
-    pub items: Vec<SavedTemplate>,
-    pub next: Option<String>,
-}
+pub type TemplatePage = crate::paging::Paged<SavedTemplate>;
 
 /// What a template's tokens meet in a list: the tokens its columns fill, and the flags.
 #[derive(Debug, Clone, Serialize)]
@@ -174,27 +169,17 @@ pub async fn list(
     } else {
         ACTIVE_INDEX
     };
-    let page = services
-        .table
-        .query(
-            Query::on_index(Index::Gsi1, listing)
-                .backward()
-                .limit(limit.clamp(1, 200))
-                .after(after),
-        )
-        .await?;
-    let items = page
-        .items
-        .into_iter()
-        .map(|mut item| {
+    crate::paging::newest_first(
+        services,
+        listing,
+        limit.min(crate::paging::MAX_PAGE),
+        after,
+        |mut item| {
             item.remove(REVISION);
             records::from_item(item).map_err(corrupt)
-        })
-        .collect::<Result<_, _>>()?;
-    Ok(TemplatePage {
-        items,
-        next: page.next,
-    })
+        },
+    )
+    .await
 }
 
 /// Writes `change(template)` conditional on the revision read, retrying when another write got
@@ -204,7 +189,8 @@ async fn change(
     id: &str,
     change: impl Fn(&SavedTemplate) -> Result<SavedTemplate, TemplatesError>,
 ) -> Result<SavedTemplate, TemplatesError> {
-    for _ in 0..ATTEMPTS {
+    let lost = |e: &TemplatesError| matches!(e, TemplatesError::Store(e) if crate::races::lost(e));
+    crate::races::retry_lost_races(lost, || async {
         let read = read(services, id).await?;
         let next = change(&read.template)?;
         let mut ops = vec![TxOp::Put {
@@ -214,15 +200,11 @@ async fn change(
         if next.version != read.template.version {
             ops.push(version_op(&next.current_version())?);
         }
-        match services.table.transact(ops).await {
-            Ok(()) => return Ok(next),
-            Err(TableError::TransactionCancelled { .. } | TableError::TransactionConflict) => {
-                continue
-            }
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(TemplatesError::Busy)
+        services.table.transact(ops).await?;
+        Ok(next)
+    })
+    .await
+    .map_err(|e| if lost(&e) { TemplatesError::Busy } else { e })
 }
 
 /// `PATCH /v1/templates/{id}`: a rename, or a new text (a new version); an archived template

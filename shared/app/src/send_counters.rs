@@ -194,7 +194,7 @@ pub async fn change_send(
     key: &Key,
     change: impl Fn(&Item) -> Option<Update>,
 ) -> Result<bool, TableError> {
-    for _ in 0..5 {
+    crate::races::retry_lost_races(crate::races::lost, || async {
         let Some(before) = services.table.get(key).await? else {
             return Ok(false);
         };
@@ -208,15 +208,9 @@ pub async fn change_send(
             condition: Some(unchanged(&before)),
         }];
         tx.extend(ops(&before, &after));
-        match services.table.transact(tx).await {
-            Ok(()) => return Ok(true),
-            Err(TableError::TransactionCancelled { .. } | TableError::TransactionConflict) => {
-                continue
-            }
-            Err(e) => return Err(e),
-        }
-    }
-    Err(TableError::TransactionConflict)
+        services.table.transact(tx).await.map(|()| true)
+    })
+    .await
 }
 
 /// Sums counter items (names → totals), leaving out the key and bookkeeping attributes.

@@ -5,14 +5,11 @@ use trickle_domain::PhoneNumber;
 
 use super::model::{ListRecord, ListStatus, MemberRecord};
 use super::{keys, AudienceError};
-use crate::ports::table::{Index, Query, SortKeyCondition};
-use crate::records;
+use crate::ports::table::{Query, SortKeyCondition};
 use crate::Services;
+use crate::{paging, records};
 
-pub struct Paged<T> {
-    pub items: Vec<T>,
-    pub next: Option<String>,
-}
+pub use crate::paging::Paged;
 
 /// Completed lists, newest first.
 pub async fn list_lists(
@@ -20,24 +17,10 @@ pub async fn list_lists(
     limit: u32,
     cursor: Option<String>,
 ) -> Result<Paged<ListRecord>, AudienceError> {
-    let page = services
-        .table
-        .query(
-            Query::on_index(Index::Gsi1, keys::LISTS_INDEX_PK)
-                .backward()
-                .limit(limit)
-                .after(cursor),
-        )
-        .await?;
-    let items = page
-        .items
-        .into_iter()
-        .map(records::from_item)
-        .collect::<Result<_, _>>()?;
-    Ok(Paged {
-        items,
-        next: page.next,
+    paging::newest_first(services, keys::LISTS_INDEX_PK, limit, cursor, |item| {
+        Ok(records::from_item(item)?)
     })
+    .await
 }
 
 /// A completed list; a list still being built does not exist yet for its readers.

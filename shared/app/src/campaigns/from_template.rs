@@ -9,11 +9,22 @@ use super::CampaignsError;
 use crate::library::{self, TemplatesError, TokenCheck};
 use crate::Services;
 
+/// What a typed message that differs from the template chosen beside it means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EditedTemplate {
+    /// A problem to report (the API: the caller sent two texts and must say which it meant).
+    Refused,
+    /// The operator's own text: the campaign keeps it and no longer names the template (the
+    /// console, whose form starts from the template's text and lets it be edited).
+    OwnText,
+}
+
 /// Fills `message_a`/`message_b` from the templates `raw` chooses. Returns the versions taken
 /// and the problems to report beside the other fields' (all at once).
 pub(super) async fn resolve(
     services: &Services,
     raw: &mut RawCampaign,
+    edited: EditedTemplate,
 ) -> Result<([Option<TemplateRef>; 2], Vec<CampaignError>), CampaignsError> {
     let mut refs = [None, None];
     let mut problems = Vec::new();
@@ -48,6 +59,9 @@ pub(super) async fn resolve(
         if typed.trim().is_empty() {
             *typed = text;
         } else if typed.as_str() != text {
+            if edited == EditedTemplate::OwnText {
+                continue;
+            }
             problems.push(CampaignError::Template {
                 field,
                 problem: format!(

@@ -2,29 +2,31 @@
 //! is one conditional write on the state (and version) that was read.
 
 use crate::rate::RateBudget;
-use serde::Serialize;
 use trickle_domain::campaign::{
     Campaign, CampaignError, CampaignPatch, CampaignSettings, CampaignState, RawCampaign,
     Transition,
 };
 use trickle_domain::{CampaignId, ListId};
 
+use super::from_template::EditedTemplate;
 use super::store;
 use super::{activation, audience, keys, CampaignsError};
-use crate::ports::table::{Index, Query};
 use crate::Services;
 
-/// Attempts at a transition when a concurrent write (a run moving the cursor) got in first.
-const ATTEMPTS: usize = 5;
+pub type CampaignPage = crate::paging::Paged<Campaign>;
 
-#[derive(Debug, Clone, Serialize)]
-pub struct CampaignPage {
-    pub items: Vec<Campaign>,
-    pub next: Option<String>,
+pub async fn create(services: &Services, raw: RawCampaign) -> Result<Campaign, CampaignsError> {
+    create_with(services, raw, EditedTemplate::Refused).await
 }
 
-pub async fn create(services: &Services, mut raw: RawCampaign) -> Result<Campaign, CampaignsError> {
-    let (templates, mut problems) = super::from_template::resolve(services, &mut raw).await?;
+/// [`create`], saying what a typed message that differs from its chosen template means.
+pub async fn create_with(
+    services: &Services,
+    mut raw: RawCampaign,
+    edited: EditedTemplate,
+) -> Result<Campaign, CampaignsError> {
+    let (templates, mut problems) =
+        super::from_template::resolve(services, &mut raw, edited).await?;
     problems.extend(unknown_list(services, &raw.list_id).await?);
     let mut settings = match (CampaignSettings::parse(raw), problems.is_empty()) {
         (Ok(settings), true) => settings,
@@ -87,24 +89,14 @@ pub async fn list(
     limit: u32,
     after: Option<String>,
 ) -> Result<CampaignPage, CampaignsError> {
-    let page = services
-        .table
-        .query(
-            Query::on_index(Index::Gsi1, keys::ALL_CAMPAIGNS)
-                .backward()
-                .limit(limit.clamp(1, 200))
-                .after(after),
-        )
-        .await?;
-    let items = page
-        .items
-        .into_iter()
-        .map(|i| store::from_item(i).map(|s| s.campaign))
-        .collect::<Result<_, _>>()?;
-    Ok(CampaignPage {
-        items,
-        next: page.next,
-    })
+    crate::paging::newest_first(
+        services,
+        keys::ALL_CAMPAIGNS,
+        limit.min(crate::paging::MAX_PAGE),
+        after,
+        |item| store::from_item(item).map(|s| s.campaign),
+    )
+    .await
 }
 
 pub async fn patch(
@@ -263,17 +255,14 @@ fn schedule_next(campaign: &mut Campaign, after: chrono::DateTime<chrono::Utc>) 
 
 /// Runs `attempt` again when its conditional write lost to a concurrent one; every attempt
 /// re-reads, so legality is checked against the latest state.
-async fn retry_on_race<F, Fut>(mut attempt: F) -> Result<Campaign, CampaignsError>
+async fn retry_on_race<F, Fut>(attempt: F) -> Result<Campaign, CampaignsError>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<Campaign, CampaignsError>>,
 {
-    let mut last = None;
-    for _ in 0..ATTEMPTS {
-        match attempt().await {
-            Err(CampaignsError::Store(e)) if e.is_condition_failure() => last = Some(e),
-            other => return other,
-        }
-    }
-    Err(CampaignsError::Store(last.expect("at least one attempt")))
+    crate::races::retry_lost_races(
+        |e| matches!(e, CampaignsError::Store(e) if crate::races::lost(e)),
+        attempt,
+    )
+    .await
 }

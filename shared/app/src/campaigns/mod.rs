@@ -27,9 +27,10 @@ use trickle_domain::campaign::{CampaignError, CampaignState, IllegalTransition};
 
 use crate::ports::{QueueError, TableError};
 
+pub use from_template::EditedTemplate;
 pub use lifecycle::{
-    activate, activate_within, archive, create, duplicate, get, list, patch, pause, resume,
-    resume_within, CampaignPage,
+    activate, activate_within, archive, create, create_with, duplicate, get, list, patch, pause,
+    resume, resume_within, CampaignPage,
 };
 pub use manual_run::run_now;
 pub use planner::{complete_if_done, PlannerSettings, RunOutcome, RunReport, BATCH};

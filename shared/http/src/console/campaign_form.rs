@@ -16,7 +16,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::Extension;
 use serde::Deserialize;
 use trickle_app::audience::lists;
-use trickle_app::campaigns;
+use trickle_app::campaigns::{self, EditedTemplate};
 use trickle_app::library;
 use trickle_domain::campaign::winner::DEFAULT_MIN_SENDS_EACH;
 use trickle_domain::campaign::{
@@ -265,18 +265,9 @@ impl FieldError {
     /// sentence.
     fn from_rule(message: String) -> Self {
         let field = Self::field_of(&message);
-        let mut sentence: String = message
-            .chars()
-            .take(1)
-            .flat_map(char::to_uppercase)
-            .chain(message.chars().skip(1))
-            .collect();
-        if !sentence.ends_with('.') {
-            sentence.push('.');
-        }
         Self {
             field,
-            message: sentence,
+            message: super::view::sentence(&message),
         }
     }
 
@@ -451,29 +442,6 @@ pub(super) async fn new(
     form_page(&state, &signed, None, values, vec![]).await
 }
 
-/// A message the operator edited after choosing its template is the campaign's own: the form
-/// then stops naming the template (the API would refuse the mismatch).
-async fn drop_edited_templates(state: &AppState, values: &mut Values) -> Result<(), ConsoleError> {
-    for slot in 0..2 {
-        let (chosen, typed) = if slot == 0 {
-            (&mut values.template_a, values.message_a.as_str())
-        } else {
-            (&mut values.template_b, values.message_b.as_str())
-        };
-        let Some(c) = chosen.as_ref() else { continue };
-        let kept = match library::version(&state.services, &c.id, c.version).await {
-            Ok(v) => v.message.as_str() == typed || typed.trim().is_empty(),
-            Err(library::TemplatesError::Store(e)) => return Err(e.into()),
-            // Gone or unreadable: the use-case names the problem beside the other fields.
-            Err(_) => true,
-        };
-        if !kept {
-            *chosen = None;
-        }
-    }
-    Ok(())
-}
-
 pub(super) async fn edit(
     State(state): State<AppState>,
     Extension(signed): Extension<Signed>,
@@ -513,14 +481,15 @@ pub(super) async fn create(
     Extension(signed): Extension<Signed>,
     form: Form,
 ) -> PageResult {
-    let mut values = Values::from_form(&form);
-    drop_edited_templates(&state, &mut values).await?;
+    let values = Values::from_form(&form);
     let errors = match values.raw() {
         Err(errors) => errors,
-        Ok(raw) => match campaigns::create(&state.services, raw).await {
-            Ok(c) => return Ok(after_save(c.id.as_str(), &form)),
-            Err(e) => refusal(e)?,
-        },
+        Ok(raw) => {
+            match campaigns::create_with(&state.services, raw, EditedTemplate::OwnText).await {
+                Ok(c) => return Ok(after_save(c.id.as_str(), &form)),
+                Err(e) => refusal(e)?,
+            }
+        }
     };
     form_page(&state, &signed, None, values, errors).await
 }

@@ -54,7 +54,8 @@ struct InsightsPage {
     to: String,
     days: i64,
     totals: Vec<Total>,
-    reply_rate: String,
+    /// The overview's reply rate, and its 95% interval (shown smaller beneath it).
+    reply_rate: (String, String),
     rows: Vec<HeatRow>,
     weekdays: [&'static str; 7],
     min_sends: String,
@@ -174,7 +175,14 @@ async fn page(
         to: to.to_string(),
         days,
         totals,
-        reply_rate: rate(overview.reply_rate),
+        reply_rate: overview
+            .reply_rate
+            .map_or(("–".into(), String::new()), |r| {
+                (
+                    format!("{:.1}%", r.rate * 100.0),
+                    format!("95% interval {:.1}–{:.1}%", r.low * 100.0, r.high * 100.0),
+                )
+            }),
         any_coloured: grid.cells.iter().any(|c| c.reply_rate.is_some()),
         rows,
         weekdays: WEEKDAYS,

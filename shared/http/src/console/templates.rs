@@ -14,7 +14,7 @@ use trickle_app::campaigns;
 use trickle_app::library::{self, TemplatesError};
 use trickle_domain::campaign::{RawTemplate, SavedTemplate, TemplateEdit};
 
-use super::view::When;
+use super::view::{sentence, When};
 use super::{render, see_other, Chrome, ConsoleError, Form, PageResult, Signed};
 use crate::{ApiError, AppState};
 
@@ -135,28 +135,14 @@ async fn index(
 fn problems(e: TemplatesError) -> Result<Vec<String>, ConsoleError> {
     match e {
         TemplatesError::Invalid(trickle_domain::campaign::library::LibraryError::Several(all)) => {
-            Ok(all.iter().map(sentence).collect())
+            Ok(all.iter().map(|e| sentence(&e.to_string())).collect())
         }
-        TemplatesError::Invalid(one) => Ok(vec![sentence(&one)]),
+        TemplatesError::Invalid(one) => Ok(vec![sentence(&one.to_string())]),
         other => match ApiError::from(other) {
             ApiError::Conflict { message, .. } => Ok(vec![message]),
             e => Err(ConsoleError::from(e)),
         },
     }
-}
-
-fn sentence(e: &impl std::fmt::Display) -> String {
-    let text = e.to_string();
-    let mut s: String = text
-        .chars()
-        .take(1)
-        .flat_map(char::to_uppercase)
-        .chain(text.chars().skip(1))
-        .collect();
-    if !s.ends_with('.') {
-        s.push('.');
-    }
-    s
 }
 
 async fn create(

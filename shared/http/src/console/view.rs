@@ -74,6 +74,20 @@ pub(crate) fn text(value: &serde_json::Value, field: &str) -> String {
     }
 }
 
+/// A rule's message as a sentence: capitalised, ending with a full stop.
+pub(crate) fn sentence(message: &str) -> String {
+    let mut sentence: String = message
+        .chars()
+        .take(1)
+        .flat_map(char::to_uppercase)
+        .chain(message.chars().skip(1))
+        .collect();
+    if !sentence.ends_with('.') {
+        sentence.push('.');
+    }
+    sentence
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
