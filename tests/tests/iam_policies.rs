@@ -46,6 +46,11 @@ fn source(relative: &str) -> String {
 fn actions_the_code_makes() -> BTreeSet<String> {
     let calls = [
         ("dynamodb.rs", ".get_item()", &["dynamodb:GetItem"][..]),
+        (
+            "dynamodb.rs",
+            ".batch_get_item()",
+            &["dynamodb:BatchGetItem"],
+        ),
         ("dynamodb.rs", ".put_item()", &["dynamodb:PutItem"]),
         ("dynamodb.rs", ".update_item()", &["dynamodb:UpdateItem"]),
         ("dynamodb.rs", ".delete_item()", &["dynamodb:DeleteItem"]),

@@ -10,6 +10,7 @@ macro_rules! table_contract {
             $make,
             [
                 put_then_get_round_trips_every_json_type,
+                get_many_answers_in_order_across_batches,
                 put_without_condition_replaces_the_whole_item,
                 put_if_absent_refuses_the_second_writer,
                 conditions_compare_like_dynamodb,

@@ -35,31 +35,87 @@ pub async fn create(services: &Services, raw: RawContact) -> Result<Contact, Con
 /// Creates an already validated contact (e.g. one read from an import), with the same
 /// phone-uniqueness transaction.
 pub async fn create_new(services: &Services, new: NewContact) -> Result<Contact, ContactsError> {
+    let (contact, ops) = new_contact_ops(services, new)?;
+    match services.table.transact(ops.into()).await {
+        Ok(()) => Ok(contact),
+        Err(TableError::TransactionCancelled { failed }) if failed.contains(&0) => {
+            Err(duplicate(services, &contact).await?)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// [`create_new`] for many contacts at once (an import's finish step), in as few transactions
+/// as the store takes. A transaction that fails (a number got its contact meanwhile) is done
+/// again contact by contact. Answers in the order of `news`.
+pub async fn create_new_all(
+    services: &Services,
+    news: Vec<NewContact>,
+) -> Result<Vec<Result<Contact, ContactsError>>, ContactsError> {
+    let mut contacts = Vec::with_capacity(news.len());
+    let mut groups = Vec::with_capacity(news.len());
+    for new in news {
+        let (contact, ops) = new_contact_ops(services, new)?;
+        contacts.push(contact);
+        groups.push(ops.to_vec());
+    }
+    let mut out = Vec::with_capacity(contacts.len());
+    let mut contacts = contacts.into_iter();
+    for tx in crate::ports::table::rules::pack(groups) {
+        let these: Vec<Contact> = contacts.by_ref().take(tx.len() / 2).collect();
+        match services.table.transact(tx).await {
+            Ok(()) => out.extend(these.into_iter().map(Ok)),
+            Err(e) if e.is_condition_failure() => {
+                for contact in these {
+                    let ops = contact_ops(&contact)?;
+                    out.push(match services.table.transact(ops.into()).await {
+                        Ok(()) => Ok(contact),
+                        Err(TableError::TransactionCancelled { failed }) if failed.contains(&0) => {
+                            Err(duplicate(services, &contact).await?)
+                        }
+                        Err(e) => Err(e.into()),
+                    });
+                }
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(out)
+}
+
+/// The refusal of a contact whose number another contact holds.
+async fn duplicate(services: &Services, contact: &Contact) -> Result<ContactsError, ContactsError> {
+    let existing = holder_of(services, &contact.phone)
+        .await?
+        .unwrap_or_default();
+    Ok(ContactsError::DuplicatePhone {
+        phone: contact.phone.to_string(),
+        existing,
+    })
+}
+
+/// A new contact and the two writes that create it: its phone guard, then the contact.
+fn new_contact_ops(
+    services: &Services,
+    new: NewContact,
+) -> Result<(Contact, [crate::ports::table::TxOp; 2]), ContactsError> {
     let contact = Contact::create(ContactId::new(), new, services.clock.now());
+    let ops = contact_ops(&contact)?;
+    Ok((contact, ops))
+}
+
+fn contact_ops(contact: &Contact) -> Result<[crate::ports::table::TxOp; 2], ContactsError> {
     let guard_key = records::phone_guard(contact.phone.as_str());
     let mut guard = records::to_item(&guard_key, &serde_json::json!({}))
         .map_err(|e| ContactsError::Corrupt(e.to_string()))?;
     guard.insert("contact_id".into(), Value::from(contact.id.as_str()));
-    let mut item = records::to_item(&records::contact(contact.id.as_str()), &contact)
+    let mut item = records::to_item(&records::contact(contact.id.as_str()), contact)
         .map_err(|e| ContactsError::Corrupt(e.to_string()))?;
-    for (index, sort_key) in name_keys(&contact) {
+    for (index, sort_key) in name_keys(contact) {
         item.insert(index.pk_attr().into(), NAMES.into());
         item.insert(index.sk_attr().into(), sort_key.into());
     }
-    let written = records::put_guarded(services.table.as_ref(), guard, item).await;
-    match written {
-        Ok(()) => Ok(contact),
-        Err(TableError::TransactionCancelled { failed }) if failed.contains(&0) => {
-            let existing = holder_of(services, &contact.phone)
-                .await?
-                .unwrap_or_default();
-            Err(ContactsError::DuplicatePhone {
-                phone: contact.phone.to_string(),
-                existing,
-            })
-        }
-        Err(e) => Err(e.into()),
-    }
+    Ok(records::guarded_ops(guard, item))
 }
 
 pub async fn get(services: &Services, id: &str) -> Result<Contact, ContactsError> {

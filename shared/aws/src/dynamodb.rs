@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, ConditionCheck, Delete, Put, ReturnValue, TransactWriteItem,
+    AttributeValue, ConditionCheck, Delete, KeysAndAttributes, Put, ReturnValue, TransactWriteItem,
     Update as DynamoUpdate,
 };
 use aws_sdk_dynamodb::Client;
@@ -297,6 +297,70 @@ impl Table for DynamoTable {
             })?;
         let item = out.item.map(|attrs| from_attrs(&attrs));
         Ok(item.filter(|i| !rules::is_expired(i, chrono::Utc::now().timestamp())))
+    }
+
+    async fn get_many(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, TableError> {
+        let mut found: HashMap<(String, String), Item> = HashMap::new();
+        // BatchGetItem refuses a repeated key and takes a hundred at a time; what it leaves
+        // unprocessed (throttling) is asked again.
+        let mut wanted: Vec<&Key> = Vec::new();
+        for key in keys {
+            rules::check_key(key)?;
+            if !wanted.contains(&key) {
+                wanted.push(key);
+            }
+        }
+        for chunk in wanted.chunks(100) {
+            let mut pending: Vec<HashMap<String, AttributeValue>> =
+                chunk.iter().map(|k| key_attrs(k)).collect();
+            while !pending.is_empty() {
+                let request = KeysAndAttributes::builder()
+                    .set_keys(Some(std::mem::take(&mut pending)))
+                    .consistent_read(true)
+                    .build()
+                    .map_err(|e| TableError::Invalid(e.to_string()))?;
+                let out = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, request)
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        let code = aws_sdk_dynamodb::error::ProvideErrorMetadata::code(&e)
+                            .map(str::to_string);
+                        classify(code.as_deref(), describe(&e))
+                    })?;
+                for attrs in out
+                    .responses
+                    .unwrap_or_default()
+                    .remove(&self.table)
+                    .unwrap_or_default()
+                {
+                    let item = from_attrs(&attrs);
+                    let at = |name: &str| {
+                        item.get(name)
+                            .and_then(Value::as_str)
+                            .unwrap_or_default()
+                            .to_string()
+                    };
+                    found.insert((at(PK), at(SK)), item);
+                }
+                if let Some(left) = out.unprocessed_keys.and_then(|mut u| u.remove(&self.table)) {
+                    pending = left.keys;
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+            }
+        }
+        let now = chrono::Utc::now().timestamp();
+        Ok(keys
+            .iter()
+            .map(|k| {
+                found
+                    .get(&(k.pk.clone(), k.sk.clone()))
+                    .filter(|i| !rules::is_expired(i, now))
+                    .cloned()
+            })
+            .collect())
     }
 
     async fn put(&self, item: Item, condition: Option<Condition>) -> Result<(), TableError> {

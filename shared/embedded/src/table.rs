@@ -307,6 +307,19 @@ impl Table for EmbeddedTable {
             .await
     }
 
+    async fn get_many(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, TableError> {
+        for key in keys {
+            rules::check_key(key)?;
+        }
+        let keys = keys.to_vec();
+        self.store
+            .with_conn(move |conn| {
+                let tx = conn.transaction().map_err(unavailable)?;
+                keys.iter().map(|key| read(&tx, key)).collect()
+            })
+            .await
+    }
+
     async fn put(&self, item: Item, condition: Option<Condition>) -> Result<(), TableError> {
         let key = rules::key_of(&item)?;
         rules::check_index_attrs(&item)?;

@@ -42,6 +42,40 @@ pub async fn put_then_get_round_trips_every_json_type(f: &F) {
     assert_eq!(t.get(&Key::new("P", "other")).await.unwrap(), None);
 }
 
+/// Many reads at once answer in the order asked, repeats and absent keys included, past the
+/// hundred keys one DynamoDB BatchGetItem takes, and without expired items.
+pub async fn get_many_answers_in_order_across_batches(f: &F) {
+    let t = &f.port;
+    for n in 0..150 {
+        t.put(item("MANY", &format!("{n:03}"), json!({"n": n})), None)
+            .await
+            .unwrap();
+    }
+    t.put(item("MANY", "gone", json!({"expires_at": past()})), None)
+        .await
+        .unwrap();
+    let mut keys: Vec<Key> = (0..150)
+        .rev()
+        .map(|n| Key::new("MANY", format!("{n:03}")))
+        .collect();
+    keys.insert(10, Key::new("MANY", "absent"));
+    keys.insert(20, Key::new("MANY", "gone"));
+    keys.push(Key::new("MANY", "007"));
+    let got = t.get_many(&keys).await.unwrap();
+    assert_eq!(got.len(), keys.len());
+    for (key, found) in keys.iter().zip(&got) {
+        match key.sk.as_str() {
+            "absent" | "gone" => assert_eq!(found, &None, "{key:?}"),
+            sk => assert_eq!(
+                found.as_ref().map(|i| i["n"].clone()),
+                Some(json!(sk.parse::<i64>().unwrap())),
+                "{key:?}"
+            ),
+        }
+    }
+    assert_eq!(t.get_many(&[]).await.unwrap(), Vec::<Option<Item>>::new());
+}
+
 pub async fn put_without_condition_replaces_the_whole_item(f: &F) {
     let t = &f.port;
     t.put(item("P", "S", json!({"a": 1, "b": 2})), None)

@@ -5,6 +5,7 @@
 use serde_json::Value;
 use trickle_domain::csv_export;
 use trickle_domain::csv_import::{Candidate, RejectReason};
+use trickle_domain::Contact;
 
 use super::model::{
     skipped_attr, CandidateItem, ImportKind, ImportStatus, ListRecord, MemberRecord, RejectItem,
@@ -14,7 +15,7 @@ use super::steps::send_step;
 use super::store;
 use super::{keys, AudienceError, AudienceSettings};
 use crate::contacts::{self, ContactsError};
-use crate::ports::table::{Condition, Index, Query, SortKeyCondition, TxOp, Update};
+use crate::ports::table::{rules, Condition, Index, Query, SortKeyCondition, TxOp, Update};
 use crate::queues::Step;
 use crate::records;
 use crate::Services;
@@ -66,69 +67,86 @@ pub async fn finish_chunk(
     let mut position = import.finish_position;
     let mut added = 0i64;
     let mut existing = 0i64;
-    let mut skipped: Vec<(RejectReason, i64)> = Vec::new();
+    let mut skipped: Vec<(RejectItem, RejectReason)> = Vec::new();
     let mut last_sk = start.clone();
+    let mut rows = Vec::with_capacity(page.items.len());
     for item in &page.items {
         last_sk = item
             .get("sk")
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_string();
-        let row: CandidateItem = records::from_item(item.clone())?;
-        let verdict = services
-            .table
-            .get(&keys::number(id, row.phone.as_str()))
-            .await?
-            .and_then(|n| n.get(VERDICT).and_then(Value::as_str).map(str::to_string));
-        let rejection = match verdict.as_deref() {
-            Some(MOBILE) => None,
-            Some(other) => Some(serde_json::from_value::<RejectReason>(Value::from(other))?),
+        rows.push(records::from_item::<CandidateItem>(item.clone())?);
+    }
+    // Every verdict of the chunk in one read.
+    let verdict_keys: Vec<_> = rows
+        .iter()
+        .map(|row| keys::number(id, row.phone.as_str()))
+        .collect();
+    let verdicts = services.table.get_many(&verdict_keys).await?;
+    let mut mobiles = Vec::with_capacity(rows.len());
+    for (row, verdict) in rows.into_iter().zip(verdicts) {
+        let verdict =
+            verdict.and_then(|n| n.get(VERDICT).and_then(Value::as_str).map(str::to_string));
+        match verdict.as_deref() {
+            Some(MOBILE) => mobiles.push(row),
+            Some(other) => {
+                let reason = serde_json::from_value::<RejectReason>(Value::from(other))?;
+                let reject = RejectItem {
+                    line: row.line,
+                    reason,
+                    detail: format!("NumVerify: {}", reason.words()),
+                    original: row.original,
+                };
+                skipped.push((reject, reason));
+            }
             None => {
                 return Err(AudienceError::Conflict(format!(
                     "{} has no verdict yet",
                     row.phone
                 )));
             }
-        };
-        if let Some(reason) = rejection {
-            let reject = RejectItem {
-                line: row.line,
-                reason,
-                detail: format!("NumVerify: {}", reason.words()),
-                original: row.original.clone(),
-            };
-            services
-                .table
-                .put(
-                    records::to_item(&keys::reject(id, row.line), &reject)?,
-                    None,
-                )
-                .await?;
-            match skipped.iter_mut().find(|(r, _)| *r == reason) {
-                Some((_, n)) => *n += 1,
-                None => skipped.push((reason, 1)),
-            }
-            continue;
         }
-        let (contact_id, was_existing) = contact_for(services, id, row.candidate).await?;
+    }
+    // The contacts, found or created together; members keep file order.
+    let candidates = mobiles.iter().map(|row| row.candidate.clone()).collect();
+    let contacts = contacts_for(services, id, candidates).await?;
+    let mut writes = Vec::with_capacity(mobiles.len() + skipped.len());
+    for (row, (contact_id, was_existing)) in mobiles.iter().zip(contacts) {
         let member = MemberRecord {
             position,
             contact_id,
             phone: row.phone.to_string(),
         };
-        services
-            .table
-            .put(
-                records::to_item(&keys::member(&import.list_id, position), &member)?,
-                None,
-            )
-            .await?;
+        let item = records::to_item(&keys::member(&import.list_id, position), &member)?;
+        writes.push(vec![TxOp::Put {
+            item,
+            condition: None,
+        }]);
         position += 1;
         added += 1;
         if was_existing {
             existing += 1;
         }
     }
+    let mut skipped_counts: Vec<(RejectReason, i64)> = Vec::new();
+    for (reject, reason) in skipped {
+        let item = records::to_item(&keys::reject(id, reject.line), &reject)?;
+        writes.push(vec![TxOp::Put {
+            item,
+            condition: None,
+        }]);
+        match skipped_counts.iter_mut().find(|(r, _)| *r == reason) {
+            Some((_, n)) => *n += 1,
+            None => skipped_counts.push((reason, 1)),
+        }
+    }
+    // Members and rejects in as few transactions as the store takes; a repeat of this step
+    // writes the same items at the same keys.
+    for group in rules::pack(writes) {
+        services.table.transact(group).await?;
+    }
+    let skipped = skipped_counts;
     let mut update = Update::new()
         .set("finish_after", last_sk.clone())
         .set("finish_position", position)
@@ -162,26 +180,67 @@ pub async fn finish_chunk(
     }
 }
 
-/// The contact a mobile candidate adds to the list: the one holding the number already, or a
-/// new one. A contact this import created on an earlier, interrupted delivery counts as new.
-async fn contact_for(
+/// The contacts mobile candidates add to the list, in their order: the one holding the number
+/// already (`true`), or a new one. A contact this import created on an earlier, interrupted
+/// delivery counts as new. Holders are read in one request; new contacts created together.
+async fn contacts_for(
     services: &Services,
     import_id: &str,
-    candidate: Candidate,
-) -> Result<(String, bool), AudienceError> {
-    let phone = candidate.phone.clone();
-    if let Some(holder) = contacts::holder_of(services, &phone).await? {
-        let ours = match contacts::get(services, &holder).await {
-            Ok(c) => c.source.as_deref() == Some(import_id),
-            Err(_) => false,
-        };
-        return Ok((holder, !ours));
+    candidates: Vec<Candidate>,
+) -> Result<Vec<(String, bool)>, AudienceError> {
+    let guard_keys: Vec<_> = candidates
+        .iter()
+        .map(|c| records::phone_guard(c.phone.as_str()))
+        .collect();
+    let holders: Vec<Option<String>> = services
+        .table
+        .get_many(&guard_keys)
+        .await?
+        .into_iter()
+        .map(|g| {
+            g.and_then(|g| {
+                g.get("contact_id")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+            })
+        })
+        .collect();
+    let held_keys: Vec<_> = holders
+        .iter()
+        .flatten()
+        .map(|id| records::contact(id))
+        .collect();
+    let mut held = services.table.get_many(&held_keys).await?.into_iter();
+    let mut found = Vec::with_capacity(candidates.len());
+    let mut news = Vec::new();
+    for (candidate, holder) in candidates.into_iter().zip(holders) {
+        match holder {
+            Some(holder) => {
+                let ours = held
+                    .next()
+                    .flatten()
+                    .and_then(|item| records::from_item::<Contact>(item).ok())
+                    .is_some_and(|c| c.source.as_deref() == Some(import_id));
+                found.push(Some((holder, !ours)));
+            }
+            None => {
+                news.push(candidate.into_new_contact(import_id));
+                found.push(None);
+            }
+        }
     }
-    match contacts::create_new(services, candidate.into_new_contact(import_id)).await {
-        Ok(contact) => Ok((contact.id.to_string(), false)),
-        Err(ContactsError::DuplicatePhone { existing, .. }) => Ok((existing, true)),
-        Err(e) => Err(e.into()),
-    }
+    let mut created = contacts::create_new_all(services, news).await?.into_iter();
+    found
+        .into_iter()
+        .map(|known| match known {
+            Some(known) => Ok(known),
+            None => match created.next().expect("one answer per new contact") {
+                Ok(contact) => Ok((contact.id.to_string(), false)),
+                Err(ContactsError::DuplicatePhone { existing, .. }) => Ok((existing, true)),
+                Err(e) => Err(e.into()),
+            },
+        })
+        .collect()
 }
 
 /// Writes the rejects file, then makes the list visible and the import completed together.

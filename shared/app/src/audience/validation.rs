@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use futures::stream::{self, StreamExt};
 use serde_json::Value;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
@@ -17,7 +18,9 @@ use super::store::{self, paused_condition};
 use super::{keys, AudienceError, AudienceSettings};
 use crate::ports::mailer::Email;
 use crate::ports::queue::ReceivedMessage;
-use crate::ports::table::{Condition, TxOp, Update, EXPIRES_AT};
+use crate::ports::table::{
+    rules, Condition, Item, Key, TxOp, Update, EXPIRES_AT, MAX_TRANSACTION_OPS,
+};
 use crate::ports::validator::{NumberCheck, ValidatorError};
 use crate::queues::{NumberBatch, QueueMessage};
 use crate::records;
@@ -28,6 +31,17 @@ use crate::Services;
 pub const CACHE_FOR: chrono::Duration = chrono::Duration::days(30);
 /// How long one worker may hold the lookup of a number before another may try.
 const CLAIM_FOR: chrono::Duration = chrono::Duration::seconds(60);
+/// Lookups of one batch in flight at once (the rate limiter still spaces them).
+const LOOKUPS_AT_ONCE: usize = 8;
+
+/// What became of one number's lookup.
+enum Answer {
+    Checked(NumberCheck),
+    /// The validator refused the account (quota, key): the import pauses.
+    Paused(ValidatorError),
+    Failed(AudienceError),
+}
+
 /// Spaces lookups out to at most `per_second`.
 pub struct RateLimiter {
     interval: Duration,
@@ -80,88 +94,244 @@ impl ValidationWorker {
             // Paused: the resume sends every number without a verdict again.
             return Ok(());
         }
-        for number in &batch.numbers {
-            let phone = PhoneNumber::parse(number)
-                .map_err(|e| AudienceError::Invalid(format!("{number}: {e}")))?;
-            let number_key = keys::number(&import.id, phone.as_str());
-            let judged = self.services.table.get(&number_key).await?;
-            if judged.is_none_or(|item| item.contains_key(VERDICT)) {
-                continue;
+        let phones = batch
+            .numbers
+            .iter()
+            .map(|number| {
+                PhoneNumber::parse(number)
+                    .map_err(|e| AudienceError::Invalid(format!("{number}: {e}")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        // A number twice in one batch would be two writes of one item in a transaction.
+        let mut seen = std::collections::HashSet::new();
+        let phones: Vec<PhoneNumber> = phones
+            .into_iter()
+            .filter(|p| seen.insert(p.as_str().to_string()))
+            .collect();
+        // One read for the batch's numbers, one for their cached answers.
+        let number_keys: Vec<Key> = phones
+            .iter()
+            .map(|p| keys::number(&import.id, p.as_str()))
+            .collect();
+        let judged = self.services.table.get_many(&number_keys).await?;
+        let open: Vec<&PhoneNumber> = phones
+            .iter()
+            .zip(judged)
+            .filter(|(_, item)| item.as_ref().is_some_and(|i| !i.contains_key(VERDICT)))
+            .map(|(p, _)| p)
+            .collect();
+        let cache_keys: Vec<Key> = open
+            .iter()
+            .map(|p| keys::number_check(p.as_str()))
+            .collect();
+        let cached = self.services.table.get_many(&cache_keys).await?;
+        // The numbers not cached are looked up side by side, within the rate.
+        let mut answers = Vec::with_capacity(open.len());
+        let mut unknown = Vec::new();
+        for (phone, cached) in open.into_iter().zip(cached) {
+            match cached.and_then(|i| records::from_item::<NumberCheck>(i).ok()) {
+                Some(check) => answers.push((phone, Answer::Checked(check))),
+                None => unknown.push(phone),
             }
-            let check = match self.cached(&phone).await? {
-                Some(check) => check,
-                None => {
-                    if !self.claim(&phone).await? {
-                        return Err(AudienceError::Provider(format!(
-                            "{phone} is being looked up for another import; retrying for its answer"
-                        )));
-                    }
-                    // Another worker may have answered between our cache read and the claim.
-                    let answer = match self.cached(&phone).await? {
-                        Some(check) => Ok(check),
-                        None => {
-                            self.limiter.wait().await;
-                            let fresh = self.services.validator.check(&phone).await;
-                            if let Ok(check) = &fresh {
-                                self.cache(&phone, check).await?;
-                            }
-                            fresh
-                        }
-                    };
-                    self.services
-                        .table
-                        .delete(&keys::number_check_claim(phone.as_str()), None)
-                        .await?;
-                    match answer {
-                        Ok(check) => check,
-                        Err(error) if error.pauses() => {
-                            self.pause(&import, &error).await?;
-                            return Ok(());
-                        }
-                        Err(error) => return Err(AudienceError::Provider(error.to_string())),
-                    }
-                }
-            };
-            let verdict = match check.rejection() {
-                None => MOBILE.to_string(),
-                Some(reason) => reason.as_str().to_string(),
-            };
-            let marked = self
-                .services
-                .table
-                .transact(vec![
-                    TxOp::Update {
-                        key: number_key,
-                        update: Update::new().set(VERDICT, verdict),
-                        condition: Some(Condition::AttrAbsent(VERDICT.into())),
+        }
+        answers.extend(self.look_up_all(unknown).await?);
+        let mut verdicts = Vec::new();
+        let (mut paused, mut failed) = (None, None);
+        for (phone, answer) in answers {
+            match answer {
+                Answer::Checked(check) => verdicts.push((
+                    keys::number(&import.id, phone.as_str()),
+                    match check.rejection() {
+                        None => MOBILE.to_string(),
+                        Some(reason) => reason.as_str().to_string(),
                     },
-                    TxOp::Update {
-                        key: keys::import(&import.id),
-                        update: Update::new().add("validated", 1),
-                        condition: None,
-                    },
-                ])
-                .await;
-            match marked {
-                Ok(()) => {}
-                Err(e) if e.is_condition_failure() => {} // judged by another delivery
-                Err(e) => return Err(e.into()),
+                )),
+                Answer::Paused(error) => paused = paused.or(Some(error)),
+                Answer::Failed(error) => failed = failed.or(Some(error)),
             }
+        }
+        // What was answered is kept, whatever happened to the rest of the batch.
+        self.mark(&import.id, verdicts).await?;
+        if let Some(error) = paused {
+            return self.pause(&import, &error).await;
+        }
+        if let Some(error) = failed {
+            return Err(error);
         }
         maybe_finish(&self.services, &import.id).await
     }
 
-    async fn cached(&self, phone: &PhoneNumber) -> Result<Option<NumberCheck>, AudienceError> {
-        let item = self
-            .services
-            .table
-            .get(&keys::number_check(phone.as_str()))
-            .await?;
-        Ok(item.and_then(|i| records::from_item(i).ok()))
+    /// Numbers no cache answers, looked up side by side under their claims, so two imports
+    /// holding the same number pay for one lookup. Claims, answers and releases are written a
+    /// batch at a time.
+    async fn look_up_all<'p>(
+        &self,
+        phones: Vec<&'p PhoneNumber>,
+    ) -> Result<Vec<(&'p PhoneNumber, Answer)>, AudienceError> {
+        let mut out = Vec::with_capacity(phones.len());
+        if phones.is_empty() {
+            return Ok(out);
+        }
+        let claimed = self.claim_all(&phones).await?;
+        let mut mine = Vec::with_capacity(phones.len());
+        for (phone, claimed) in phones.into_iter().zip(claimed) {
+            if claimed {
+                mine.push(phone);
+            } else {
+                out.push((
+                    phone,
+                    Answer::Failed(AudienceError::Provider(format!(
+                        "{phone} is being looked up for another import; retrying for its answer"
+                    ))),
+                ));
+            }
+        }
+        // Another worker may have answered between our cache read and the claim.
+        let cache_keys: Vec<Key> = mine
+            .iter()
+            .map(|p| keys::number_check(p.as_str()))
+            .collect();
+        let again = self.services.table.get_many(&cache_keys).await?;
+        let mut ask = Vec::with_capacity(mine.len());
+        for (phone, cached) in mine.iter().zip(again) {
+            match cached.and_then(|i| records::from_item::<NumberCheck>(i).ok()) {
+                Some(check) => out.push((*phone, Answer::Checked(check))),
+                None => ask.push(self.ask(phone)),
+            }
+        }
+        let fresh: Vec<_> = stream::iter(ask).buffered(LOOKUPS_AT_ONCE).collect().await;
+        let mut writes = Vec::with_capacity(fresh.len() + mine.len());
+        for (phone, answer) in &fresh {
+            if let Ok(check) = answer {
+                writes.push(vec![TxOp::Put {
+                    item: self.cache_item(phone, check)?,
+                    condition: None,
+                }]);
+            }
+        }
+        for phone in &mine {
+            writes.push(vec![TxOp::Delete {
+                key: keys::number_check_claim(phone.as_str()),
+                condition: None,
+            }]);
+        }
+        for tx in rules::pack(writes) {
+            if let Err(error) = self.services.table.transact(tx).await {
+                // Claims left behind would hold this import's own retry off for a minute.
+                for phone in &mine {
+                    let claim = keys::number_check_claim(phone.as_str());
+                    let _ = self.services.table.delete(&claim, None).await;
+                }
+                return Err(error.into());
+            }
+        }
+        for (phone, answer) in fresh {
+            out.push((
+                phone,
+                match answer {
+                    Ok(check) => Answer::Checked(check),
+                    Err(error) if error.pauses() => Answer::Paused(error),
+                    Err(error) => Answer::Failed(AudienceError::Provider(error.to_string())),
+                },
+            ));
+        }
+        Ok(out)
     }
 
-    /// Takes the lookup lease of a number; false when another worker holds it.
-    async fn claim(&self, phone: &PhoneNumber) -> Result<bool, AudienceError> {
+    /// One lookup, within the rate.
+    async fn ask<'p>(
+        &self,
+        phone: &'p PhoneNumber,
+    ) -> (&'p PhoneNumber, Result<NumberCheck, ValidatorError>) {
+        self.limiter.wait().await;
+        (phone, self.services.validator.check(phone).await)
+    }
+
+    /// Records the verdicts and counts them on the import, in one transaction per hundred;
+    /// when another delivery judged one of them first, number by number.
+    async fn mark(
+        &self,
+        import_id: &str,
+        verdicts: Vec<(Key, String)>,
+    ) -> Result<(), AudienceError> {
+        let verdict_op = |key: &Key, verdict: &str| TxOp::Update {
+            key: key.clone(),
+            update: Update::new().set(VERDICT, verdict.to_string()),
+            condition: Some(Condition::AttrAbsent(VERDICT.into())),
+        };
+        let counted = |n: usize| TxOp::Update {
+            key: keys::import(import_id),
+            update: Update::new().add("validated", n as i64),
+            condition: None,
+        };
+        for chunk in verdicts.chunks(MAX_TRANSACTION_OPS - 1) {
+            let mut ops: Vec<TxOp> = chunk.iter().map(|(k, v)| verdict_op(k, v)).collect();
+            ops.push(counted(chunk.len()));
+            match self.services.table.transact(ops).await {
+                Ok(()) => continue,
+                Err(e) if e.is_condition_failure() => {}
+                Err(e) => return Err(e.into()),
+            }
+            for (key, verdict) in chunk {
+                let one = vec![verdict_op(key, verdict), counted(1)];
+                match self.services.table.transact(one).await {
+                    Ok(()) => {}
+                    Err(e) if e.is_condition_failure() => {} // judged by another delivery
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Takes the lookup leases of the numbers, in one transaction when no other worker holds
+    /// any of them, else one by one; answers which were taken.
+    async fn claim_all(&self, phones: &[&PhoneNumber]) -> Result<Vec<bool>, AudienceError> {
+        let items = phones
+            .iter()
+            .map(|p| self.claim_item(p))
+            .collect::<Result<Vec<_>, _>>()?;
+        let groups: Vec<Vec<TxOp>> = items
+            .iter()
+            .map(|item| {
+                vec![TxOp::Put {
+                    item: item.clone(),
+                    condition: Some(Condition::ItemAbsent),
+                }]
+            })
+            .collect();
+        let together = rules::pack(groups);
+        if together.len() == 1 {
+            match self
+                .services
+                .table
+                .transact(together.into_iter().flatten().collect())
+                .await
+            {
+                Ok(()) => return Ok(vec![true; phones.len()]),
+                Err(e) if e.is_condition_failure() => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let mut claimed = Vec::with_capacity(items.len());
+        for item in items {
+            match self
+                .services
+                .table
+                .put(item, Some(Condition::ItemAbsent))
+                .await
+            {
+                Ok(()) => claimed.push(true),
+                // The holder may cache the answer meanwhile; the retry reads it.
+                Err(e) if e.is_condition_failure() => claimed.push(false),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(claimed)
+    }
+
+    /// The lookup lease of a number, expiring so a crashed holder does not keep it.
+    fn claim_item(&self, phone: &PhoneNumber) -> Result<Item, AudienceError> {
         let now = self.services.clock.now();
         let mut item = records::to_item(
             &keys::number_check_claim(phone.as_str()),
@@ -171,22 +341,11 @@ impl ValidationWorker {
             EXPIRES_AT.into(),
             Value::from((now + CLAIM_FOR).timestamp()),
         );
-        match self
-            .services
-            .table
-            .put(item, Some(Condition::ItemAbsent))
-            .await
-        {
-            Ok(()) => Ok(true),
-            Err(e) if e.is_condition_failure() => {
-                // The holder may have cached the answer between our cache read and now.
-                Ok(false)
-            }
-            Err(e) => Err(e.into()),
-        }
+        Ok(item)
     }
 
-    async fn cache(&self, phone: &PhoneNumber, check: &NumberCheck) -> Result<(), AudienceError> {
+    /// A NumVerify answer as the cache keeps it for [`CACHE_FOR`].
+    fn cache_item(&self, phone: &PhoneNumber, check: &NumberCheck) -> Result<Item, AudienceError> {
         let now = self.services.clock.now();
         let mut item = records::to_item(&keys::number_check(phone.as_str()), check)?;
         item.insert(
@@ -194,8 +353,7 @@ impl ValidationWorker {
             Value::from((now + CACHE_FOR).timestamp()),
         );
         item.insert("checked_at".into(), serde_json::to_value(now)?);
-        self.services.table.put(item, None).await?;
-        Ok(())
+        Ok(item)
     }
 
     /// Pauses the import (once: only the worker that makes the change sends the alert).

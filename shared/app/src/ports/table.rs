@@ -5,6 +5,9 @@
 //! `gsiNpk` is not in that index); a numeric `expires_at` (seconds since the Unix epoch) makes it
 //! expire. Expired items are never returned, even before the store physically removes them
 //! (DynamoDB's TTL sweeper may lag by days).
+//!
+//! One file: the port, its request types and the rules every adapter applies to them are one
+//! contract; split, an adapter could follow one part and miss another.
 
 use async_trait::async_trait;
 use serde_json::{Map, Value};
@@ -273,6 +276,16 @@ pub const MAX_TRANSACTION_BYTES: usize = 4 * 1024 * 1024;
 pub trait Table: Send + Sync {
     /// A strongly consistent read.
     async fn get(&self, key: &Key) -> Result<Option<Item>, TableError>;
+
+    /// Strongly consistent reads of many items, answered in the order of `keys` (DynamoDB's
+    /// BatchGetItem: one round trip per hundred keys instead of one per key).
+    async fn get_many(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, TableError> {
+        let mut found = Vec::with_capacity(keys.len());
+        for key in keys {
+            found.push(self.get(key).await?);
+        }
+        Ok(found)
+    }
 
     /// Writes the whole item (replacing any stored one) if the condition holds.
     async fn put(&self, item: Item, condition: Option<Condition>) -> Result<(), TableError>;
