@@ -7,6 +7,7 @@ pub mod app;
 pub mod campaign_world;
 pub mod contract;
 pub mod fixtures;
+pub mod import_consumers;
 pub mod lambda;
 pub mod moto;
 pub mod schema;

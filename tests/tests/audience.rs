@@ -7,15 +7,12 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use tokio::sync::watch;
-use trickle_app::audience::dispatch::ImportWorker;
 use trickle_app::audience::steps::send_step;
-use trickle_app::audience::validation::ValidationWorker;
 use trickle_app::audience::AudienceSettings;
 use trickle_app::ports::{OutgoingMessage, Table};
 use trickle_app::queues;
 use trickle_app::queues::Step;
 use trickle_app::queues::{ObjectCreated, QueueMessage, UploadsMessage};
-use trickle_app::worker::{run_consumer, MessageHandler, RetryPolicy};
 use trickle_app::Services;
 use trickle_http::HttpSettings;
 use trickle_providers::numverify::NumVerifyClient;
@@ -81,34 +78,8 @@ impl Dev {
             ..AudienceSettings::default()
         };
         let (stop, stopped) = watch::channel(false);
-        let policy = RetryPolicy {
-            base: Duration::from_millis(100),
-            cap: Duration::from_secs(1),
-            max_receives: 10,
-        };
-        let consumers: Vec<(&str, Arc<dyn MessageHandler>)> = vec![
-            (
-                queues::UPLOADS,
-                Arc::new(ImportWorker::new(services.clone(), settings.clone())),
-            ),
-            (
-                queues::VALIDATE,
-                Arc::new(ValidationWorker::new(services.clone(), settings)),
-            ),
-        ];
-        let mut tasks = Vec::new();
-        for (name, handler) in consumers {
-            for _ in 0..workers {
-                tasks.push(tokio::spawn(run_consumer(
-                    services.queue.clone(),
-                    name.to_string(),
-                    handler.clone(),
-                    policy,
-                    Duration::from_secs(30),
-                    stopped.clone(),
-                )));
-            }
-        }
+        let mut tasks =
+            trickle_tests::import_consumers::spawn(&services, settings, workers, stopped);
         let router = trickle_http::router(
             services.clone(),
             HttpSettings {

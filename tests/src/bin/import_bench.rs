@@ -15,11 +15,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use tokio::sync::watch;
-use trickle_app::audience::dispatch::ImportWorker;
-use trickle_app::audience::validation::ValidationWorker;
 use trickle_app::audience::AudienceSettings;
-use trickle_app::queues;
-use trickle_app::worker::{run_consumer, MessageHandler, RetryPolicy};
 use trickle_http::HttpSettings;
 use trickle_providers::numverify::NumVerifyClient;
 use trickle_sandbox::numverify::{NumVerifySettings, NumVerifySimulator};
@@ -128,33 +124,7 @@ async fn main() {
         ..AudienceSettings::default()
     };
     let (_stop, stopped) = watch::channel(false);
-    let policy = RetryPolicy {
-        base: Duration::from_millis(100),
-        cap: Duration::from_secs(1),
-        max_receives: 10,
-    };
-    let consumers: Vec<(&str, Arc<dyn MessageHandler>)> = vec![
-        (
-            queues::UPLOADS,
-            Arc::new(ImportWorker::new(services.clone(), settings.clone())),
-        ),
-        (
-            queues::VALIDATE,
-            Arc::new(ValidationWorker::new(services.clone(), settings)),
-        ),
-    ];
-    for (name, handler) in consumers {
-        for _ in 0..args.workers {
-            tokio::spawn(run_consumer(
-                services.queue.clone(),
-                name.to_string(),
-                handler.clone(),
-                policy,
-                Duration::from_secs(60),
-                stopped.clone(),
-            ));
-        }
-    }
+    trickle_tests::import_consumers::spawn(&services, settings, args.workers, stopped);
     let router = trickle_http::router(
         services.clone(),
         HttpSettings {
