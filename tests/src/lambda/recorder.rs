@@ -138,6 +138,15 @@ fn calls_of(method: &str, path_and_query: &str, target: &str, body: &[u8]) -> Ve
                 })
                 .collect();
         }
+        if op == "BatchGetItem" {
+            // One call per table named in `RequestItems`.
+            return json["RequestItems"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .map(|(name, _)| one(format!("dynamodb:{op}"), table(&Value::from(name.as_str()))))
+                .collect();
+        }
         let mut resource = table(&json["TableName"]);
         if let Some(index) = json["IndexName"].as_str() {
             resource.push_str(&format!("/index/{index}"));
