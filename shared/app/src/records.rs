@@ -40,17 +40,8 @@ pub fn from_item<T: DeserializeOwned>(mut item: Item) -> Result<T, serde_json::E
     serde_json::from_value(Value::Object(item))
 }
 
-/// Writes `item` together with the `guard` item that makes it unique (phone, provider id), both
-/// only if absent. A guard that exists already fails the transaction at position 0.
-pub async fn put_guarded(
-    table: &dyn crate::ports::Table,
-    guard: Item,
-    item: Item,
-) -> Result<(), crate::ports::TableError> {
-    table.transact(guarded_ops(guard, item).into()).await
-}
-
-/// The two writes of [`put_guarded`], for a caller that adds them to its own transaction.
+/// The two writes that store `item` with the `guard` item making it unique (phone, provider id),
+/// each only if absent: a guard that exists already fails the transaction at its position.
 pub fn guarded_ops(guard: Item, item: Item) -> [crate::ports::table::TxOp; 2] {
     use crate::ports::table::{Condition, TxOp};
     [

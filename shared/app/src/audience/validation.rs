@@ -68,6 +68,11 @@ impl RateLimiter {
     }
 }
 
+/// A cached NumVerify answer as read from the table (an unreadable one counts as none).
+fn cached_check(item: Option<Item>) -> Option<NumberCheck> {
+    item.and_then(|i| records::from_item(i).ok())
+}
+
 /// The consumer of the `validate` queue.
 pub struct ValidationWorker {
     services: Services,
@@ -129,7 +134,7 @@ impl ValidationWorker {
         let mut answers = Vec::with_capacity(open.len());
         let mut unknown = Vec::new();
         for (phone, cached) in open.into_iter().zip(cached) {
-            match cached.and_then(|i| records::from_item::<NumberCheck>(i).ok()) {
+            match cached_check(cached) {
                 Some(check) => answers.push((phone, Answer::Checked(check))),
                 None => unknown.push(phone),
             }
@@ -194,7 +199,7 @@ impl ValidationWorker {
         let again = self.services.table.get_many(&cache_keys).await?;
         let mut ask = Vec::with_capacity(mine.len());
         for (phone, cached) in mine.iter().zip(again) {
-            match cached.and_then(|i| records::from_item::<NumberCheck>(i).ok()) {
+            match cached_check(cached) {
                 Some(check) => out.push((*phone, Answer::Checked(check))),
                 None => ask.push(self.ask(phone)),
             }
